@@ -1,0 +1,460 @@
+//! The command line: every subcommand of `pingyi`, parsed by clap and run here. Each one that
+//! touches the store takes the same `--database`.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{Config, Overrides};
+use crate::demo::{self, DemoOptions};
+use crate::domain::ids::{NewPassword, OrgCode, Username, parse_name};
+use crate::domain::role::Role;
+use crate::imports::{self, Format, ImportError};
+use crate::startup::{self, App};
+use crate::store::audit::{self, Actor, Verdict};
+use crate::store::{Store, StoreError, org, users};
+
+/// Pingyi (评议): public-service satisfaction ratings and the closed loop from complaint to fix.
+#[derive(Debug, Parser)]
+#[command(name = "pingyi", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Args)]
+struct GlobalArgs {
+    /// Database: sqlite://PATH (default sqlite://pingyi.db) or postgres://…
+    #[arg(long, global = true, env = "PINGYI_DATABASE")]
+    database: Option<String>,
+    /// A TOML configuration file.
+    #[arg(long, global = true, env = "PINGYI_CONFIG")]
+    config: Option<PathBuf>,
+    /// Log filter, e.g. info or pingyi=debug.
+    #[arg(long, global = true, env = "PINGYI_LOG")]
+    log: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the web application and API (creates and migrates the database).
+    Serve {
+        /// Address to listen on (default 127.0.0.1:8080).
+        #[arg(long, env = "PINGYI_LISTEN")]
+        listen: Option<String>,
+        /// Load the demo city first if it is not there.
+        #[arg(long)]
+        demo: bool,
+        /// Mark cookies Secure (when served behind HTTPS).
+        #[arg(long, env = "PINGYI_SECURE_COOKIES")]
+        secure_cookies: bool,
+    },
+    /// Apply the embedded database migrations.
+    Migrate,
+    /// Load the demo city (7 districts, 40 departments, 3,200 units, 10 inspection teams, a user per role).
+    Demo {
+        /// Number of units.
+        #[arg(long, default_value_t = 3200)]
+        units: usize,
+    },
+    /// Import org nodes or staff from CSV or XLSX (all or nothing, idempotent).
+    Import {
+        #[command(subcommand)]
+        what: ImportWhat,
+    },
+    /// Export the org tree as CSV or XLSX.
+    Export {
+        #[command(subcommand)]
+        what: ExportWhat,
+    },
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
+    /// Manage API bearer tokens.
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
+    },
+    /// The audit trail.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ImportWhat {
+    /// Org nodes: code, parent_code, kind, name[, name_en, address].
+    Org {
+        /// The .csv or .xlsx file.
+        file: PathBuf,
+        /// Validate and count only.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Staff: staff_no, org_code, name[, position].
+    Staff {
+        /// The .csv or .xlsx file.
+        file: PathBuf,
+        /// Validate and count only.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ExportWhat {
+    /// The org tree under a node.
+    Org {
+        /// Root of the exported subtree.
+        #[arg(long, default_value = "XN")]
+        under: String,
+        /// Output file; its extension (.csv or .xlsx) picks the format. Standard output (CSV) if absent.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserAction {
+    /// Add a user; the password is read from the first line of standard input.
+    Add {
+        /// Login name.
+        name: String,
+        /// admin, supervisor, inspector, unit_head, staff or enterprise.
+        #[arg(long)]
+        role: String,
+        /// Org code of a subtree the user may see (repeat for several).
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<String>,
+        /// Name shown to people (defaults to the login name).
+        #[arg(long)]
+        display_name: Option<String>,
+    },
+    /// Set a user's password from the first line of standard input; ends their sessions.
+    Passwd {
+        /// Login name.
+        name: String,
+    },
+    /// List users.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenAction {
+    /// Create a bearer token for a user and print it (shown once).
+    Create {
+        /// The user the token acts as.
+        #[arg(long)]
+        user: String,
+        /// A label.
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+    /// List tokens.
+    List {
+        /// Only this user's.
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Revoke a token by id.
+    Revoke {
+        /// Token id (from `token list`).
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditAction {
+    /// Check the hash chain; exits non-zero and names the first edited, removed or reordered row.
+    Verify,
+}
+
+/// Why a command failed; printed on standard error.
+#[derive(Debug, thiserror::Error)]
+enum CliError {
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Startup(#[from] startup::StartupError),
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// Runs a parsed command line; the exit code is 0 on success, 1 on failure, 2 on bad usage.
+pub fn run(cli: Cli) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(dispatch(cli)) {
+        Ok(code) => code,
+        Err(CliError::Usage(m)) => {
+            eprintln!("error: {m}");
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load_config(global: &GlobalArgs, listen: Option<String>, secure_cookies: bool) -> Result<Config, CliError> {
+    let o = Overrides {
+        listen,
+        database: global.database.clone(),
+        log: global.log.clone(),
+        secure_cookies: secure_cookies.then_some(true),
+        config_file: global.config.clone(),
+    };
+    let config = Config::load(&o).map_err(CliError::Usage)?;
+    startup::init_tracing(&config.log);
+    Ok(config)
+}
+
+async fn open(config: &Config) -> Result<Store, CliError> {
+    Ok(Store::open(&config.database).await?)
+}
+
+fn read_password() -> Result<NewPassword, CliError> {
+    let mut input = String::new();
+    std::io::stdin()
+        .read_to_string(&mut input)
+        .map_err(|e| CliError::Failed(format!("reading standard input: {e}")))?;
+    let line = input.lines().next().unwrap_or_default();
+    NewPassword::parse(line).map_err(|e| CliError::Usage(format!("password: {}", e.0)))
+}
+
+fn print_demo_logins(summary: &demo::DemoSummary, url: &str) {
+    println!("Demo logins (password for all: {}):", demo::DEMO_PASSWORD);
+    for (name, role, scope) in &summary.users {
+        println!("  {name:<12} {:<11} scope {scope}", role.as_str());
+    }
+    println!("Open {url}/login");
+}
+
+async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
+    match cli.command {
+        Command::Serve { listen, demo, secure_cookies } => {
+            let config = load_config(&cli.global, listen, secure_cookies)?;
+            let app = App::build(config.clone()).await?;
+            let url = format!("http://{}", app.local_addr());
+            if demo {
+                let summary = demo::load(app.store(), DemoOptions::default())
+                    .await
+                    .map_err(|e| CliError::Failed(e.to_string()))?;
+                if !summary.already_loaded {
+                    println!(
+                        "Loaded the demo city: {} org nodes, {} staff, {} inspection teams.",
+                        summary.nodes, summary.staff, summary.teams.0
+                    );
+                }
+                print_demo_logins(&summary, &url);
+            }
+            tracing::info!(%url, database = %config.database, "serving");
+            println!("Pingyi is serving on {url} ({})", config.database);
+            app.run_until(startup::shutdown_signal()).await.map_err(|e| CliError::Failed(e.to_string()))?;
+        }
+        Command::Migrate => {
+            let config = load_config(&cli.global, None, false)?;
+            let store = Store::connect(&config.database).await?;
+            let n = store.migrate().await?;
+            println!("{n} migration(s) applied to {}", config.database);
+        }
+        Command::Demo { units } => {
+            let config = load_config(&cli.global, None, false)?;
+            let store = open(&config).await?;
+            let summary = demo::load(&store, DemoOptions { units, progress: true })
+                .await
+                .map_err(|e| CliError::Failed(e.to_string()))?;
+            if summary.already_loaded {
+                println!("The demo city is already loaded in {}.", config.database);
+            } else {
+                println!(
+                    "Loaded the demo city into {}: {} org nodes, {} staff, {} inspection teams with {} members.",
+                    config.database, summary.nodes, summary.staff, summary.teams.0, summary.teams.1
+                );
+            }
+            print_demo_logins(&summary, &format!("http://{}", config.listen));
+        }
+        Command::Import { what } => {
+            let config = load_config(&cli.global, None, false)?;
+            let (file, dry_run, staff) = match what {
+                ImportWhat::Org { file, dry_run } => (file, dry_run, false),
+                ImportWhat::Staff { file, dry_run } => (file, dry_run, true),
+            };
+            let name = file.display().to_string();
+            let format = Format::from_path(&name)
+                .ok_or_else(|| CliError::Usage(format!("{name}: expected a .csv or .xlsx file")))?;
+            let bytes = std::fs::read(&file).map_err(|e| CliError::Failed(format!("{name}: {e}")))?;
+            let store = open(&config).await?;
+            let actor = Actor::cli();
+            let result = if staff {
+                imports::import_staff(&store, &bytes, format, &actor, &name, dry_run).await
+            } else {
+                imports::import_org(&store, &bytes, format, &actor, &name, dry_run).await
+            };
+            match result {
+                Ok(c) => println!(
+                    "{}{name}: {} created, {} updated, {} unchanged",
+                    if dry_run { "dry run, nothing written: " } else { "" },
+                    c.created,
+                    c.updated,
+                    c.unchanged
+                ),
+                Err(ImportError::Invalid(errors)) => {
+                    eprintln!("{name}: nothing imported; {} problem(s):", errors.len());
+                    for e in &errors {
+                        eprintln!("  row {}, column {}: {}", e.row.unwrap_or(0), e.field, e.message);
+                    }
+                    return Ok(ExitCode::FAILURE);
+                }
+                Err(ImportError::Store(e)) => return Err(e.into()),
+            }
+        }
+        Command::Export { what: ExportWhat::Org { under, output } } => {
+            let config = load_config(&cli.global, None, false)?;
+            let root = OrgCode::parse(&under).map_err(|e| CliError::Usage(format!("--under: {}", e.0)))?;
+            let store = open(&config).await?;
+            if org::get(&store, &root).await?.is_none() {
+                return Err(CliError::Usage(format!("--under: {root} is not in the org tree")));
+            }
+            let records = org::export(&store, &root).await?;
+            let format = match &output {
+                Some(p) => Format::from_path(&p.display().to_string())
+                    .ok_or_else(|| CliError::Usage("--output: expected a .csv or .xlsx file name".into()))?,
+                None => Format::Csv,
+            };
+            let bytes = imports::write_table(format, "org", &imports::org_rows(&records)).map_err(CliError::Failed)?;
+            match output {
+                Some(p) => {
+                    std::fs::write(&p, bytes).map_err(|e| CliError::Failed(format!("{}: {e}", p.display())))?;
+                    eprintln!("{} nodes written to {}", records.len(), p.display());
+                }
+                None => {
+                    use std::io::Write;
+                    std::io::stdout().write_all(&bytes).map_err(|e| CliError::Failed(e.to_string()))?;
+                }
+            }
+        }
+        Command::User { action } => user_command(&cli.global, action).await?,
+        Command::Token { action } => token_command(&cli.global, action).await?,
+        Command::Audit { action: AuditAction::Verify } => {
+            let config = load_config(&cli.global, None, false)?;
+            let store = open(&config).await?;
+            match audit::verify(&store).await? {
+                Verdict::Intact(n) => println!("audit trail intact: {n} rows verified"),
+                Verdict::Broken(b) => {
+                    eprintln!("audit trail BROKEN: {b}");
+                    return Ok(ExitCode::FAILURE);
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn user_command(global: &GlobalArgs, action: UserAction) -> Result<(), CliError> {
+    let config = load_config(global, None, false)?;
+    match action {
+        UserAction::Add { name, role, scopes, display_name } => {
+            let username = Username::parse(&name).map_err(|e| CliError::Usage(format!("NAME: {}", e.0)))?;
+            let role = Role::parse(&role).ok_or_else(|| {
+                let all: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+                CliError::Usage(format!("--role: {role:?} is not one of {}", all.join(", ")))
+            })?;
+            let scopes = scopes
+                .iter()
+                .map(|s| OrgCode::parse(s).map_err(|e| CliError::Usage(format!("--scope {s}: {}", e.0))))
+                .collect::<Result<Vec<_>, _>>()?;
+            let display_name = parse_name(display_name.as_deref().unwrap_or(username.as_str()), "display name")
+                .map_err(|e| CliError::Usage(format!("--display-name: {}", e.0)))?;
+            let password = read_password()?;
+            let password_hash = users::hash_password(&password).map_err(CliError::Failed)?;
+            let store = open(&config).await?;
+            let mut tx = store.write().await?;
+            let new = users::NewUser { username, display_name, role, scopes, password_hash };
+            let user = users::create(&mut tx, &new, &Actor::cli()).await.map_err(|e| match e {
+                users::CreateUserError::Store(s) => CliError::Store(s),
+                other => CliError::Usage(other.to_string()),
+            })?;
+            tx.commit().await.map_err(StoreError::from)?;
+            println!("user {} ({}) created with scope {}", user.username, user.role, scope_list(&user.scopes));
+        }
+        UserAction::Passwd { name } => {
+            let password = read_password()?;
+            let hash = users::hash_password(&password).map_err(CliError::Failed)?;
+            let store = open(&config).await?;
+            let (user, _) = users::by_username(&store, &name.to_ascii_lowercase())
+                .await?
+                .ok_or_else(|| CliError::Usage(format!("no user named {name}")))?;
+            let mut tx = store.write().await?;
+            users::set_password(&mut tx, &user, &hash, &Actor::cli()).await?;
+            tx.commit().await.map_err(StoreError::from)?;
+            println!("password of {} changed; their sessions were ended", user.username);
+        }
+        UserAction::List => {
+            let store = open(&config).await?;
+            for u in users::list(&store).await? {
+                let state = if u.disabled { " (disabled)" } else { "" };
+                println!(
+                    "{:<16} {:<11} {:<24} {}{state}",
+                    u.username,
+                    u.role.as_str(),
+                    scope_list(&u.scopes),
+                    u.display_name
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn scope_list(scopes: &[OrgCode]) -> String {
+    scopes.iter().map(OrgCode::as_str).collect::<Vec<_>>().join(",")
+}
+
+async fn token_command(global: &GlobalArgs, action: TokenAction) -> Result<(), CliError> {
+    let config = load_config(global, None, false)?;
+    let store = open(&config).await?;
+    match action {
+        TokenAction::Create { user, name } => {
+            let (u, _) = users::by_username(&store, &user.to_ascii_lowercase())
+                .await?
+                .ok_or_else(|| CliError::Usage(format!("--user: no user named {user}")))?;
+            let name = parse_name(&name, "name").map_err(|e| CliError::Usage(format!("--name: {}", e.0)))?;
+            let mut tx = store.write().await?;
+            let (id, token) = users::create_token(&mut tx, &u, &name, &Actor::cli()).await?;
+            tx.commit().await.map_err(StoreError::from)?;
+            eprintln!("token {id} created for {}; it is shown only once:", u.username);
+            println!("{token}");
+        }
+        TokenAction::List { user } => {
+            for t in users::list_tokens(&store, user.as_deref()).await? {
+                let state = if t.revoked_at.is_some() { "revoked" } else { "live" };
+                println!("{}  {:<16} {:<7} {}", t.id, t.username, state, t.name);
+            }
+        }
+        TokenAction::Revoke { id } => {
+            let mut tx = store.write().await?;
+            if !users::revoke_token(&mut tx, &id, &Actor::cli()).await? {
+                return Err(CliError::Usage(format!("no live token with id {id}")));
+            }
+            tx.commit().await.map_err(StoreError::from)?;
+            println!("token {id} revoked");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,216 @@
+//! One typed configuration, read from flags, `PINGYI_*` environment variables and an optional
+//! TOML file (in that order of precedence), validated once at startup and passed in.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Where the data lives. Displays without any password.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// An embedded SQLite file (created if missing).
+    Sqlite(PathBuf),
+    /// A PostgreSQL server, `postgres://…`.
+    Postgres(String),
+}
+
+impl DatabaseUrl {
+    /// Parses `sqlite://PATH`, `sqlite:PATH`, a bare file path, or `postgres://…`/`postgresql://…`.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Err("database: empty".into());
+        }
+        if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            return Ok(DatabaseUrl::Postgres(s.to_owned()));
+        }
+        if let Some(rest) = s.strip_prefix("sqlite://").or_else(|| s.strip_prefix("sqlite:")) {
+            let path = rest.split('?').next().unwrap_or_default();
+            if path.is_empty() {
+                return Err("database: sqlite:// needs a file path".into());
+            }
+            return Ok(DatabaseUrl::Sqlite(PathBuf::from(path)));
+        }
+        if s.contains("://") {
+            return Err(format!(
+                "database: unsupported scheme in {:?}; use sqlite://PATH or postgres://…",
+                s.split("://").next().unwrap_or_default()
+            ));
+        }
+        Ok(DatabaseUrl::Sqlite(PathBuf::from(s)))
+    }
+
+    /// The URL to hand to the driver (contains the password, never log it).
+    pub fn connect_url(&self) -> String {
+        match self {
+            DatabaseUrl::Sqlite(path) => format!("sqlite://{}?mode=rwc", path.display()),
+            DatabaseUrl::Postgres(url) => url.clone(),
+        }
+    }
+
+    /// The SQLite file, for SQLite URLs.
+    pub fn sqlite_path(&self) -> Option<&Path> {
+        match self {
+            DatabaseUrl::Sqlite(p) => Some(p),
+            DatabaseUrl::Postgres(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DatabaseUrl::Sqlite(path) => write!(f, "sqlite://{}", path.display()),
+            DatabaseUrl::Postgres(url) => {
+                // postgres://user:password@host/db → postgres://user:****@host/db
+                match (url.find("://"), url.rfind('@')) {
+                    (Some(scheme_end), Some(at)) if at > scheme_end => {
+                        let userinfo = &url[scheme_end + 3..at];
+                        let user = userinfo.split(':').next().unwrap_or_default();
+                        let masked = if userinfo.contains(':') { format!("{user}:****") } else { user.to_owned() };
+                        write!(f, "{}{}{}", &url[..scheme_end + 3], masked, &url[at..])
+                    }
+                    _ => f.write_str(url),
+                }
+            }
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DatabaseUrl({self})")
+    }
+}
+
+/// Settings that may come from the optional TOML file (`--config FILE` or `PINGYI_CONFIG`).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// Address to listen on.
+    pub listen: Option<String>,
+    /// Database URL.
+    pub database: Option<String>,
+    /// Log filter, e.g. `info,pingyi=debug`.
+    pub log: Option<String>,
+    /// Mark cookies `Secure` (when served behind HTTPS).
+    pub secure_cookies: Option<bool>,
+    /// Largest request body accepted by ordinary endpoints, in bytes.
+    pub max_body_bytes: Option<usize>,
+    /// Largest import file accepted, in bytes.
+    pub max_import_bytes: Option<usize>,
+}
+
+/// Values given on the command line or in the environment (clap fills both).
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    /// `--listen` / `PINGYI_LISTEN`.
+    pub listen: Option<String>,
+    /// `--database` / `PINGYI_DATABASE`.
+    pub database: Option<String>,
+    /// `--log` / `PINGYI_LOG`.
+    pub log: Option<String>,
+    /// `--secure-cookies` / `PINGYI_SECURE_COOKIES`.
+    pub secure_cookies: Option<bool>,
+    /// `--config` / `PINGYI_CONFIG`.
+    pub config_file: Option<PathBuf>,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address the server listens on.
+    pub listen: SocketAddr,
+    /// Where the data lives.
+    pub database: DatabaseUrl,
+    /// Log filter.
+    pub log: String,
+    /// Whether cookies carry the `Secure` flag.
+    pub secure_cookies: bool,
+    /// Largest ordinary request body, bytes.
+    pub max_body_bytes: usize,
+    /// Largest import file, bytes.
+    pub max_import_bytes: usize,
+}
+
+impl Config {
+    /// Defaults: SQLite `./pingyi.db`, 127.0.0.1:8080.
+    pub fn for_database(database: DatabaseUrl) -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database,
+            log: "info".into(),
+            secure_cookies: false,
+            max_body_bytes: 64 * 1024,
+            max_import_bytes: 16 * 1024 * 1024,
+        }
+    }
+
+    /// Builds the configuration: flags and environment over the file over the defaults.
+    /// Every problem is reported with the setting's name.
+    pub fn load(o: &Overrides) -> Result<Self, String> {
+        let file = match &o.config_file {
+            None => FileConfig::default(),
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| format!("config file {}: {e}", path.display()))?;
+                toml::from_str::<FileConfig>(&text).map_err(|e| format!("config file {}: {e}", path.display()))?
+            }
+        };
+        let database =
+            DatabaseUrl::parse(o.database.as_deref().or(file.database.as_deref()).unwrap_or("sqlite://pingyi.db"))?;
+        let mut config = Config::for_database(database);
+        if let Some(listen) = o.listen.as_deref().or(file.listen.as_deref()) {
+            config.listen =
+                listen.parse().map_err(|_| format!("listen: {listen:?} is not an address such as 127.0.0.1:8080"))?;
+        }
+        if let Some(log) = o.log.clone().or(file.log) {
+            config.log = log;
+        }
+        config.secure_cookies = o.secure_cookies.or(file.secure_cookies).unwrap_or(false);
+        if let Some(n) = file.max_body_bytes {
+            if n < 1024 {
+                return Err("max_body_bytes: must be at least 1024".into());
+            }
+            config.max_body_bytes = n;
+        }
+        if let Some(n) = file.max_import_bytes {
+            if n < 1024 {
+                return Err("max_import_bytes: must be at least 1024".into());
+            }
+            config.max_import_bytes = n;
+        }
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_urls_parse_and_hide_passwords() {
+        assert_eq!(DatabaseUrl::parse("sqlite://x.db"), Ok(DatabaseUrl::Sqlite("x.db".into())));
+        assert_eq!(DatabaseUrl::parse("data/x.db"), Ok(DatabaseUrl::Sqlite("data/x.db".into())));
+        assert!(DatabaseUrl::parse("mysql://h/db").is_err());
+        let pg = DatabaseUrl::parse("postgres://u:secret@127.0.0.1/db").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(pg.to_string(), "postgres://u:****@127.0.0.1/db");
+        assert!(!format!("{pg:?}").contains("secret"));
+    }
+
+    #[test]
+    fn flags_win_over_the_file_and_bad_values_are_named() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("pingyi.toml");
+        std::fs::write(&path, "listen = \"0.0.0.0:9000\"\ndatabase = \"sqlite://file.db\"\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let o = Overrides { config_file: Some(path.clone()), database: Some("flag.db".into()), ..Default::default() };
+        let c = Config::load(&o).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.listen.port(), 9000);
+        assert_eq!(c.database, DatabaseUrl::Sqlite("flag.db".into()));
+        let bad = Overrides { listen: Some("nowhere".into()), ..Default::default() };
+        assert!(Config::load(&bad).err().unwrap_or_default().starts_with("listen:"));
+        std::fs::write(&path, "lisen = 1\n").unwrap_or_else(|e| panic!("{e}"));
+        let o = Overrides { config_file: Some(path), ..Default::default() };
+        assert!(Config::load(&o).is_err());
+    }
+}

@@ -1,0 +1,16 @@
+//! Pingyi (评议): public-service satisfaction ratings and the closed loop from complaint to fix.
+//!
+//! The folders are the architecture: [`domain`] holds pure rules (no I/O), [`store`] the SQL
+//! for SQLite and PostgreSQL, [`web`] the HTTP layer, [`jobs`] background work. [`startup`]
+//! wires them together for `pingyi serve` and for the tests.
+
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod domain;
+pub mod i18n;
+pub mod imports;
+pub mod metrics;
+pub mod startup;
+pub mod store;
+pub mod web;

@@ -1,0 +1,110 @@
+//! Prometheus metrics for `/metrics`: request counts and latency histograms per route,
+//! kept in memory with no exporter dependency.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Upper bounds of the latency buckets, in seconds.
+const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
+
+#[derive(Default)]
+struct Histogram {
+    counts: [u64; BUCKETS.len()],
+    count: u64,
+    sum: f64,
+}
+
+#[derive(Default)]
+struct Inner {
+    requests: BTreeMap<(String, String, u16), u64>,
+    latency: BTreeMap<(String, String), Histogram>,
+}
+
+/// The process's metrics. One per server, shared by reference.
+#[derive(Default)]
+pub struct Metrics {
+    inner: Mutex<Inner>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+fn escape(label: &str) -> String {
+    label.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+impl Metrics {
+    /// Records one finished request. `route` is the matched route pattern, never the raw path,
+    /// so the number of series stays bounded.
+    pub fn record(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
+        let Ok(mut inner) = self.inner.lock() else { return };
+        *inner.requests.entry((method.to_owned(), route.to_owned(), status)).or_default() += 1;
+        let h = inner.latency.entry((method.to_owned(), route.to_owned())).or_default();
+        let secs = elapsed.as_secs_f64();
+        for (i, bound) in BUCKETS.iter().enumerate() {
+            if secs <= *bound {
+                h.counts[i] += 1;
+            }
+        }
+        h.count += 1;
+        h.sum += secs;
+    }
+
+    /// Renders everything in the Prometheus text exposition format.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "# HELP pingyi_build_info Build information.");
+        let _ = writeln!(out, "# TYPE pingyi_build_info gauge");
+        let _ = writeln!(out, "pingyi_build_info{{version=\"{}\"}} 1", env!("CARGO_PKG_VERSION"));
+        let Ok(inner) = self.inner.lock() else { return out };
+        let _ = writeln!(out, "# HELP pingyi_http_requests_total HTTP requests by method, route and status.");
+        let _ = writeln!(out, "# TYPE pingyi_http_requests_total counter");
+        for ((method, route, status), n) in &inner.requests {
+            let _ = writeln!(
+                out,
+                "pingyi_http_requests_total{{method=\"{}\",route=\"{}\",status=\"{status}\"}} {n}",
+                escape(method),
+                escape(route)
+            );
+        }
+        let _ = writeln!(out, "# HELP pingyi_http_request_duration_seconds HTTP request latency.");
+        let _ = writeln!(out, "# TYPE pingyi_http_request_duration_seconds histogram");
+        for ((method, route), h) in &inner.latency {
+            let labels = format!("method=\"{}\",route=\"{}\"", escape(method), escape(route));
+            for (i, bound) in BUCKETS.iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "pingyi_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {}",
+                    h.counts[i]
+                );
+            }
+            let _ = writeln!(out, "pingyi_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}", h.count);
+            let _ = writeln!(out, "pingyi_http_request_duration_seconds_sum{{{labels}}} {}", h.sum);
+            let _ = writeln!(out, "pingyi_http_request_duration_seconds_count{{{labels}}} {}", h.count);
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_are_counted_per_route_and_bucketed() {
+        let m = Metrics::default();
+        m.record("GET", "/api/v1/org/nodes/{code}", 200, Duration::from_millis(3));
+        m.record("GET", "/api/v1/org/nodes/{code}", 200, Duration::from_millis(30));
+        let text = m.render();
+        assert!(text.contains(
+            "pingyi_http_requests_total{method=\"GET\",route=\"/api/v1/org/nodes/{code}\",status=\"200\"} 2"
+        ));
+        assert!(text.contains("le=\"0.005\"} 1"));
+        assert!(text.contains("le=\"+Inf\"} 2"));
+    }
+}

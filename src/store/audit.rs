@@ -1,0 +1,190 @@
+//! The audit trail's SQL: append a row in the caller's transaction, list with filters,
+//! verify the whole chain.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{Bind, Result, Store, Tx, bind_all, now_ms};
+use crate::domain::audit::{AuditRow, ChainBreak, ChainVerifier};
+
+/// Who made a change and from where.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    /// Username, `system`, or `cli`.
+    pub name: String,
+    /// Client address for changes over HTTP; empty otherwise.
+    pub client_addr: String,
+}
+
+impl Actor {
+    /// A change made by the command line on this machine.
+    pub fn cli() -> Actor {
+        Actor { name: "cli".into(), client_addr: String::new() }
+    }
+
+    /// A change made by the server itself (jobs, sweeps).
+    pub fn system() -> Actor {
+        Actor { name: "system".into(), client_addr: String::new() }
+    }
+}
+
+/// Appends one audit row inside `tx`, chained to the previous one; returns its seq.
+///
+/// Must run in the same transaction as the change it records.
+pub async fn append(
+    tx: &mut Tx,
+    actor: &Actor,
+    action: &str,
+    target: &str,
+    summary: &serde_json::Value,
+) -> Result<i64> {
+    // Taking the head row first serialises appenders on PostgreSQL (row lock) and SQLite
+    // (single writer), so each row chains to the one committed before it.
+    let head = sqlx::query("update audit_head set seq = seq + 1 where id = 1 returning seq, hash")
+        .fetch_one(&mut **tx)
+        .await?;
+    let mut row = AuditRow {
+        seq: head.try_get("seq")?,
+        at: now_ms(),
+        actor: actor.name.clone(),
+        action: action.to_owned(),
+        target: target.to_owned(),
+        summary: summary.to_string(),
+        client_addr: actor.client_addr.clone(),
+        prev_hash: head.try_get("hash")?,
+        hash: String::new(),
+    };
+    row.hash = row.compute_hash();
+    sqlx::query(
+        "insert into audit_log (seq, at, actor, action, target, summary, client_addr, prev_hash, hash)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(row.seq)
+    .bind(row.at)
+    .bind(&row.actor)
+    .bind(&row.action)
+    .bind(&row.target)
+    .bind(&row.summary)
+    .bind(&row.client_addr)
+    .bind(&row.prev_hash)
+    .bind(&row.hash)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("update audit_head set hash = $1 where id = 1").bind(&row.hash).execute(&mut **tx).await?;
+    Ok(row.seq)
+}
+
+fn from_row(r: &AnyRow) -> Result<AuditRow> {
+    Ok(AuditRow {
+        seq: r.try_get("seq")?,
+        at: r.try_get("at")?,
+        actor: r.try_get("actor")?,
+        action: r.try_get("action")?,
+        target: r.try_get("target")?,
+        summary: r.try_get("summary")?,
+        client_addr: r.try_get("client_addr")?,
+        prev_hash: r.try_get("prev_hash")?,
+        hash: r.try_get("hash")?,
+    })
+}
+
+const COLUMNS: &str = "seq, at, actor, action, target, summary, client_addr, prev_hash, hash";
+
+/// Filters for browsing the trail; every field is optional.
+#[derive(Debug, Default, Clone)]
+pub struct AuditFilter {
+    /// Exact actor.
+    pub actor: Option<String>,
+    /// Action, or an action prefix ending in `.` (e.g. `session.`).
+    pub action: Option<String>,
+    /// Target contains this text (case-insensitive).
+    pub target: Option<String>,
+    /// At or after, ms.
+    pub from: Option<i64>,
+    /// Before, ms.
+    pub to: Option<i64>,
+    /// Only rows with seq below this (the next page).
+    pub before_seq: Option<i64>,
+    /// At most this many rows (1–500).
+    pub limit: i64,
+}
+
+/// Rows matching `f`, newest first.
+pub async fn list(store: &Store, f: &AuditFilter) -> Result<Vec<AuditRow>> {
+    let mut clauses = Vec::new();
+    let mut binds = Vec::new();
+    let mut push = |clause: &str, b: Bind| {
+        binds.push(b);
+        clauses.push(clause.replace('?', &format!("${}", binds.len())));
+    };
+    if let Some(a) = &f.actor {
+        push("actor = ?", Bind::Text(a.clone()));
+    }
+    if let Some(a) = &f.action {
+        if a.ends_with('.') {
+            push("action like ?", Bind::Text(format!("{}%", a.replace('%', "").replace('_', "\\_"))));
+        } else {
+            push("action = ?", Bind::Text(a.clone()));
+        }
+    }
+    if let Some(t) = &f.target {
+        push("lower(target) like lower(?)", Bind::Text(format!("%{}%", t.replace('%', ""))));
+    }
+    if let Some(v) = f.from {
+        push("at >= ?", Bind::Int(v));
+    }
+    if let Some(v) = f.to {
+        push("at < ?", Bind::Int(v));
+    }
+    if let Some(v) = f.before_seq {
+        push("seq < ?", Bind::Int(v));
+    }
+    let mut sql = format!("select {COLUMNS} from audit_log");
+    if !clauses.is_empty() {
+        sql.push_str(" where ");
+        sql.push_str(&clauses.join(" and "));
+    }
+    sql.push_str(&format!(" order by seq desc limit {}", f.limit.clamp(1, 500)));
+    bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), binds).fetch_all(store.pool()).await?.iter().map(from_row).collect()
+}
+
+/// The outcome of verifying the chain.
+#[derive(Debug)]
+pub enum Verdict {
+    /// Every row checks out; this many rows.
+    Intact(i64),
+    /// The first break found.
+    Broken(ChainBreak),
+}
+
+/// Reads the whole trail in order, in pages, and checks every link and the head.
+pub async fn verify(store: &Store) -> Result<Verdict> {
+    // Rows appended while this runs are past the head read here and are left for next time.
+    let head = sqlx::query("select seq, hash from audit_head where id = 1").fetch_one(store.pool()).await?;
+    let (head_seq, head_hash): (i64, String) = (head.try_get("seq")?, head.try_get("hash")?);
+    let mut verifier = ChainVerifier::default();
+    let mut after = 0i64;
+    loop {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "select {COLUMNS} from audit_log where seq > $1 and seq <= $2 order by seq limit 5000"
+        )))
+        .bind(after)
+        .bind(head_seq)
+        .fetch_all(store.pool())
+        .await?;
+        if rows.is_empty() {
+            break;
+        }
+        for r in &rows {
+            let row = from_row(r)?;
+            after = row.seq;
+            if let Err(b) = verifier.push(row) {
+                return Ok(Verdict::Broken(b));
+            }
+        }
+    }
+    Ok(match verifier.finish(head_seq, &head_hash) {
+        Ok(n) => Verdict::Intact(n),
+        Err(b) => Verdict::Broken(b),
+    })
+}

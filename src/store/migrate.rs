@@ -1,0 +1,71 @@
+//! Embedded, numbered migrations, applied in order, each in its own transaction. An applied
+//! migration is never edited: its checksum is stored and checked at every start.
+
+use super::{Dialect, Result, Store, StoreError, now_ms, secret_hash};
+
+/// One migration.
+#[derive(Debug)]
+pub struct Migration {
+    /// Order and identity.
+    pub version: i64,
+    /// Short name.
+    pub name: &'static str,
+    /// Portable SQL, several statements.
+    pub sql: &'static str,
+}
+
+/// Every migration, in order.
+pub const MIGRATIONS: &[Migration] =
+    &[Migration { version: 1, name: "foundation", sql: include_str!("../../migrations/0001_foundation.sql") }];
+
+pub(super) async fn run(store: &Store) -> Result<usize> {
+    sqlx::raw_sql(
+        "create table if not exists schema_migrations (
+            version bigint primary key,
+            name text not null,
+            checksum text not null,
+            applied_at bigint not null
+        )",
+    )
+    .execute(store.pool())
+    .await?;
+    let mut applied = 0;
+    for m in MIGRATIONS {
+        let mut tx = store.write().await?;
+        if store.dialect() == Dialect::Postgres {
+            // Several server processes may start at once; one migrates, the others wait.
+            sqlx::query("select pg_advisory_xact_lock(7345127001)").execute(&mut *tx).await?;
+        }
+        let checksum = secret_hash(m.sql);
+        let stored: Option<String> = sqlx::query_scalar("select checksum from schema_migrations where version = $1")
+            .bind(m.version)
+            .fetch_optional(&mut *tx)
+            .await?;
+        match stored {
+            Some(c) if c == checksum => continue,
+            Some(_) => {
+                return Err(StoreError::Migration {
+                    version: m.version,
+                    name: m.name,
+                    reason: "was changed after it was applied; migrations must never be edited".into(),
+                });
+            }
+            None => {}
+        }
+        sqlx::raw_sql(sqlx::AssertSqlSafe(m.sql)).execute(&mut *tx).await.map_err(|e| StoreError::Migration {
+            version: m.version,
+            name: m.name,
+            reason: e.to_string(),
+        })?;
+        sqlx::query("insert into schema_migrations (version, name, checksum, applied_at) values ($1, $2, $3, $4)")
+            .bind(m.version)
+            .bind(m.name)
+            .bind(checksum)
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        applied += 1;
+    }
+    Ok(applied)
+}

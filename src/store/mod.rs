@@ -1,0 +1,278 @@
+//! SQL for SQLite and PostgreSQL: one set of portable queries (`$1` placeholders, BIGINT
+//! integers and millisecond timestamps, INTEGER 0/1 flags, text ids), one module per aggregate.
+//! The few fragments that differ between the engines live in [`Dialect`].
+
+pub mod audit;
+mod migrate;
+pub mod org;
+pub mod teams;
+pub mod users;
+
+use std::time::Duration;
+
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{Any, AnyPool, Row};
+
+use crate::config::DatabaseUrl;
+
+pub use migrate::MIGRATIONS;
+
+/// A transaction on either engine.
+pub type Tx = sqlx::Transaction<'static, Any>;
+
+/// Which engine is behind the pool, and the SQL fragments that differ between them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// Embedded SQLite (one writer at a time).
+    Sqlite,
+    /// PostgreSQL (many writers; several server processes may share it).
+    Postgres,
+}
+
+impl Dialect {
+    /// The statement that opens a write transaction. SQLite takes the write lock up front so
+    /// that two writers never deadlock upgrading a read lock.
+    fn begin_write(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "BEGIN IMMEDIATE",
+            Dialect::Postgres => "BEGIN",
+        }
+    }
+
+    /// The engine's name, as shown to people.
+    pub fn name(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "SQLite",
+            Dialect::Postgres => "PostgreSQL",
+        }
+    }
+}
+
+/// A store error. Constraint violations are told apart by kind, never by message text.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique constraint refused the write (a concurrent writer got there first).
+    #[error("a record with the same key already exists")]
+    Duplicate,
+    /// The database failed.
+    #[error("database error: {0}")]
+    Database(sqlx::Error),
+    /// Migrations could not be applied.
+    #[error("migration {version} ({name}): {reason}")]
+    Migration {
+        /// The migration's version.
+        version: i64,
+        /// Its name.
+        name: &'static str,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &e
+            && db.kind() == sqlx::error::ErrorKind::UniqueViolation
+        {
+            return StoreError::Duplicate;
+        }
+        StoreError::Database(e)
+    }
+}
+
+/// Result of a store operation.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The handle every layer above uses to reach the database. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    dialect: Dialect,
+}
+
+impl Store {
+    /// Connects (creating a missing SQLite file, in WAL mode) without running migrations.
+    pub async fn connect(url: &DatabaseUrl) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let dialect = match url {
+            DatabaseUrl::Sqlite(path) => {
+                if let Some(dir) = path.parent()
+                    && !dir.as_os_str().is_empty()
+                {
+                    std::fs::create_dir_all(dir).map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
+                }
+                Dialect::Sqlite
+            }
+            DatabaseUrl::Postgres(_) => Dialect::Postgres,
+        };
+        let mut options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
+        options = match dialect {
+            Dialect::Sqlite => options.max_connections(8).after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    sqlx::raw_sql(
+                        "pragma journal_mode = wal; pragma synchronous = normal; \
+                         pragma busy_timeout = 10000; pragma foreign_keys = on;",
+                    )
+                    .execute(conn)
+                    .await?;
+                    Ok(())
+                })
+            }),
+            Dialect::Postgres => options.max_connections(16),
+        };
+        let pool = options.connect(&url.connect_url()).await?;
+        Ok(Store { pool, dialect })
+    }
+
+    /// Connects and brings the schema up to date.
+    pub async fn open(url: &DatabaseUrl) -> Result<Store> {
+        let store = Store::connect(url).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Applies the embedded migrations that have not run yet; returns how many ran.
+    pub async fn migrate(&self) -> Result<usize> {
+        migrate::run(self).await
+    }
+
+    /// The engine behind this store.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// The connection pool, for reads.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Opens a write transaction.
+    pub async fn write(&self) -> Result<Tx> {
+        Ok(self.pool.begin_with(self.dialect.begin_write()).await?)
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("select 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Closes every connection (the SQLite file is left consistent).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Milliseconds since the Unix epoch, the one time representation stored.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// A new random id: 26 characters, time-ordered (48 bits of milliseconds, 80 random bits),
+/// Crockford base32, so ids sort by creation and are safe in URLs.
+pub fn new_id() -> String {
+    const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let ms = u128::from(now_ms().max(0).unsigned_abs()) & ((1 << 48) - 1);
+    let value = (ms << 80) | (rand::random::<u128>() & ((1 << 80) - 1));
+    (0..26).rev().map(|i| ALPHABET[((value >> (i * 5)) & 31) as usize] as char).collect()
+}
+
+/// A new random secret as hex (for session ids, CSRF and API tokens).
+pub fn new_secret(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    rand::fill(&mut buf[..]);
+    hex::encode(buf)
+}
+
+/// The SHA-256 of a secret, as hex: what is stored instead of the secret itself.
+pub fn secret_hash(secret: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(secret.as_bytes()))
+}
+
+/// Reads an optional text column.
+pub(crate) fn opt_text(row: &AnyRow, col: &str) -> Result<Option<String>> {
+    Ok(row.try_get::<Option<String>, _>(col)?)
+}
+
+/// A value bound to a dynamically built query.
+#[derive(Debug, Clone)]
+pub(crate) enum Bind {
+    Text(String),
+    Int(i64),
+    Null,
+}
+
+/// A query on either engine.
+pub(crate) type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>;
+
+/// Binds each value in order.
+pub(crate) fn bind_all<'q>(mut q: AnyQuery<'q>, binds: impl IntoIterator<Item = Bind>) -> AnyQuery<'q> {
+    for b in binds {
+        q = match b {
+            Bind::Text(s) => q.bind(s),
+            Bind::Int(i) => q.bind(i),
+            Bind::Null => q.bind(None::<String>),
+        };
+    }
+    q
+}
+
+/// Builds a multi-row `insert` for `rows` rows of `cols` columns with `$n` placeholders.
+/// Batches stay under both engines' parameter limits when callers use [`BATCH_PARAMS`].
+pub(crate) fn insert_values_sql(head: &str, rows: usize, cols: usize) -> String {
+    let mut sql = String::with_capacity(head.len() + rows * cols * 5);
+    sql.push_str(head);
+    sql.push_str(" values ");
+    let mut n = 0;
+    for r in 0..rows {
+        if r > 0 {
+            sql.push(',');
+        }
+        sql.push('(');
+        for c in 0..cols {
+            if c > 0 {
+                sql.push(',');
+            }
+            n += 1;
+            sql.push('$');
+            sql.push_str(&n.to_string());
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+/// How many parameters one batched statement carries. Both engines allow far more (SQLite
+/// 32,766, PostgreSQL 65,535), but SQLite looks `$N` names up linearly, so very large
+/// statements cost quadratic time; 2,000 keeps that negligible and round trips few.
+pub(crate) const BATCH_PARAMS: usize = 2_000;
+
+/// Inserts `rows` (each a vector of `cols` binds) in as few statements as the limits allow.
+pub(crate) async fn insert_batched(tx: &mut Tx, head: &str, cols: usize, rows: &[Vec<Bind>]) -> Result<()> {
+    let per_stmt = (BATCH_PARAMS / cols).max(1);
+    for chunk in rows.chunks(per_stmt) {
+        let sql = insert_values_sql(head, chunk.len(), cols);
+        let q = bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), chunk.iter().flatten().cloned());
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_26_characters_and_distinct() {
+        let a = new_id();
+        let b = new_id();
+        assert_eq!(a.len(), 26);
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn batched_inserts_number_their_placeholders() {
+        assert_eq!(insert_values_sql("insert into t(a,b)", 2, 2), "insert into t(a,b) values ($1,$2),($3,$4)");
+    }
+}

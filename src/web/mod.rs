@@ -1,0 +1,133 @@
+//! The HTTP layer: a JSON API under `/api/v1` (documented at `/api/openapi.json`), HTML pages,
+//! health and metrics. Every router is merged in [`router`], top to bottom.
+
+pub mod audit;
+pub mod auth;
+pub mod error;
+pub mod health;
+pub mod org;
+pub mod pages;
+pub mod session;
+pub mod tokens;
+pub mod users;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderMap, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::store::Store;
+use error::Error;
+
+/// What every handler can reach.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// The database.
+    pub store: Store,
+    /// The validated configuration.
+    pub config: Arc<Config>,
+    /// Request metrics.
+    pub metrics: Arc<Metrics>,
+}
+
+/// The OpenAPI document's header; paths are added by the routers below.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Pingyi (评议) API",
+        description = "Public-service satisfaction ratings and the closed loop from complaint to fix. \
+                       Errors are `{\"error\": {\"code\", \"message\", \"fields\"?}}`. Authenticate with a session \
+                       cookie (from `POST /api/v1/session`; changes then need the `X-CSRF-Token` header) or \
+                       `Authorization: Bearer` tokens from `pingyi token create`."
+    ),
+    components(schemas(error::ErrorBody, error::ErrorDetail, crate::domain::FieldError)),
+    modifiers(&SecuritySchemes)
+)]
+pub struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl utoipa::Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(auth::SESSION_COOKIE))),
+        );
+    }
+}
+
+/// The whole application: API, pages, health, with the shared middleware.
+pub fn router(state: AppState) -> Router {
+    let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .nest(
+            "/api/v1",
+            OpenApiRouter::new()
+                .merge(session::api())
+                .merge(org::api(&state.config))
+                .merge(users::api())
+                .merge(tokens::api())
+                .merge(audit::api()),
+        )
+        .split_for_parts();
+
+    Router::new()
+        .merge(health::router(Arc::new(openapi)))
+        .merge(api)
+        .merge(pages::router())
+        .merge(session::pages())
+        .merge(org::pages(&state.config))
+        .merge(audit::pages())
+        .route_layer(middleware::from_fn_with_state(state.clone(), track_metrics))
+        .fallback(fallback)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))
+        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(TraceLayer::new_for_http())
+        .layer(CatchPanicLayer::custom(|_panic: Box<dyn std::any::Any + Send>| {
+            Error::Internal("handler panicked".into()).into_response()
+        }))
+        .with_state(state)
+}
+
+async fn track_metrics(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().to_string();
+    let route = req.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let resp = next.run(req).await;
+    state.metrics.record(&method, &route, resp.status().as_u16(), started.elapsed());
+    resp
+}
+
+/// Whether the caller wants HTML (a browser navigating) rather than JSON.
+pub fn wants_html(headers: &HeaderMap, path: &str) -> bool {
+    !path.starts_with("/api/")
+        && headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"))
+}
+
+async fn fallback(headers: HeaderMap, uri: axum::http::Uri) -> Response {
+    if wants_html(&headers, uri.path()) {
+        pages::PageError(Error::NotFound).into_response()
+    } else {
+        Error::NotFound.into_response()
+    }
+}
+
+async fn method_not_allowed() -> Error {
+    Error::MethodNotAllowed
+}

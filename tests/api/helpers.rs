@@ -1,0 +1,243 @@
+//! The test harness: `spawn_app(engine)` starts the real server on port 0 over a fresh
+//! database (a temporary SQLite file, or a new PostgreSQL database that is dropped
+//! afterwards) loaded with a small demo city, and offers typed helpers.
+
+use std::net::SocketAddr;
+
+use pingyi::config::{Config, DatabaseUrl};
+use pingyi::demo::{self, DEMO_PASSWORD, DemoOptions};
+use pingyi::startup::App;
+use pingyi::store::Store;
+use reqwest::{Response, StatusCode};
+use serde_json::Value;
+
+/// Which database engine a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs a test body once on SQLite and once on PostgreSQL. The PostgreSQL run is ignored,
+/// with the reason printed, when `PINGYI_TEST_POSTGRES_URL` was not set at build time.
+#[macro_export]
+macro_rules! on_both_engines {
+    ($(async fn $name:ident($app:ident) $body:block)*) => {
+        $(
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+                #[allow(unused_imports)]
+                use $crate::helpers::*;
+
+                async fn body($app: TestApp) $body
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    body(spawn_app(Engine::Sqlite).await).await
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[cfg_attr(not(pg_tests), ignore = "PostgreSQL run: set PINGYI_TEST_POSTGRES_URL (as .ci/run does)")]
+                async fn postgres() {
+                    body(spawn_app(Engine::Postgres).await).await
+                }
+            }
+        )*
+    };
+}
+
+/// A running server over a fresh database.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub store: Store,
+    pub database: DatabaseUrl,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    _dir: tempfile::TempDir,
+    pg_db: Option<(String, String)>,
+}
+
+/// Units in the test city: one per department, enough for every role's scope.
+pub const TEST_UNITS: usize = 80;
+
+fn pg_admin_url() -> String {
+    std::env::var("PINGYI_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| panic!("PINGYI_TEST_POSTGRES_URL must be set for PostgreSQL tests"))
+}
+
+/// The same server URL with another database name.
+fn with_database(url: &str, db: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let host_end = base[scheme_end..].find('/').map_or(base.len(), |i| scheme_end + i);
+    format!("{}/{db}{query}", &base[..host_end])
+}
+
+/// Creates a fresh database for one test and returns its URL.
+pub async fn fresh_database(engine: Engine, dir: &std::path::Path) -> (DatabaseUrl, Option<(String, String)>) {
+    match engine {
+        Engine::Sqlite => (DatabaseUrl::Sqlite(dir.join("test.db")), None),
+        Engine::Postgres => {
+            use sqlx::Connection;
+            let admin = pg_admin_url();
+            let name = format!("pingyi_t_{}", pingyi::store::new_secret(6));
+            let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap_or_else(|e| panic!("connect {admin}: {e}"));
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("create database {name}")))
+                .execute(&mut conn)
+                .await
+                .unwrap_or_else(|e| panic!("create database: {e}"));
+            let url = with_database(&admin, &name);
+            (DatabaseUrl::Postgres(url), Some((admin, name)))
+        }
+    }
+}
+
+/// Starts the server over a fresh database holding the small demo city.
+pub async fn spawn_app(engine: Engine) -> TestApp {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let (database, pg_db) = fresh_database(engine, dir.path()).await;
+    let mut config = Config::for_database(database.clone());
+    config.listen = "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}"));
+    let app = App::build(config).await.unwrap_or_else(|e| panic!("{e}"));
+    demo::load(app.store(), DemoOptions { units: TEST_UNITS, progress: false })
+        .await
+        .unwrap_or_else(|e| panic!("demo: {e}"));
+    let addr = app.local_addr();
+    let store = app.store().clone();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run_until(async {
+        let _ = rx.await;
+    }));
+    TestApp { addr, store, database, shutdown: Some(tx), _dir: dir, pg_db }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some((admin, name)) = self.pg_db.take() {
+            // Drop the test database from a thread of its own: Drop cannot await.
+            let _ = std::thread::spawn(move || {
+                let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+                rt.block_on(async {
+                    use sqlx::Connection;
+                    if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
+                        let _ =
+                            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("drop database if exists {name} with (force)")))
+                                .execute(&mut conn)
+                                .await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// A client with its own cookie jar and, once logged in, its CSRF token.
+pub struct Client {
+    pub http: reqwest::Client,
+    pub base: String,
+    pub csrf: Option<String>,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// A client with no session.
+    pub fn anonymous(&self) -> Client {
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        Client { http, base: self.url(""), csrf: None }
+    }
+
+    /// A client logged in as a demo user.
+    pub async fn login(&self, username: &str) -> Client {
+        let mut c = self.anonymous();
+        let resp =
+            c.post_json("/api/v1/session", &serde_json::json!({"username": username, "password": DEMO_PASSWORD})).await;
+        assert_eq!(resp.status(), StatusCode::OK, "login as {username}");
+        let body: Value = resp.json().await.unwrap_or_default();
+        c.csrf = body["csrf_token"].as_str().map(str::to_owned);
+        c
+    }
+
+    /// Runs the real `pingyi` binary against this app's database.
+    pub fn cli(&self, args: &[&str], stdin: &str) -> std::process::Output {
+        use std::io::Write;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_pingyi"))
+            .arg("--database")
+            .arg(match &self.database {
+                DatabaseUrl::Sqlite(p) => p.display().to_string(),
+                DatabaseUrl::Postgres(u) => u.clone(),
+            })
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{e}"));
+        if let Some(mut s) = child.stdin.take() {
+            let _ = s.write_all(stdin.as_bytes());
+        }
+        child.wait_with_output().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Number of audit rows.
+    pub async fn audit_rows(&self) -> i64 {
+        sqlx::query_scalar::<_, i64>("select cast(count(*) as bigint) from audit_log")
+            .fetch_one(self.store.pool())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+}
+
+impl Client {
+    pub async fn get(&self, path: &str) -> Response {
+        self.http.get(format!("{}{path}", self.base)).send().await.unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn with_csrf(&self, rb: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.csrf {
+            Some(t) => rb.header("x-csrf-token", t),
+            None => rb,
+        }
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> Response {
+        let rb = self.http.post(format!("{}{path}", self.base)).json(body);
+        self.with_csrf(rb).send().await.unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    pub async fn post_body(&self, path: &str, content_type: &str, body: Vec<u8>) -> Response {
+        let rb = self.http.post(format!("{}{path}", self.base)).header("content-type", content_type).body(body);
+        self.with_csrf(rb).send().await.unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    pub async fn delete(&self, path: &str) -> Response {
+        let rb = self.http.delete(format!("{}{path}", self.base));
+        self.with_csrf(rb).send().await.unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// GET and decode JSON, asserting the status.
+    pub async fn get_json(&self, path: &str, status: StatusCode) -> Value {
+        let resp = self.get(path).await;
+        assert_eq!(resp.status(), status, "GET {path}");
+        resp.json().await.unwrap_or_default()
+    }
+}
+
+/// The error code of a JSON error body.
+pub async fn error_code(resp: Response) -> String {
+    let v: Value = resp.json().await.unwrap_or_default();
+    v["error"]["code"].as_str().unwrap_or_default().to_owned()
+}

@@ -1,0 +1,11 @@
+//! The integration tests: the real server over a real database, on SQLite and PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+
+mod audit;
+mod cli;
+mod import;
+mod roles;
+mod session;
+mod shell;

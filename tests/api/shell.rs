@@ -1,0 +1,105 @@
+//! The web shell: JSON errors for every kind of bad request, never a 5xx; health, readiness,
+//! metrics and the OpenAPI document.
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::helpers::error_code;
+
+crate::on_both_engines! {
+    async fn bad_requests_get_4xx_json_errors_never_5xx(app) {
+        let c = app.login("admin").await;
+        let r = c.get("/no/such/route").await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        assert_eq!(error_code(r).await, "not_found");
+        let r = c.get("/api/v1/nothing-here").await;
+        assert_eq!((r.status(), error_code(r).await.as_str()), (StatusCode::NOT_FOUND, "not_found"));
+
+        let r = c.post_body("/api/v1/users", "application/json", b"{not json".to_vec()).await;
+        assert_eq!((r.status(), error_code(r).await.as_str()), (StatusCode::BAD_REQUEST, "bad_json"));
+
+        let r = c.post_body("/api/v1/users", "text/plain", b"hello".to_vec()).await;
+        assert_eq!((r.status(), error_code(r).await.as_str()), (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"));
+
+        let big = format!("{{\"name\": \"{}\"}}", "x".repeat(200_000));
+        let r = c.post_body("/api/v1/tokens", "application/json", big.into_bytes()).await;
+        assert_eq!((r.status(), error_code(r).await.as_str()), (StatusCode::PAYLOAD_TOO_LARGE, "too_large"));
+
+        let r = c.post_json("/api/v1/users", &serde_json::json!({"username": "x"})).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["error"]["fields"][0]["field"], "display_name", "{v}");
+
+        let r = c.http.put(app.url("/api/v1/users")).header("x-csrf-token", c.csrf.clone().unwrap()).send().await.unwrap();
+        assert_eq!((r.status(), error_code(r).await.as_str()), (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"));
+
+        let r = c.get("/api/v1/org/nodes/XN/children?limit=lots").await;
+        assert_eq!((r.status(), error_code(r).await.as_str()), (StatusCode::BAD_REQUEST, "bad_query"));
+
+        let r = app.anonymous().get("/api/v1/users").await;
+        assert_eq!((r.status(), error_code(r).await.as_str()), (StatusCode::UNAUTHORIZED, "unauthorized"));
+    }
+
+    async fn a_browser_gets_an_html_404(app) {
+        let r = app.anonymous().http.get(app.url("/no/such/page")).header("accept", "text/html").send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        assert!(r.text().await.unwrap().contains("<h1>404"));
+    }
+
+    async fn user_creation_validates_every_field_and_refuses_duplicates(app) {
+        let c = app.login("admin").await;
+        let body = serde_json::json!({"username": "li.si", "display_name": "李四", "role": "staff", "scopes": ["XN-CD-GA-001"], "password": "a-good-long-password"});
+        let r = c.post_json("/api/v1/users", &body).await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        assert_eq!(c.post_json("/api/v1/users", &body).await.status(), StatusCode::CONFLICT);
+        let bad = serde_json::json!({"username": "A B", "display_name": "", "role": "staff", "scopes": ["NOPE"], "password": "short"});
+        let v: Value = c.post_json("/api/v1/users", &bad).await.json().await.unwrap();
+        let fields: Vec<&str> = v["error"]["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
+        assert_eq!(fields, ["username", "display_name", "password"], "{v}");
+        let unknown_scope = serde_json::json!({"username": "wang.wu", "display_name": "王五", "role": "staff", "scopes": ["NOPE"], "password": "a-good-long-password"});
+        let v: Value = c.post_json("/api/v1/users", &unknown_scope).await.json().await.unwrap();
+        assert_eq!(v["error"]["fields"][0]["field"], "scopes");
+        let bad_role = serde_json::json!({"username": "wang.wu", "display_name": "王五", "role": "king", "scopes": ["XN"], "password": "a-good-long-password"});
+        assert_eq!(c.post_json("/api/v1/users", &bad_role).await.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+
+    async fn health_readiness_and_metrics_answer(app) {
+        let c = app.anonymous();
+        assert_eq!(c.get("/healthz").await.status(), StatusCode::OK);
+        assert_eq!(c.get("/readyz").await.text().await.unwrap(), "ready");
+        c.get("/api/v1/org/nodes").await;
+        let m = c.get("/metrics").await.text().await.unwrap();
+        assert!(m.contains("pingyi_http_requests_total{method=\"GET\",route=\"/api/v1/org/nodes\",status=\"401\"} 1"), "{m}");
+        assert!(m.contains("pingyi_http_request_duration_seconds_bucket"));
+    }
+
+    async fn the_openapi_document_lists_every_api_route(app) {
+        let doc: Value = app.anonymous().get_json("/api/openapi.json", StatusCode::OK).await;
+        assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"), "{}", doc["openapi"]);
+        let paths = doc["paths"].as_object().unwrap();
+        for (path, method) in [
+            ("/api/v1/session", "post"),
+            ("/api/v1/session", "get"),
+            ("/api/v1/session", "delete"),
+            ("/api/v1/session/password", "post"),
+            ("/api/v1/org/nodes", "get"),
+            ("/api/v1/org/nodes/{code}", "get"),
+            ("/api/v1/org/nodes/{code}/children", "get"),
+            ("/api/v1/org/nodes/{code}/search", "get"),
+            ("/api/v1/org/nodes/{code}/staff", "get"),
+            ("/api/v1/org/import", "post"),
+            ("/api/v1/org/export", "get"),
+            ("/api/v1/users", "get"),
+            ("/api/v1/users", "post"),
+            ("/api/v1/tokens", "get"),
+            ("/api/v1/tokens", "post"),
+            ("/api/v1/tokens/{id}", "delete"),
+            ("/api/v1/audit", "get"),
+        ] {
+            assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} is not documented");
+        }
+        let documented: usize = paths.values().map(|p| p.as_object().unwrap().len()).sum();
+        assert_eq!(documented, 17, "a route was added: list it above too");
+        assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
+    }
+}
