@@ -322,10 +322,24 @@ pub async fn apply_import(
         "unchanged": counts.unchanged,
         "moved": plan.moves,
         "created_codes": plan.create.iter().take(50).map(|r| r.code.as_str()).collect::<Vec<_>>(),
-        "updated_codes": plan.update.iter().take(50).map(|r| r.code.as_str()).collect::<Vec<_>>(),
+        "changes": plan.update.iter().take(50).map(|r| serde_json::json!({
+            "code": r.code.as_str(),
+            "before": existing.get(&r.code).map(record_json),
+            "after": record_json(r),
+        })).collect::<Vec<_>>(),
     });
     audit::append(tx, actor, "org.import", "org", &summary).await?;
     Ok(counts)
+}
+
+fn record_json(r: &OrgRecord) -> serde_json::Value {
+    serde_json::json!({
+        "parent_code": r.parent.as_ref().map(OrgCode::as_str),
+        "kind": r.kind.as_str(),
+        "name": r.name,
+        "name_en": r.name_en,
+        "address": r.address,
+    })
 }
 
 /// A staff member as read back.

@@ -73,6 +73,10 @@ crate::on_both_engines! {
         let moved = "code,parent_code,kind,name\nXN-CD-GA-001,XN-CZ-GA,unit,城东区八一路派出所\n";
         let v: Value = import(&c, moved, "").await.json().await.unwrap();
         assert_eq!(v["updated"], 1, "{v}");
+        let audit: Value = c.get_json("/api/v1/audit?action=org.import&limit=1", StatusCode::OK).await;
+        let summary: Value = serde_json::from_str(audit[0]["summary"].as_str().unwrap()).unwrap();
+        assert_eq!(summary["changes"][0]["before"]["parent_code"], "XN-CD-GA", "{summary}");
+        assert_eq!(summary["changes"][0]["after"]["parent_code"], "XN-CZ-GA");
         let under_cz = c.get_json("/api/v1/org/nodes/XN-CZ/search?q=XN-CD-GA-001&limit=50", StatusCode::OK).await;
         let under_cd = c.get_json("/api/v1/org/nodes/XN-CD/search?q=XN-CD-GA-001&limit=50", StatusCode::OK).await;
         assert!(under_cz["total"].as_i64().unwrap() >= 2, "the unit and its windows moved: {under_cz}");

@@ -65,7 +65,9 @@ crate::on_both_engines! {
 
     async fn health_readiness_and_metrics_answer(app) {
         let c = app.anonymous();
-        assert_eq!(c.get("/healthz").await.status(), StatusCode::OK);
+        let r = c.get("/healthz").await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.headers()["x-request-id"].len(), 26, "every response carries a request id");
         assert_eq!(c.get("/readyz").await.text().await.unwrap(), "ready");
         c.get("/api/v1/org/nodes").await;
         let m = c.get("/metrics").await.text().await.unwrap();
