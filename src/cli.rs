@@ -37,6 +37,9 @@ struct GlobalArgs {
     /// Log filter, e.g. info or pingyi=debug.
     #[arg(long, global = true, env = "PINGYI_LOG")]
     log: Option<String>,
+    /// Base URL printed on QR posters (default http://LISTEN).
+    #[arg(long, global = true, env = "PINGYI_PUBLIC_URL")]
+    public_url: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -86,6 +89,41 @@ enum Command {
         #[command(subcommand)]
         action: AuditAction,
     },
+    /// Rating codes and QR posters.
+    Qr {
+        #[command(subcommand)]
+        action: QrAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum QrAction {
+    /// Issue a code for every unit and window under a node that has none.
+    Issue {
+        /// Root of the subtree.
+        #[arg(long, default_value = "XN")]
+        under: String,
+    },
+    /// Write printable posters (A5 or A4) for every live code under a node: one HTML document
+    /// (.html) or an archive with the document and each code as SVG and PNG (.zip).
+    Posters {
+        /// Root of the subtree: one unit, a department, or the whole city.
+        #[arg(long, default_value = "XN")]
+        under: String,
+        /// Paper: a5 or a4.
+        #[arg(long, default_value = "a5")]
+        paper: String,
+        /// Output file, .html or .zip.
+        #[arg(long, short)]
+        output: PathBuf,
+    },
+    /// Revoke the code of a unit or window (a lost poster) and issue a new one.
+    Reissue {
+        /// The unit's or window's code.
+        code: String,
+    },
+    /// Start signing new codes with a new key; printed codes keep working.
+    RotateKey,
 }
 
 #[derive(Debug, Subcommand)]
@@ -218,6 +256,8 @@ fn load_config(global: &GlobalArgs, listen: Option<String>, secure_cookies: bool
         log: global.log.clone(),
         secure_cookies: secure_cookies.then_some(true),
         config_file: global.config.clone(),
+        secret_key: std::env::var("PINGYI_SECRET_KEY").ok().filter(|s| !s.is_empty()),
+        public_url: global.public_url.clone(),
     };
     let config = Config::load(&o).map_err(CliError::Usage)?;
     startup::init_tracing(&config.log);
@@ -257,8 +297,8 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
                     .map_err(|e| CliError::Failed(e.to_string()))?;
                 if !summary.already_loaded {
                     println!(
-                        "Loaded the demo city: {} org nodes, {} staff, {} inspection teams.",
-                        summary.nodes, summary.staff, summary.teams.0
+                        "Loaded the demo city: {} org nodes, {} staff, {} inspection teams, {} rating codes.",
+                        summary.nodes, summary.staff, summary.teams.0, summary.codes
                     );
                 }
                 print_demo_logins(&summary, &url);
@@ -283,8 +323,8 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
                 println!("The demo city is already loaded in {}.", config.database);
             } else {
                 println!(
-                    "Loaded the demo city into {}: {} org nodes, {} staff, {} inspection teams with {} members.",
-                    config.database, summary.nodes, summary.staff, summary.teams.0, summary.teams.1
+                    "Loaded the demo city into {}: {} org nodes, {} staff, {} inspection teams with {} members, {} rating codes.",
+                    config.database, summary.nodes, summary.staff, summary.teams.0, summary.teams.1, summary.codes
                 );
             }
             print_demo_logins(&summary, &format!("http://{}", config.listen));
@@ -350,6 +390,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
             }
         }
         Command::User { action } => user_command(&cli.global, action).await?,
+        Command::Qr { action } => qr_command(&cli.global, action).await?,
         Command::Token { action } => token_command(&cli.global, action).await?,
         Command::Audit { action: AuditAction::Verify } => {
             let config = load_config(&cli.global, None, false)?;
@@ -418,6 +459,56 @@ async fn user_command(global: &GlobalArgs, action: UserAction) -> Result<(), Cli
                 );
             }
         }
+    }
+    Ok(())
+}
+
+async fn qr_command(global: &GlobalArgs, action: QrAction) -> Result<(), CliError> {
+    use crate::store::rating_codes;
+    let config = load_config(global, None, false)?;
+    let store = open(&config).await?;
+    let node = |code: &str| OrgCode::parse(code).map_err(|e| CliError::Usage(format!("{code}: {}", e.0)));
+    match action {
+        QrAction::Issue { under } => {
+            let root = node(&under)?;
+            let keys = rating_codes::ensure_key(&store).await?;
+            let key = keys.last().ok_or_else(|| CliError::Failed("no signing key".into()))?;
+            let n = rating_codes::issue_missing_codes(&store, key, &root, &Actor::cli()).await?;
+            println!("{n} rating code(s) issued under {root}");
+        }
+        QrAction::Posters { under, paper, output } => {
+            let root = node(&under)?;
+            if org::get(&store, &root).await?.is_none() {
+                return Err(CliError::Usage(format!("--under: {root} is not in the org tree")));
+            }
+            let paper = crate::qr::Paper::parse(&paper).ok_or_else(|| CliError::Usage("--paper: a5 or a4".into()))?;
+            let posters = crate::web::codes::poster_list(&store, &config.public_url, &root).await?;
+            let bar = indicatif::ProgressBar::new(posters.len() as u64);
+            let name = output.display().to_string();
+            let bytes = if name.ends_with(".zip") {
+                crate::qr::posters_zip(&posters, paper, || bar.inc(1)).map_err(CliError::Failed)?
+            } else if name.ends_with(".html") {
+                crate::qr::posters_html(&posters, paper, || bar.inc(1)).map_err(CliError::Failed)?.into_bytes()
+            } else {
+                return Err(CliError::Usage("--output: a .html or .zip file".into()));
+            };
+            bar.finish_and_clear();
+            std::fs::write(&output, bytes).map_err(|e| CliError::Failed(format!("{name}: {e}")))?;
+            println!("{} poster(s) written to {name} (links start {})", posters.len(), config.public_url);
+        }
+        QrAction::Reissue { code } => {
+            let code = node(&code)?;
+            let keys = rating_codes::ensure_key(&store).await?;
+            let key = keys.last().ok_or_else(|| CliError::Failed("no signing key".into()))?;
+            match rating_codes::reissue_code(&store, key, code.as_str(), &Actor::cli()).await? {
+                Some(c) => println!("{code}: old code revoked; new link {}/r/{}", config.public_url, c.token),
+                None => return Err(CliError::Usage(format!("{code} has no live code; run `pingyi qr issue --under {code}`"))),
+            }
+        }
+        QrAction::RotateKey => match rating_codes::rotate_key(&store, &Actor::cli()).await? {
+            Some(k) => println!("new codes are now signed with key {k}; printed codes keep working"),
+            None => return Err(CliError::Failed("all 255 signing keys are used".into())),
+        },
     }
     Ok(())
 }

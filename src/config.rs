@@ -5,6 +5,8 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use crate::secrets::Secret;
+
 /// Where the data lives. Displays without any password.
 #[derive(Clone, PartialEq, Eq)]
 pub enum DatabaseUrl {
@@ -99,6 +101,12 @@ pub struct FileConfig {
     pub max_body_bytes: Option<usize>,
     /// Largest import file accepted, in bytes.
     pub max_import_bytes: Option<usize>,
+    /// The server secret as 64 hex characters (better: `PINGYI_SECRET_KEY` or `secret_file`).
+    pub secret_key: Option<String>,
+    /// File holding the server secret; created if missing (default `pingyi.secret`).
+    pub secret_file: Option<PathBuf>,
+    /// Public base URL printed on QR posters, e.g. `https://pingyi.example.gov.cn`.
+    pub public_url: Option<String>,
 }
 
 /// Values given on the command line or in the environment (clap fills both).
@@ -114,6 +122,10 @@ pub struct Overrides {
     pub secure_cookies: Option<bool>,
     /// `--config` / `PINGYI_CONFIG`.
     pub config_file: Option<PathBuf>,
+    /// `PINGYI_SECRET_KEY` (never a flag: flags show in process lists).
+    pub secret_key: Option<String>,
+    /// `--public-url` / `PINGYI_PUBLIC_URL`.
+    pub public_url: Option<String>,
 }
 
 /// The validated configuration.
@@ -131,6 +143,10 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Largest import file, bytes.
     pub max_import_bytes: usize,
+    /// The server secret (phone encryption, hashing of device ids and addresses).
+    pub secret: Secret,
+    /// Base URL for links printed on posters; defaults to `http://{listen}`.
+    pub public_url: String,
 }
 
 impl Config {
@@ -143,6 +159,8 @@ impl Config {
             secure_cookies: false,
             max_body_bytes: 64 * 1024,
             max_import_bytes: 16 * 1024 * 1024,
+            secret: Secret::random(),
+            public_url: "http://127.0.0.1:8080".into(),
         }
     }
 
@@ -173,6 +191,15 @@ impl Config {
             }
             config.max_body_bytes = n;
         }
+        config.secret = match o.secret_key.as_deref().or(file.secret_key.as_deref()) {
+            Some(hex) => Secret::from_hex(hex)?,
+            None => Secret::load_or_create(file.secret_file.as_deref().unwrap_or(Path::new("pingyi.secret")))?,
+        };
+        config.public_url = match o.public_url.clone().or(file.public_url) {
+            Some(u) if u.starts_with("http://") || u.starts_with("https://") => u.trim_end_matches('/').to_owned(),
+            Some(u) => return Err(format!("public_url: {u:?} must start with http:// or https://")),
+            None => format!("http://{}", config.listen),
+        };
         if let Some(n) = file.max_import_bytes {
             if n < 1024 {
                 return Err("max_import_bytes: must be at least 1024".into());
@@ -203,14 +230,22 @@ mod tests {
         let path = dir.path().join("pingyi.toml");
         std::fs::write(&path, "listen = \"0.0.0.0:9000\"\ndatabase = \"sqlite://file.db\"\n")
             .unwrap_or_else(|e| panic!("{e}"));
-        let o = Overrides { config_file: Some(path.clone()), database: Some("flag.db".into()), ..Default::default() };
+        let key = Some("11".repeat(32));
+        let o = Overrides {
+            config_file: Some(path.clone()),
+            database: Some("flag.db".into()),
+            secret_key: key.clone(),
+            ..Default::default()
+        };
         let c = Config::load(&o).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(c.listen.port(), 9000);
         assert_eq!(c.database, DatabaseUrl::Sqlite("flag.db".into()));
-        let bad = Overrides { listen: Some("nowhere".into()), ..Default::default() };
+        let bad = Overrides { listen: Some("nowhere".into()), secret_key: key.clone(), ..Default::default() };
         assert!(Config::load(&bad).err().unwrap_or_default().starts_with("listen:"));
         std::fs::write(&path, "lisen = 1\n").unwrap_or_else(|e| panic!("{e}"));
-        let o = Overrides { config_file: Some(path), ..Default::default() };
+        let o = Overrides { config_file: Some(path), secret_key: key.clone(), ..Default::default() };
         assert!(Config::load(&o).is_err());
+        let short = Overrides { secret_key: Some("abc".into()), ..Default::default() };
+        assert!(Config::load(&short).is_err());
     }
 }

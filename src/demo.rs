@@ -12,7 +12,9 @@ use crate::domain::role::Role;
 use crate::store::audit::Actor;
 use crate::store::teams::{self, NewTeam};
 use crate::store::users::{self, NewUser};
-use crate::store::{Store, StoreError, org};
+use crate::domain::rating::Scale;
+use crate::store::ratings::{self, RatingSettings, ReasonDef};
+use crate::store::{Store, StoreError, org, rating_codes};
 
 /// The password of every demo user.
 pub const DEMO_PASSWORD: &str = "pingyi-demo";
@@ -48,6 +50,8 @@ pub struct DemoSummary {
     pub users: Vec<(String, Role, String)>,
     /// Inspection teams and their members.
     pub teams: (usize, usize),
+    /// Rating codes issued (one per unit and window).
+    pub codes: usize,
 }
 
 /// Why the demo could not be loaded.
@@ -382,6 +386,23 @@ pub async fn load(store: &Store, opts: DemoOptions) -> Result<DemoSummary, DemoE
     }
     summary.teams = (10, members_total);
     tx.commit().await.map_err(StoreError::from)?;
+
+    // The city rates 满意/不满意; 城西区 pilots the five-level national scale with two extra reasons.
+    ratings::set_settings(store, ROOT, &RatingSettings::default(), &actor).await?;
+    let five = RatingSettings {
+        scale: Scale::Five,
+        extra_reasons: vec![
+            ReasonDef { code: "slow".into(), zh: "办事效率低".into(), en: "Slow service".into() },
+            ReasonDef { code: "many_trips".into(), zh: "多次跑腿".into(), en: "Had to come back many times".into() },
+        ],
+        default_level: Some(4),
+        default_after_days: Some(7),
+    };
+    ratings::set_settings(store, &format!("{ROOT}-CX"), &five, &actor).await?;
+    let keys = rating_codes::ensure_key(store).await?;
+    if let Some(key) = keys.last() {
+        summary.codes = rating_codes::issue_missing_codes(store, key, &root, &actor).await?;
+    }
     Ok(summary)
 }
 

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
+use crate::ingest::RatingService;
 use crate::metrics::Metrics;
 use crate::store::{Store, StoreError};
 use crate::web::{self, AppState};
@@ -52,13 +53,21 @@ impl App {
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|source| StartupError::Bind { addr: config.listen, source })?;
-        let state = AppState { store, config: Arc::new(config), metrics: Arc::new(Metrics::default()) };
+        let ratings = RatingService::start(&store, &config.secret)
+            .await
+            .map_err(|source| StartupError::Store { url: config.database.to_string(), source })?;
+        let state = AppState { store, config: Arc::new(config), metrics: Arc::new(Metrics::default()), ratings: Arc::new(ratings) };
         Ok(App { listener, state })
     }
 
     /// The address actually bound.
     pub fn local_addr(&self) -> SocketAddr {
         self.listener.local_addr().unwrap_or(self.state.config.listen)
+    }
+
+    /// Everything the server shares with its handlers.
+    pub fn state(&self) -> &AppState {
+        &self.state
     }
 
     /// The store the server uses.
@@ -68,6 +77,7 @@ impl App {
 
     /// Serves until `shutdown` completes, then finishes in-flight requests.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        crate::ingest::spawn_housekeeping(self.state.store.clone(), self.state.ratings.alert);
         let router = web::router(self.state.clone());
         axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)

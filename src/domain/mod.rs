@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod ids;
 pub mod org;
+pub mod rating;
 pub mod role;
 
 /// One field that failed validation: which field (and, for imports, which row) and why.

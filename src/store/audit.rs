@@ -74,6 +74,57 @@ pub async fn append(
     Ok(row.seq)
 }
 
+/// Appends several audit rows inside `tx`, chained in order, with one statement for the rows
+/// and one for the head (the group commit of ratings writes hundreds at once).
+pub async fn append_many(tx: &mut Tx, actor: &Actor, entries: &[(String, String, serde_json::Value)]) -> Result<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let head = sqlx::query("update audit_head set seq = seq + $1 where id = 1 returning seq, hash")
+        .bind(entries.len() as i64)
+        .fetch_one(&mut **tx)
+        .await?;
+    let last: i64 = head.try_get("seq")?;
+    let mut prev: String = head.try_get("hash")?;
+    let at = now_ms();
+    let mut rows = Vec::with_capacity(entries.len());
+    for (i, (action, target, summary)) in entries.iter().enumerate() {
+        let mut row = AuditRow {
+            seq: last - entries.len() as i64 + 1 + i as i64,
+            at,
+            actor: actor.name.clone(),
+            action: action.clone(),
+            target: target.clone(),
+            summary: summary.to_string(),
+            client_addr: actor.client_addr.clone(),
+            prev_hash: prev,
+            hash: String::new(),
+        };
+        row.hash = row.compute_hash();
+        prev = row.hash.clone();
+        rows.push(vec![
+            Bind::Int(row.seq),
+            Bind::Int(row.at),
+            Bind::Text(row.actor),
+            Bind::Text(row.action),
+            Bind::Text(row.target),
+            Bind::Text(row.summary),
+            Bind::Text(row.client_addr),
+            Bind::Text(row.prev_hash),
+            Bind::Text(row.hash),
+        ]);
+    }
+    super::insert_batched(
+        tx,
+        "insert into audit_log (seq, at, actor, action, target, summary, client_addr, prev_hash, hash)",
+        9,
+        &rows,
+    )
+    .await?;
+    sqlx::query("update audit_head set hash = $1 where id = 1").bind(&prev).execute(&mut **tx).await?;
+    Ok(())
+}
+
 fn from_row(r: &AnyRow) -> Result<AuditRow> {
     Ok(AuditRow {
         seq: r.try_get("seq")?,

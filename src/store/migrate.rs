@@ -15,8 +15,10 @@ pub struct Migration {
 }
 
 /// Every migration, in order.
-pub const MIGRATIONS: &[Migration] =
-    &[Migration { version: 1, name: "foundation", sql: include_str!("../../migrations/0001_foundation.sql") }];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, name: "foundation", sql: include_str!("../../migrations/0001_foundation.sql") },
+    Migration { version: 2, name: "ratings", sql: include_str!("../../migrations/0002_ratings.sql") },
+];
 
 pub(super) async fn run(store: &Store) -> Result<usize> {
     sqlx::raw_sql(

@@ -5,6 +5,11 @@
 pub mod audit;
 mod migrate;
 pub mod org;
+pub mod rating_codes;
+pub mod ratings;
+pub mod invitations;
+pub mod appeals;
+pub mod alerts;
 pub mod teams;
 pub mod users;
 

@@ -106,6 +106,12 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
+/// The rating page and the rating submission endpoint.
+fn is_public_rating(req: &Request) -> bool {
+    let path = req.uri().path();
+    path.starts_with("/r/") || (path == "/api/v1/ratings" && req.method() == Method::POST)
+}
+
 fn is_change(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
@@ -115,6 +121,13 @@ fn is_change(method: &Method) -> bool {
 /// upload forms) a `_csrf` query parameter. Requests with neither cookie nor token cost
 /// nothing here.
 pub async fn authenticate(State(state): State<AppState>, req: Request, next: Next) -> Result<Response, Error> {
+    if is_public_rating(&req) {
+        // Citizens' ratings act on no session: skip the look-ups (the hot path stays lean) and
+        // the CSRF check (a logged-in staff member may rate too).
+        let mut req = req;
+        req.extensions_mut().insert(MaybeUser(None));
+        return Ok(next.run(req).await);
+    }
     let addr = client_addr(req.extensions().get::<ConnectInfo<SocketAddr>>());
     let jar = CookieJar::from_headers(req.headers());
     let mut found = None;

@@ -40,6 +40,14 @@ pub enum Error {
     /// 405.
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// 410: it existed but is no more (a revoked code, a used or expired invitation).
+    #[error("{message}")]
+    Gone {
+        /// Stable machine code.
+        code: &'static str,
+        /// For people.
+        message: String,
+    },
     /// 409: the state does not allow it, or someone changed it first.
     #[error("{0}")]
     Conflict(String),
@@ -80,6 +88,7 @@ impl Error {
             Error::Csrf => (StatusCode::FORBIDDEN, "csrf"),
             Error::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             Error::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            Error::Gone { code, .. } => (StatusCode::GONE, code),
             Error::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             Error::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             Error::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),

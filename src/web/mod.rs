@@ -2,11 +2,14 @@
 //! health and metrics. Every router is merged in [`router`], top to bottom.
 
 pub mod audit;
+pub mod codes;
 pub mod auth;
 pub mod error;
 pub mod health;
 pub mod org;
 pub mod pages;
+pub mod rate;
+pub mod ratings;
 pub mod session;
 pub mod tokens;
 pub mod users;
@@ -39,6 +42,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Request metrics.
     pub metrics: Arc<Metrics>,
+    /// Rating keys, writer, sealer.
+    pub ratings: Arc<crate::ingest::RatingService>,
 }
 
 /// The OpenAPI document's header; paths are added by the routers below.
@@ -83,7 +88,10 @@ pub fn router(state: AppState) -> Router {
                 .merge(org::api(&state.config))
                 .merge(users::api())
                 .merge(tokens::api())
-                .merge(audit::api()),
+                .merge(audit::api())
+                .merge(rate::api())
+                .merge(ratings::api())
+                .merge(codes::api()),
         )
         .split_for_parts();
 
@@ -94,6 +102,8 @@ pub fn router(state: AppState) -> Router {
         .merge(session::pages())
         .merge(org::pages(&state.config))
         .merge(audit::pages())
+        .merge(rate::pages())
+        .merge(codes::pages())
         .route_layer(middleware::from_fn_with_state(state.clone(), track_metrics))
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)

@@ -6,6 +6,7 @@ mod helpers;
 mod audit;
 mod cli;
 mod import;
+mod ratings;
 mod roles;
 mod session;
 mod shell;

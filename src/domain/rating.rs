@@ -1,0 +1,463 @@
+//! Citizen ratings (评议): scales and levels, reasons, the rules a submission must meet, phone
+//! numbers, signed rating codes, and the abuse and live-alert rules. Pure: no I/O.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+
+use super::FieldError;
+
+/// How many levels a region's rating page offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Scale {
+    /// 满意 / 不满意.
+    Two,
+    /// 非常满意 … 非常不满意 (GB/T 39735).
+    Five,
+}
+
+impl Scale {
+    /// Stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scale::Two => "two",
+            Scale::Five => "five",
+        }
+    }
+
+    /// Parses the stored form.
+    pub fn parse(s: &str) -> Option<Scale> {
+        match s {
+            "two" | "2" => Some(Scale::Two),
+            "five" | "5" => Some(Scale::Five),
+            _ => None,
+        }
+    }
+}
+
+/// What a rating counts as in every statistic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Levels 4–5, or 满意.
+    Satisfied,
+    /// Level 3 on the five-level scale.
+    Neutral,
+    /// Levels 1–2, or 不满意: opens a case.
+    Unsatisfied,
+}
+
+impl Outcome {
+    /// The outcome of a level from 1 to 5.
+    pub fn of_level(level: u8) -> Outcome {
+        match level {
+            4..=5 => Outcome::Satisfied,
+            3 => Outcome::Neutral,
+            _ => Outcome::Unsatisfied,
+        }
+    }
+
+    /// Stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Satisfied => "satisfied",
+            Outcome::Neutral => "neutral",
+            Outcome::Unsatisfied => "unsatisfied",
+        }
+    }
+}
+
+/// The four reasons from the source document; regions may add their own.
+pub const STANDARD_REASONS: [&str; 4] = ["hard_to_enter", "unfriendly", "harsh_words", "not_done"];
+
+/// Longest comment accepted, in characters.
+pub const MAX_COMMENT_CHARS: usize = 500;
+
+/// A Chinese mobile number, `1[3-9]` and nine more digits. Debug and Display are masked.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Phone(String);
+
+impl Phone {
+    /// Parses a number, ignoring spaces and dashes and an optional +86 / 0086 prefix.
+    pub fn parse(s: &str) -> Result<Phone, String> {
+        let digits: String = s.chars().filter(|c| !matches!(c, ' ' | '-' | '(' | ')')).collect();
+        let digits = digits.strip_prefix("+86").or_else(|| digits.strip_prefix("0086")).unwrap_or(&digits);
+        let b = digits.as_bytes();
+        let ok = b.len() == 11 && b[0] == b'1' && (b'3'..=b'9').contains(&b[1]) && b.iter().all(u8::is_ascii_digit);
+        if ok { Ok(Phone(digits.to_owned())) } else { Err("must be an 11-digit mobile number such as 13812341234".into()) }
+    }
+
+    /// The full number, for encryption and for the role that makes return visits.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// 138****1234.
+    pub fn masked(&self) -> String {
+        mask_phone(&self.0)
+    }
+}
+
+/// Masks all but the first three and last four digits.
+pub fn mask_phone(p: &str) -> String {
+    if p.len() < 8 || !p.is_ascii() {
+        return "****".into();
+    }
+    format!("{}****{}", &p[..3], &p[p.len() - 4..])
+}
+
+impl std::fmt::Debug for Phone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Phone({})", self.masked())
+    }
+}
+
+/// A rating as submitted, before validation.
+#[derive(Debug, Default, Clone)]
+pub struct RawRating {
+    /// 1–5.
+    pub level: Option<i64>,
+    /// For two-level pages.
+    pub satisfied: Option<bool>,
+    /// Reason codes.
+    pub reasons: Vec<String>,
+    /// Free text.
+    pub comment: Option<String>,
+    /// For a return visit.
+    pub phone: Option<String>,
+    /// Consent to be called back; required with a phone number.
+    pub consent: bool,
+}
+
+/// A valid rating.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Submission {
+    /// 1–5; a two-level 满意 is stored as 5 and 不满意 as 1.
+    pub level: u8,
+    /// What it counts as.
+    pub outcome: Outcome,
+    /// Reason codes, each known to the region, without repeats.
+    pub reasons: Vec<String>,
+    /// Trimmed comment, if any.
+    pub comment: Option<String>,
+    /// Phone for a return visit, given with consent.
+    pub phone: Option<Phone>,
+}
+
+/// Validates a submission on `scale` against the region's `reasons`; every bad field is named.
+///
+/// An unsatisfied rating needs at least one reason; it is never refused for being low.
+pub fn validate(raw: &RawRating, scale: Scale, reasons: &[String]) -> Result<Submission, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let level = match (scale, raw.level, raw.satisfied) {
+        (_, Some(l), _) if !(1..=5).contains(&l) => {
+            errors.push(FieldError::new("level", "must be from 1 to 5"));
+            None
+        }
+        (Scale::Five, Some(l), s) => {
+            let l = l as u8;
+            if s.is_some_and(|s| s != (Outcome::of_level(l) == Outcome::Satisfied)) {
+                errors.push(FieldError::new("satisfied", "contradicts level"));
+            }
+            Some(l)
+        }
+        (Scale::Five, None, _) => {
+            errors.push(FieldError::new("level", "choose a level from 1 (very unsatisfied) to 5 (very satisfied)"));
+            None
+        }
+        (Scale::Two, _, Some(s)) => Some(if s { 5 } else { 1 }),
+        (Scale::Two, Some(3), None) => {
+            errors.push(FieldError::new("satisfied", "this page rates satisfied or unsatisfied"));
+            None
+        }
+        (Scale::Two, Some(l), None) => Some(if l >= 4 { 5 } else { 1 }),
+        (Scale::Two, None, None) => {
+            errors.push(FieldError::new("satisfied", "choose satisfied or unsatisfied"));
+            None
+        }
+    };
+    let mut chosen: Vec<String> = Vec::new();
+    for r in &raw.reasons {
+        let r = r.trim();
+        if r.is_empty() || chosen.iter().any(|c| c == r) {
+            continue;
+        }
+        if reasons.iter().any(|k| k == r) {
+            chosen.push(r.to_owned());
+        } else {
+            errors.push(FieldError::new("reasons", format!("unknown reason {r:?}")));
+        }
+    }
+    if level.map(Outcome::of_level) == Some(Outcome::Unsatisfied) && chosen.is_empty() {
+        errors.push(FieldError::new("reasons", "an unsatisfied rating needs at least one reason"));
+    }
+    let comment = raw.comment.as_deref().map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned);
+    if let Some(c) = &comment {
+        if c.chars().count() > MAX_COMMENT_CHARS {
+            errors.push(FieldError::new("comment", format!("at most {MAX_COMMENT_CHARS} characters")));
+        }
+        if c.chars().any(|ch| ch.is_control() && ch != '\n' && ch != '\r' && ch != '\t') {
+            errors.push(FieldError::new("comment", "contains control characters"));
+        }
+    }
+    let phone = match raw.phone.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+        None => None,
+        Some(p) => match Phone::parse(p) {
+            Ok(p) if raw.consent => Some(p),
+            Ok(_) => {
+                errors.push(FieldError::new("consent", "agree to be called back, or leave the phone number out"));
+                None
+            }
+            Err(e) => {
+                errors.push(FieldError::new("phone", e));
+                None
+            }
+        },
+    };
+    match level {
+        Some(level) if errors.is_empty() => {
+            Ok(Submission { level, outcome: Outcome::of_level(level), reasons: chosen, comment, phone })
+        }
+        _ => Err(errors),
+    }
+}
+
+/// What a signed token stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    /// A rating code printed on a poster (many ratings).
+    Code,
+    /// A one-rating-per-transaction invitation (one rating).
+    Invitation,
+}
+
+impl TokenKind {
+    fn byte(self) -> u8 {
+        match self {
+            TokenKind::Code => b'C',
+            TokenKind::Invitation => b'I',
+        }
+    }
+}
+
+/// A signing key: its number (kept in every token so old posters stay valid after a
+/// rotation) and its secret.
+#[derive(Clone)]
+pub struct SigningKey {
+    /// 1–255.
+    pub id: u8,
+    /// 32 random bytes.
+    pub secret: [u8; 32],
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SigningKey({}, ****)", self.id)
+    }
+}
+
+fn mac(secret: &[u8; 32], payload: &[u8]) -> [u8; 8] {
+    // HMAC accepts keys of any length; 32 bytes never fails.
+    let Ok(mut m) = <Hmac<Sha256> as KeyInit>::new_from_slice(secret) else { return [0; 8] };
+    m.update(payload);
+    let full = m.finalize().into_bytes();
+    let mut out = [0u8; 8];
+    out.copy_from_slice(&full[..8]);
+    out
+}
+
+/// Signs `id` as a token of `kind`: 24 URL-safe characters (kind, key, 8-byte id, 8-byte MAC).
+pub fn sign(key: &SigningKey, kind: TokenKind, id: [u8; 8]) -> String {
+    let mut bytes = Vec::with_capacity(18);
+    bytes.push(kind.byte());
+    bytes.push(key.id);
+    bytes.extend_from_slice(&id);
+    let tag = mac(&key.secret, &bytes);
+    bytes.extend_from_slice(&tag);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Checks a token's signature with the key it names; returns the id, or `None` for anything
+/// forged, altered, truncated, of another kind, or signed by an unknown key.
+pub fn open(token: &str, kind: TokenKind, key_for: impl Fn(u8) -> Option<[u8; 32]>) -> Option<[u8; 8]> {
+    if token.len() != 24 {
+        return None;
+    }
+    let bytes = URL_SAFE_NO_PAD.decode(token).ok()?;
+    if bytes.len() != 18 || bytes[0] != kind.byte() {
+        return None;
+    }
+    let secret = key_for(bytes[1])?;
+    let expected = mac(&secret, &bytes[..10]);
+    let diff = expected.iter().zip(&bytes[10..]).fold(0u8, |acc, (a, b)| acc | (a ^ b));
+    if diff != 0 {
+        return None;
+    }
+    let mut id = [0u8; 8];
+    id.copy_from_slice(&bytes[2..10]);
+    Some(id)
+}
+
+/// Repeated ratings of one code from one device or address within a window are flagged
+/// (stored and kept out of nothing but the "clean" counts), never refused.
+#[derive(Debug, Clone, Copy)]
+pub struct AbuseRule {
+    /// The window, ms.
+    pub window_ms: i64,
+    /// Ratings of the same code from one device allowed in the window before flagging.
+    pub per_device: i64,
+    /// Ratings of the same code from one address allowed in the window before flagging.
+    pub per_address: i64,
+}
+
+impl Default for AbuseRule {
+    fn default() -> Self {
+        AbuseRule { window_ms: 30 * 60 * 1000, per_device: 1, per_address: 10 }
+    }
+}
+
+impl AbuseRule {
+    /// Flags for a new rating, given how many earlier ratings of the same code came from the
+    /// same device and the same address within the window.
+    pub fn flags(&self, same_device: i64, same_address: i64) -> Vec<&'static str> {
+        let mut flags = Vec::new();
+        if same_device >= self.per_device {
+            flags.push("repeat_device");
+        }
+        if same_address >= self.per_address {
+            flags.push("repeat_address");
+        }
+        flags
+    }
+}
+
+/// The live alert: at least `min_ratings` ratings of a unit in the last `window_ms`, of which
+/// at least `min_unsatisfied_ratio` unsatisfied.
+#[derive(Debug, Clone, Copy)]
+pub struct AlertRule {
+    /// Sliding window, ms (default 15 minutes).
+    pub window_ms: i64,
+    /// Fewest ratings in the window (default 4).
+    pub min_ratings: i64,
+    /// Smallest unsatisfied share (default 0.5).
+    pub min_unsatisfied_ratio: f64,
+}
+
+impl Default for AlertRule {
+    fn default() -> Self {
+        AlertRule { window_ms: 15 * 60 * 1000, min_ratings: 4, min_unsatisfied_ratio: 0.5 }
+    }
+}
+
+impl AlertRule {
+    /// Whether `unsatisfied` of `total` ratings in the window breach the rule.
+    pub fn breached(&self, total: i64, unsatisfied: i64) -> bool {
+        total >= self.min_ratings && (unsatisfied as f64) >= self.min_unsatisfied_ratio * total as f64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn std_reasons() -> Vec<String> {
+        STANDARD_REASONS.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    fn raw(level: Option<i64>, satisfied: Option<bool>, reasons: &[&str]) -> RawRating {
+        RawRating { level, satisfied, reasons: reasons.iter().map(|s| (*s).to_owned()).collect(), ..Default::default() }
+    }
+
+    #[test]
+    fn five_levels_map_onto_three_outcomes() {
+        assert_eq!(Outcome::of_level(5), Outcome::Satisfied);
+        assert_eq!(Outcome::of_level(4), Outcome::Satisfied);
+        assert_eq!(Outcome::of_level(3), Outcome::Neutral);
+        assert_eq!(Outcome::of_level(2), Outcome::Unsatisfied);
+        assert_eq!(Outcome::of_level(1), Outcome::Unsatisfied);
+    }
+
+    #[test]
+    fn an_unsatisfied_rating_needs_a_reason_on_either_scale() {
+        let r = std_reasons();
+        assert!(validate(&raw(Some(2), None, &[]), Scale::Five, &r).is_err());
+        assert!(validate(&raw(None, Some(false), &[]), Scale::Two, &r).is_err());
+        let ok = validate(&raw(None, Some(false), &["not_done"]), Scale::Two, &r).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!((ok.level, ok.outcome), (1, Outcome::Unsatisfied));
+        assert!(validate(&raw(Some(3), None, &[]), Scale::Five, &r).is_ok(), "neutral needs no reason");
+    }
+
+    #[test]
+    fn each_bad_field_is_named() {
+        let bad = RawRating {
+            level: Some(9),
+            reasons: vec!["bribes".into()],
+            comment: Some("x".repeat(501)),
+            phone: Some("12345".into()),
+            ..Default::default()
+        };
+        let fields: Vec<String> = validate(&bad, Scale::Five, &std_reasons()).err().unwrap_or_default().into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["level", "reasons", "comment", "phone"]);
+        let no_consent = RawRating { level: Some(5), phone: Some("13812341234".into()), ..Default::default() };
+        let fields: Vec<String> = validate(&no_consent, Scale::Five, &std_reasons()).err().unwrap_or_default().into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["consent"]);
+    }
+
+    #[test]
+    fn two_level_pages_refuse_the_middle() {
+        assert!(validate(&raw(Some(3), None, &[]), Scale::Two, &std_reasons()).is_err());
+        assert!(validate(&raw(None, None, &[]), Scale::Two, &std_reasons()).is_err());
+        assert!(validate(&raw(None, Some(true), &[]), Scale::Five, &std_reasons()).is_err(), "five levels need a level");
+    }
+
+    #[test]
+    fn phones_are_normalised_and_masked() {
+        let p = Phone::parse("+86 138-1234-5678").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(p.expose(), "13812345678");
+        assert_eq!(p.masked(), "138****5678");
+        assert_eq!(format!("{p:?}"), "Phone(138****5678)");
+        assert!(Phone::parse("12812345678").is_err());
+        assert!(Phone::parse("1381234567").is_err());
+    }
+
+    #[test]
+    fn tokens_verify_only_unaltered_and_with_their_own_key() {
+        let k1 = SigningKey { id: 1, secret: [7; 32] };
+        let k2 = SigningKey { id: 2, secret: [9; 32] };
+        let keys = |id: u8| match id {
+            1 => Some(k1.secret),
+            2 => Some(k2.secret),
+            _ => None,
+        };
+        let id = *b"abcdefgh";
+        let t = sign(&k1, TokenKind::Code, id);
+        assert_eq!(t.len(), 24);
+        assert_eq!(open(&t, TokenKind::Code, keys), Some(id));
+        assert_eq!(open(&t, TokenKind::Invitation, keys), None, "a code is not an invitation");
+        let t2 = sign(&k2, TokenKind::Code, id);
+        assert_eq!(open(&t2, TokenKind::Code, keys), Some(id), "old and new keys both verify");
+        assert_eq!(open(&t2, TokenKind::Code, |i| (i == 1).then_some(k1.secret)), None, "unknown key");
+        let mut altered: Vec<char> = t.chars().collect();
+        altered[5] = if altered[5] == 'A' { 'B' } else { 'A' };
+        assert_eq!(open(&altered.into_iter().collect::<String>(), TokenKind::Code, keys), None);
+        assert_eq!(open("short", TokenKind::Code, keys), None);
+    }
+
+    #[test]
+    fn the_alert_rule_needs_enough_ratings_and_share() {
+        let r = AlertRule::default();
+        assert!(!r.breached(3, 3), "too few ratings");
+        assert!(r.breached(4, 2));
+        assert!(!r.breached(5, 2));
+    }
+
+    #[test]
+    fn repeats_are_flagged_not_refused() {
+        let rule = AbuseRule::default();
+        assert!(rule.flags(0, 0).is_empty());
+        assert_eq!(rule.flags(1, 0), ["repeat_device"]);
+        assert_eq!(rule.flags(0, 10), ["repeat_address"]);
+    }
+}

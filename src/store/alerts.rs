@@ -1,0 +1,190 @@
+//! Live alerts: a unit whose recent ratings breach the alert rule opens one episode, told to
+//! its unit heads and to supervisors through the in-app inbox; the episode closes when the
+//! rule no longer holds.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{Result, Store, StoreError, new_id};
+use crate::domain::ids::OrgCode;
+use crate::domain::rating::AlertRule;
+
+/// An alert episode.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Alert {
+    /// Id.
+    pub id: String,
+    /// The unit.
+    pub unit_code: String,
+    /// The unit's name.
+    pub unit_name: String,
+    /// Opened, ms.
+    pub opened_at: i64,
+    /// Closed, ms (absent while open).
+    pub closed_at: Option<i64>,
+    /// Ratings in the window when it opened.
+    pub total: i64,
+    /// Of which unsatisfied.
+    pub unsatisfied: i64,
+}
+
+/// Re-evaluates the rule for `units` at `now`: opens an episode (once) for each unit that
+/// breaches it and closes open episodes of units that no longer do. Flagged ratings and those
+/// excluded by appeal do not count. Returns the ids of episodes opened.
+pub async fn evaluate(store: &Store, units: &[String], rule: &AlertRule, now: i64) -> Result<Vec<String>> {
+    let mut opened = Vec::new();
+    for unit in units {
+        let r = sqlx::query(
+            "select cast(count(*) as bigint) as total,
+                    cast(coalesce(sum(case when r.outcome = 'unsatisfied' then 1 else 0 end), 0) as bigint) as unsatisfied
+             from ratings r where r.unit_code = $1 and r.created_at > $2 and r.flags = ''
+               and not exists (select 1 from rating_exclusions x where x.rating_id = r.id)",
+        )
+        .bind(unit)
+        .bind(now - rule.window_ms)
+        .fetch_one(store.pool())
+        .await?;
+        let (total, unsatisfied): (i64, i64) = (r.try_get("total")?, r.try_get("unsatisfied")?);
+        let breached = rule.breached(total, unsatisfied);
+        let open: Option<String> = sqlx::query_scalar("select id from alerts where unit_code = $1 and closed_at is null")
+            .bind(unit)
+            .fetch_optional(store.pool())
+            .await?;
+        match (breached, open) {
+            (true, None) => {
+                if let Some(id) = open_episode(store, unit, total, unsatisfied, now).await? {
+                    opened.push(id);
+                }
+            }
+            (false, Some(id)) => {
+                sqlx::query("update alerts set closed_at = $2 where id = $1 and closed_at is null")
+                    .bind(id)
+                    .bind(now)
+                    .execute(store.pool())
+                    .await?;
+            }
+            _ => {}
+        }
+    }
+    Ok(opened)
+}
+
+async fn open_episode(store: &Store, unit: &str, total: i64, unsatisfied: i64, now: i64) -> Result<Option<String>> {
+    let id = new_id();
+    let mut tx = store.write().await?;
+    let inserted = sqlx::query(
+        "insert into alerts (id, unit_code, opened_at, total, unsatisfied) values ($1, $2, $3, $4, $5)",
+    )
+    .bind(&id)
+    .bind(unit)
+    .bind(now)
+    .bind(total)
+    .bind(unsatisfied)
+    .execute(&mut *tx)
+    .await;
+    match inserted.map_err(StoreError::from) {
+        Ok(_) => {}
+        // Another server process opened this episode first.
+        Err(StoreError::Duplicate) => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    let name: String = sqlx::query_scalar("select name from org_nodes where code = $1").bind(unit).fetch_one(&mut *tx).await?;
+    // Unit heads whose scope holds the unit, and every supervisor whose scope holds it.
+    let recipients: Vec<String> = sqlx::query_scalar(
+        "select distinct u.id from users u join user_scopes s on s.user_id = u.id
+         join org_closure a on a.ancestor = s.org_code
+         where a.descendant = $1 and u.role in ('unit_head', 'supervisor') and u.disabled = 0",
+    )
+    .bind(unit)
+    .fetch_all(&mut *tx)
+    .await?;
+    for user in recipients {
+        sqlx::query(
+            "insert into inbox (id, user_id, kind, title, body, link, created_at) values ($1, $2, 'alert', $3, $4, $5, $6)",
+        )
+        .bind(new_id())
+        .bind(user)
+        .bind(format!("{name}：差评预警"))
+        .bind(format!("{unsatisfied}/{total} 条评价不满意（15 分钟内）"))
+        .bind(format!("/alerts#{id}"))
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    }
+    super::audit::append(
+        &mut tx,
+        &super::audit::Actor::system(),
+        "alert.open",
+        &format!("org:{unit}"),
+        &serde_json::json!({"alert": id, "total": total, "unsatisfied": unsatisfied}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Some(id))
+}
+
+fn alert_from(r: &AnyRow) -> Result<Alert> {
+    Ok(Alert {
+        id: r.try_get("id")?,
+        unit_code: r.try_get("unit_code")?,
+        unit_name: r.try_get("name")?,
+        opened_at: r.try_get("opened_at")?,
+        closed_at: r.try_get("closed_at")?,
+        total: r.try_get("total")?,
+        unsatisfied: r.try_get("unsatisfied")?,
+    })
+}
+
+/// Alerts of units under `root`, newest first.
+pub async fn list(store: &Store, root: &OrgCode, open_only: bool) -> Result<Vec<Alert>> {
+    let sql = format!(
+        "select l.id, l.unit_code, n.name, l.opened_at, l.closed_at, l.total, l.unsatisfied
+         from alerts l join org_closure a on a.descendant = l.unit_code join org_nodes n on n.code = l.unit_code
+         where a.ancestor = $1 {} order by l.opened_at desc limit 200",
+        if open_only { "and l.closed_at is null" } else { "" }
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(root.as_str()).fetch_all(store.pool()).await?;
+    rows.iter().map(alert_from).collect()
+}
+
+/// An inbox message.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Message {
+    /// Id.
+    pub id: String,
+    /// alert, …
+    pub kind: String,
+    /// Title.
+    pub title: String,
+    /// Body.
+    pub body: String,
+    /// Where to look.
+    pub link: String,
+    /// When, ms.
+    pub created_at: i64,
+    /// Read, ms.
+    pub read_at: Option<i64>,
+}
+
+/// A user's inbox, newest first.
+pub async fn inbox(store: &Store, user_id: &str) -> Result<Vec<Message>> {
+    let rows = sqlx::query(
+        "select id, kind, title, body, link, created_at, read_at from inbox where user_id = $1 order by created_at desc limit 200",
+    )
+    .bind(user_id)
+    .fetch_all(store.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Message {
+                id: r.try_get("id")?,
+                kind: r.try_get("kind")?,
+                title: r.try_get("title")?,
+                body: r.try_get("body")?,
+                link: r.try_get("link")?,
+                created_at: r.try_get("created_at")?,
+                read_at: r.try_get("read_at")?,
+            })
+        })
+        .collect()
+}

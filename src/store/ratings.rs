@@ -1,0 +1,394 @@
+//! Ratings' SQL: per-region settings, the batched insert used by the group-commit writer,
+//! listings for staff and counts. A rating row is written once and never updated or deleted.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::audit::{self, Actor};
+use super::rating_codes::Target;
+use super::{Bind, Result, Store, Tx, bind_all, new_id, now_ms, opt_text};
+use crate::domain::ids::OrgCode;
+use crate::domain::rating::{self, Outcome, STANDARD_REASONS, Scale, Submission};
+
+/// A reason a region offers beyond the standard four.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct ReasonDef {
+    /// Stable code, a–z and `_`.
+    pub code: String,
+    /// Chinese label.
+    pub zh: String,
+    /// English label.
+    pub en: String,
+}
+
+/// How a region's rating page works.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct RatingSettings {
+    /// Two or five levels.
+    pub scale: Scale,
+    /// Reasons offered besides 门难进、脸难看、话难听、事难办.
+    pub extra_reasons: Vec<ReasonDef>,
+    /// Level recorded for an invitation left unrated (with `default_after_days`).
+    pub default_level: Option<u8>,
+    /// Days after which an unrated invitation records `default_level`.
+    pub default_after_days: Option<i64>,
+}
+
+impl Default for RatingSettings {
+    fn default() -> Self {
+        RatingSettings { scale: Scale::Two, extra_reasons: Vec::new(), default_level: None, default_after_days: None }
+    }
+}
+
+impl RatingSettings {
+    /// Every reason code a rating may carry.
+    pub fn reason_codes(&self) -> Vec<String> {
+        STANDARD_REASONS.iter().map(|s| (*s).to_owned()).chain(self.extra_reasons.iter().map(|r| r.code.clone())).collect()
+    }
+}
+
+/// The settings of the nearest node at or above `org_code` that has some; defaults otherwise.
+pub async fn settings_for(store: &Store, org_code: &str) -> Result<RatingSettings> {
+    let row = sqlx::query(
+        "select s.scale, s.extra_reasons, s.default_level, s.default_after_days from org_closure a
+         join rating_settings s on s.org_code = a.ancestor
+         where a.descendant = $1 order by a.distance limit 1",
+    )
+    .bind(org_code)
+    .fetch_optional(store.pool())
+    .await?;
+    let Some(r) = row else { return Ok(RatingSettings::default()) };
+    let scale: String = r.try_get("scale")?;
+    let extra: String = r.try_get("extra_reasons")?;
+    Ok(RatingSettings {
+        scale: Scale::parse(&scale).unwrap_or(Scale::Two),
+        extra_reasons: serde_json::from_str(&extra).unwrap_or_default(),
+        default_level: r.try_get::<Option<i64>, _>("default_level")?.map(|l| l as u8),
+        default_after_days: r.try_get("default_after_days")?,
+    })
+}
+
+/// Sets a node's rating settings, audited with before and after.
+pub async fn set_settings(store: &Store, org_code: &str, s: &RatingSettings, actor: &Actor) -> Result<()> {
+    let before = settings_for(store, org_code).await?;
+    let mut tx = store.write().await?;
+    sqlx::query("delete from rating_settings where org_code = $1").bind(org_code).execute(&mut *tx).await?;
+    sqlx::query(
+        "insert into rating_settings (org_code, scale, extra_reasons, default_level, default_after_days, updated_at)
+         values ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(org_code)
+    .bind(s.scale.as_str())
+    .bind(serde_json::to_string(&s.extra_reasons).unwrap_or_else(|_| "[]".into()))
+    .bind(s.default_level.map(i64::from))
+    .bind(s.default_after_days)
+    .bind(now_ms())
+    .execute(&mut *tx)
+    .await?;
+    audit::append(
+        &mut tx,
+        actor,
+        "rating_settings.set",
+        &format!("org:{org_code}"),
+        &serde_json::json!({"before": before, "after": s}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Where a rating came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The form on `/r/{code}` (a QR code or invitation link).
+    Page,
+    /// `POST /api/v1/ratings`.
+    Api,
+    /// Recorded for an invitation left unrated.
+    Default,
+}
+
+/// A validated rating ready to be written.
+#[derive(Debug, Clone)]
+pub struct NewRating {
+    /// Rating code, for poster ratings.
+    pub code_id: Option<String>,
+    /// Invitation, for one-rating-per-transaction ratings.
+    pub invitation_id: Option<String>,
+    /// What was rated.
+    pub target: Target,
+    /// Two or five levels.
+    pub scale: Scale,
+    /// The validated fields.
+    pub submission: Submission,
+    /// The phone, sealed.
+    pub phone_enc: Option<String>,
+    /// Peppered hash of the device cookie (or user agent and address).
+    pub device_hash: String,
+    /// Peppered hash of the client address.
+    pub address_hash: String,
+    /// Page, API or default.
+    pub source: Source,
+}
+
+/// What was stored.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Receipt {
+    /// The rating's id.
+    pub id: String,
+    /// What it counts as.
+    pub outcome: Outcome,
+    /// Abuse-rule flags; a flagged rating is stored like any other.
+    pub flags: Vec<String>,
+}
+
+/// Why a rating was not stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The invitation was used by an earlier rating.
+    InvitationUsed,
+}
+
+/// Writes a batch of ratings in the caller's transaction, with their audit rows. Each gets
+/// the abuse rule's flags, counted against earlier ratings including those earlier in the
+/// batch. An invitation already used refuses its rating and nothing else.
+pub async fn insert_batch(
+    tx: &mut Tx,
+    items: &[NewRating],
+    rule: &rating::AbuseRule,
+) -> Result<Vec<std::result::Result<Receipt, Refusal>>> {
+    let now = now_ms();
+    let mut out = Vec::with_capacity(items.len());
+    let mut audit_rows = Vec::with_capacity(items.len());
+    for item in items {
+        let id = new_id();
+        if let Some(inv) = &item.invitation_id {
+            let used = sqlx::query("update invitations set used_at = $2, rating_id = $3 where id = $1 and used_at is null")
+                .bind(inv)
+                .bind(now)
+                .bind(&id)
+                .execute(&mut **tx)
+                .await?;
+            if used.rows_affected() == 0 {
+                out.push(Err(Refusal::InvitationUsed));
+                continue;
+            }
+        }
+        let mut flags: Vec<String> = Vec::new();
+        if let Some(code_id) = &item.code_id {
+            let since = now - rule.window_ms;
+            let counts = sqlx::query(
+                "select
+                   (select cast(count(*) as bigint) from ratings where code_id = $1 and device_hash = $2 and created_at > $4) as device,
+                   (select cast(count(*) as bigint) from ratings where code_id = $1 and address_hash = $3 and created_at > $4) as address",
+            )
+            .bind(code_id)
+            .bind(&item.device_hash)
+            .bind(&item.address_hash)
+            .bind(since)
+            .fetch_one(&mut **tx)
+            .await?;
+            flags = rule.flags(counts.try_get("device")?, counts.try_get("address")?).into_iter().map(str::to_owned).collect();
+        }
+        let s = &item.submission;
+        let source = match (item.source, &item.invitation_id) {
+            (Source::Default, _) => "default",
+            (_, Some(_)) => "invitation",
+            (Source::Page, None) => "qr",
+            (Source::Api, None) => "api",
+        };
+        sqlx::query(
+            "insert into ratings (id, code_id, invitation_id, org_code, unit_code, staff_no, scale, level, outcome, reasons,
+                 comment, phone_enc, phone_masked, device_hash, address_hash, flags, defaulted, source, created_at)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+        )
+        .bind(&id)
+        .bind(&item.code_id)
+        .bind(&item.invitation_id)
+        .bind(&item.target.org_code)
+        .bind(&item.target.unit_code)
+        .bind(&item.target.staff_no)
+        .bind(item.scale.as_str())
+        .bind(i64::from(s.level))
+        .bind(s.outcome.as_str())
+        .bind(serde_json::to_string(&s.reasons).unwrap_or_else(|_| "[]".into()))
+        .bind(&s.comment)
+        .bind(&item.phone_enc)
+        .bind(s.phone.as_ref().map(|p| p.masked()))
+        .bind(&item.device_hash)
+        .bind(&item.address_hash)
+        .bind(flags.join(","))
+        .bind(i64::from(item.source == Source::Default))
+        .bind(source)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+        audit_rows.push((
+            "rating.submit".to_owned(),
+            format!("rating:{id}"),
+            serde_json::json!({"unit": item.target.unit_code, "org": item.target.org_code, "outcome": s.outcome, "source": source, "flags": flags}),
+        ));
+        out.push(Ok(Receipt { id, outcome: s.outcome, flags }));
+    }
+    let actor = Actor { name: "citizen".into(), client_addr: String::new() };
+    audit::append_many(tx, &actor, &audit_rows).await?;
+    Ok(out)
+}
+
+/// A rating as shown to staff. Phone numbers are masked unless the viewer makes return visits;
+/// device and address hashes are never shown.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct RatingView {
+    /// Id.
+    pub id: String,
+    /// Node rated.
+    pub org_code: String,
+    /// Its unit.
+    pub unit_code: String,
+    /// Staff rated, for personal codes and invitations.
+    pub staff_no: Option<String>,
+    /// two or five.
+    pub scale: Scale,
+    /// 1–5.
+    pub level: i64,
+    /// What it counts as.
+    pub outcome: String,
+    /// Reason codes.
+    pub reasons: Vec<String>,
+    /// Comment.
+    pub comment: Option<String>,
+    /// Phone: masked (138****1234) or, for supervisors, in full.
+    pub phone: Option<String>,
+    /// Abuse-rule flags.
+    pub flags: Vec<String>,
+    /// Recorded for an unrated invitation.
+    pub defaulted: bool,
+    /// qr, invitation, api or default.
+    pub source: String,
+    /// When, ms.
+    pub created_at: i64,
+    /// Excluded from statistics by an upheld appeal.
+    pub excluded: bool,
+    /// pending, upheld or rejected, if appealed.
+    pub appeal: Option<String>,
+}
+
+const RATING_SELECT: &str = "select r.id, r.org_code, r.unit_code, r.staff_no, r.scale, r.level, r.outcome, r.reasons,
+        r.comment, r.phone_enc, r.phone_masked, r.flags, r.defaulted, r.source, r.created_at,
+        (select cast(count(*) as bigint) from rating_exclusions x where x.rating_id = r.id) as excluded,
+        (select p.state from appeals p where p.rating_id = r.id) as appeal
+     from ratings r";
+
+fn rating_view(r: &AnyRow, reveal: Option<&crate::secrets::Sealer>) -> Result<RatingView> {
+    let flags: String = r.try_get("flags")?;
+    let reasons: String = r.try_get("reasons")?;
+    let phone = match reveal {
+        Some(sealer) => opt_text(r, "phone_enc")?.and_then(|p| sealer.open(&p)),
+        None => opt_text(r, "phone_masked")?,
+    };
+    Ok(RatingView {
+        id: r.try_get("id")?,
+        org_code: r.try_get("org_code")?,
+        unit_code: r.try_get("unit_code")?,
+        staff_no: opt_text(r, "staff_no")?,
+        scale: Scale::parse(&r.try_get::<String, _>("scale")?).unwrap_or(Scale::Two),
+        level: r.try_get("level")?,
+        outcome: r.try_get("outcome")?,
+        reasons: serde_json::from_str(&reasons).unwrap_or_default(),
+        comment: opt_text(r, "comment")?,
+        phone,
+        flags: flags.split(',').filter(|f| !f.is_empty()).map(str::to_owned).collect(),
+        defaulted: r.try_get::<i64, _>("defaulted")? != 0,
+        source: r.try_get("source")?,
+        created_at: r.try_get("created_at")?,
+        excluded: r.try_get::<i64, _>("excluded")? > 0,
+        appeal: opt_text(r, "appeal")?,
+    })
+}
+
+/// One rating.
+pub async fn get(store: &Store, id: &str, reveal: Option<&crate::secrets::Sealer>) -> Result<Option<RatingView>> {
+    let sql = format!("{RATING_SELECT} where r.id = $1");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(store.pool()).await?;
+    row.as_ref().map(|r| rating_view(r, reveal)).transpose()
+}
+
+/// Ratings of units under `root`, newest first, optionally of one outcome, before a time.
+pub async fn list(
+    store: &Store,
+    root: &OrgCode,
+    outcome: Option<Outcome>,
+    before: Option<i64>,
+    limit: i64,
+    reveal: Option<&crate::secrets::Sealer>,
+) -> Result<Vec<RatingView>> {
+    let mut binds = vec![Bind::Text(root.as_str().to_owned())];
+    let mut sql = format!("{RATING_SELECT} join org_closure a on a.descendant = r.unit_code where a.ancestor = $1");
+    if let Some(o) = outcome {
+        binds.push(Bind::Text(o.as_str().to_owned()));
+        sql.push_str(&format!(" and r.outcome = ${}", binds.len()));
+    }
+    if let Some(b) = before {
+        binds.push(Bind::Int(b));
+        sql.push_str(&format!(" and r.created_at < ${}", binds.len()));
+    }
+    sql.push_str(&format!(" order by r.created_at desc, r.id desc limit {}", limit.clamp(1, 500)));
+    let rows = bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), binds).fetch_all(store.pool()).await?;
+    rows.iter().map(|r| rating_view(r, reveal)).collect()
+}
+
+/// Counts of ratings under a node. Ratings excluded by an upheld appeal are counted only in
+/// `excluded`; flagged and defaulted ratings are counted and also reported apart.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct Counts {
+    /// Ratings that count.
+    pub total: i64,
+    /// Of which satisfied.
+    pub satisfied: i64,
+    /// Of which neutral.
+    pub neutral: i64,
+    /// Of which unsatisfied.
+    pub unsatisfied: i64,
+    /// Of which flagged by the abuse rule.
+    pub flagged: i64,
+    /// Of which recorded by default for unrated invitations.
+    pub defaulted: i64,
+    /// Excluded by upheld appeals (not in `total`).
+    pub excluded: i64,
+    /// satisfied / total, when there is any rating.
+    pub satisfaction_rate: Option<f64>,
+}
+
+/// Counts under `root` in `[from, to)` (ms).
+pub async fn counts(store: &Store, root: &OrgCode, from: i64, to: i64) -> Result<Counts> {
+    let r = sqlx::query(
+        "select
+           cast(coalesce(sum(case when x.rating_id is null then 1 else 0 end), 0) as bigint) as total,
+           cast(coalesce(sum(case when x.rating_id is null and r.outcome = 'satisfied' then 1 else 0 end), 0) as bigint) as satisfied,
+           cast(coalesce(sum(case when x.rating_id is null and r.outcome = 'neutral' then 1 else 0 end), 0) as bigint) as neutral,
+           cast(coalesce(sum(case when x.rating_id is null and r.outcome = 'unsatisfied' then 1 else 0 end), 0) as bigint) as unsatisfied,
+           cast(coalesce(sum(case when x.rating_id is null and r.flags <> '' then 1 else 0 end), 0) as bigint) as flagged,
+           cast(coalesce(sum(case when x.rating_id is null and r.defaulted = 1 then 1 else 0 end), 0) as bigint) as defaulted,
+           cast(coalesce(sum(case when x.rating_id is null then 0 else 1 end), 0) as bigint) as excluded
+         from org_closure a join ratings r on r.unit_code = a.descendant
+         left join rating_exclusions x on x.rating_id = r.id
+         where a.ancestor = $1 and r.created_at >= $2 and r.created_at < $3",
+    )
+    .bind(root.as_str())
+    .bind(from)
+    .bind(to)
+    .fetch_one(store.pool())
+    .await?;
+    let mut c = Counts {
+        total: r.try_get("total")?,
+        satisfied: r.try_get("satisfied")?,
+        neutral: r.try_get("neutral")?,
+        unsatisfied: r.try_get("unsatisfied")?,
+        flagged: r.try_get("flagged")?,
+        defaulted: r.try_get("defaulted")?,
+        excluded: r.try_get("excluded")?,
+        satisfaction_rate: None,
+    };
+    c.satisfaction_rate = (c.total > 0).then(|| c.satisfied as f64 / c.total as f64);
+    Ok(c)
+}

@@ -1,0 +1,281 @@
+//! Rating codes, QR images, printable posters, signing-key rotation and per-region rating
+//! settings.
+
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::AppState;
+use super::auth::{CurrentUser, PageUser};
+use super::error::{ApiJson, ApiPath, Error, ErrorBody, Result};
+use super::pages::PageError;
+use crate::domain::ids::OrgCode;
+use crate::domain::org::OrgKind;
+use crate::domain::rating::{Scale, TokenKind};
+use crate::domain::role::Role;
+use crate::qr::{self, Paper, Poster};
+use crate::store::org;
+use crate::store::rating_codes::{self, CodeView};
+use crate::store::ratings::{self, ReasonDef, RatingSettings};
+
+/// The codes and settings API.
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_code))
+        .routes(routes!(reissue_code))
+        .routes(routes!(issue_codes))
+        .routes(routes!(rotate_key))
+        .routes(routes!(get_settings, put_settings))
+}
+
+/// QR images and posters.
+pub fn pages() -> Router<AppState> {
+    Router::new().route("/qr/{file}", get(qr_image)).route("/admin/posters", get(posters))
+}
+
+async fn node_in_scope(state: &AppState, user: &CurrentUser, code: &str) -> Result<(OrgCode, org::OrgNode)> {
+    let code = OrgCode::parse(code).map_err(|_| Error::NotFound)?;
+    let node = org::get(&state.store, &code).await?.ok_or(Error::NotFound)?;
+    user.require_scope(state, &code).await?;
+    Ok((code, node))
+}
+
+/// A rating code with its links.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct CodeLinks {
+    /// The code.
+    #[serde(flatten)]
+    pub code: CodeView,
+    /// The rating page.
+    pub url: String,
+    /// The QR code as SVG.
+    pub svg: String,
+    /// The QR code as PNG.
+    pub png: String,
+}
+
+fn links(state: &AppState, code: CodeView) -> CodeLinks {
+    let base = &state.config.public_url;
+    CodeLinks {
+        url: format!("{base}/r/{}", code.token),
+        svg: format!("/qr/{}.svg", code.token),
+        png: format!("/qr/{}.png", code.token),
+        code,
+    }
+}
+
+/// The live rating code of a unit or window.
+#[utoipa::path(get, path = "/org/nodes/{code}/rating-code", tag = "rating codes", params(("code" = String, Path, description = "Org code")),
+    responses((status = 200, body = CodeLinks), (status = 403, body = ErrorBody), (status = 404, description = "No such node, or no live code", body = ErrorBody)),
+    security(("session" = []), ("bearer" = [])))]
+async fn get_code(State(state): State<AppState>, user: CurrentUser, ApiPath(code): ApiPath<String>) -> Result<axum::Json<CodeLinks>> {
+    user.require(user.user.role != Role::Enterprise)?;
+    let (code, _) = node_in_scope(&state, &user, &code).await?;
+    let live = rating_codes::live_code(&state.store, code.as_str()).await?.ok_or(Error::NotFound)?;
+    Ok(axum::Json(links(&state, live)))
+}
+
+/// Revoke a unit's or window's code (a lost poster) and issue a new one (admin). The old
+/// code answers 410 from now on.
+#[utoipa::path(post, path = "/org/nodes/{code}/rating-code/reissue", tag = "rating codes", params(("code" = String, Path, description = "Org code")),
+    responses((status = 201, body = CodeLinks), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("session" = []), ("bearer" = [])))]
+async fn reissue_code(State(state): State<AppState>, user: CurrentUser, ApiPath(code): ApiPath<String>) -> Result<(StatusCode, axum::Json<CodeLinks>)> {
+    user.require(user.user.role == Role::Admin)?;
+    let (code, _) = node_in_scope(&state, &user, &code).await?;
+    let key = state.ratings.keys.current().ok_or_else(|| Error::Internal("no signing key".into()))?;
+    let new = rating_codes::reissue_code(&state.store, &key, code.as_str(), &user.actor()).await?.ok_or(Error::NotFound)?;
+    Ok((StatusCode::CREATED, axum::Json(links(&state, new))))
+}
+
+/// Where to issue codes.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+pub struct IssueRequest {
+    /// Every unit and window under this node without a live code gets one.
+    pub under: String,
+}
+
+/// How many codes were issued.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Issued {
+    /// Codes issued.
+    pub issued: usize,
+}
+
+/// Issue codes for every unit and window under a node that has none (admin).
+#[utoipa::path(post, path = "/rating-codes/issue", tag = "rating codes", request_body = IssueRequest,
+    responses((status = 200, body = Issued), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("session" = []), ("bearer" = [])))]
+async fn issue_codes(State(state): State<AppState>, user: CurrentUser, ApiJson(req): ApiJson<IssueRequest>) -> Result<axum::Json<Issued>> {
+    user.require(user.user.role == Role::Admin)?;
+    let (code, _) = node_in_scope(&state, &user, &req.under).await?;
+    let key = state.ratings.keys.current().ok_or_else(|| Error::Internal("no signing key".into()))?;
+    let issued = rating_codes::issue_missing_codes(&state.store, &key, &code, &user.actor()).await?;
+    Ok(axum::Json(Issued { issued }))
+}
+
+/// The new key's number.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Rotated {
+    /// Signs every code issued from now on; codes already printed keep working.
+    pub key: i64,
+}
+
+/// Rotate the signing key (admin).
+#[utoipa::path(post, path = "/signing-keys/rotate", tag = "rating codes",
+    responses((status = 200, body = Rotated), (status = 403, body = ErrorBody), (status = 409, description = "All 255 keys used", body = ErrorBody)),
+    security(("session" = []), ("bearer" = [])))]
+async fn rotate_key(State(state): State<AppState>, user: CurrentUser) -> Result<axum::Json<Rotated>> {
+    user.require(user.user.role == Role::Admin)?;
+    let key = rating_codes::rotate_key(&state.store, &user.actor()).await?.ok_or_else(|| Error::Conflict("all 255 signing keys are used".into()))?;
+    state.ratings.keys.refresh().await?;
+    Ok(axum::Json(Rotated { key }))
+}
+
+/// The rating settings in force at a node (its own or inherited).
+#[utoipa::path(get, path = "/org/nodes/{code}/rating-settings", tag = "rating codes", params(("code" = String, Path, description = "Org code")),
+    responses((status = 200, body = RatingSettings), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("session" = []), ("bearer" = [])))]
+async fn get_settings(State(state): State<AppState>, user: CurrentUser, ApiPath(code): ApiPath<String>) -> Result<axum::Json<RatingSettings>> {
+    let (code, _) = node_in_scope(&state, &user, &code).await?;
+    Ok(axum::Json(ratings::settings_for(&state.store, code.as_str()).await?))
+}
+
+/// Set the rating settings of a node and everything below it (admin).
+#[utoipa::path(put, path = "/org/nodes/{code}/rating-settings", tag = "rating codes", params(("code" = String, Path, description = "Org code")),
+    request_body = RatingSettings,
+    responses((status = 200, body = RatingSettings), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("session" = []), ("bearer" = [])))]
+async fn put_settings(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiPath(code): ApiPath<String>,
+    ApiJson(req): ApiJson<RatingSettings>,
+) -> Result<axum::Json<RatingSettings>> {
+    user.require(user.user.role == Role::Admin)?;
+    let (code, _) = node_in_scope(&state, &user, &code).await?;
+    let mut fields = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (i, r) in req.extra_reasons.iter().enumerate() {
+        let ok_code = !r.code.is_empty()
+            && r.code.len() <= 40
+            && r.code.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            && !crate::domain::rating::STANDARD_REASONS.contains(&r.code.as_str());
+        if !ok_code || !seen.insert(r.code.clone()) {
+            fields.push(crate::domain::FieldError::new(format!("extra_reasons[{i}].code"), "a new, unique code of a–z, 0–9 and _"));
+        }
+        for (name, label) in [("zh", &r.zh), ("en", &r.en)] {
+            if crate::domain::ids::parse_name(label, name).is_err() || label.chars().count() > 40 {
+                fields.push(crate::domain::FieldError::new(format!("extra_reasons[{i}].{name}"), "1 to 40 characters"));
+            }
+        }
+    }
+    if req.default_level.is_some_and(|l| !(1..=5).contains(&l)) {
+        fields.push(crate::domain::FieldError::new("default_level", "from 1 to 5"));
+    }
+    if req.default_after_days.is_some_and(|d| !(1..=365).contains(&d)) {
+        fields.push(crate::domain::FieldError::new("default_after_days", "from 1 to 365"));
+    }
+    if req.default_level.is_some() != req.default_after_days.is_some() {
+        fields.push(crate::domain::FieldError::new("default_level", "give both default_level and default_after_days, or neither"));
+    }
+    if req.scale == Scale::Two && req.default_level == Some(3) {
+        fields.push(crate::domain::FieldError::new("default_level", "a two-level region records 1 or 5"));
+    }
+    if !fields.is_empty() {
+        return Err(Error::Validation(fields));
+    }
+    let settings = RatingSettings {
+        scale: req.scale,
+        extra_reasons: req.extra_reasons.iter().map(|r| ReasonDef { code: r.code.clone(), zh: r.zh.trim().into(), en: r.en.trim().into() }).collect(),
+        default_level: req.default_level,
+        default_after_days: req.default_after_days,
+    };
+    ratings::set_settings(&state.store, code.as_str(), &settings, &user.actor()).await?;
+    Ok(axum::Json(settings))
+}
+
+/// `/qr/{token}.svg` or `.png`: only for genuine codes and invitations, so the server never
+/// draws QR codes of arbitrary text.
+async fn qr_image(State(state): State<AppState>, ApiPath(file): ApiPath<String>) -> Result<Response> {
+    let (token, ext) = file.rsplit_once('.').ok_or(Error::NotFound)?;
+    let genuine = state.ratings.keys.open(token, TokenKind::Code).await?.is_some()
+        || state.ratings.keys.open(token, TokenKind::Invitation).await?.is_some();
+    if !genuine {
+        return Err(Error::NotFound);
+    }
+    let url = format!("{}/r/{token}", state.config.public_url);
+    let cache = (header::CACHE_CONTROL, "public, max-age=86400");
+    match ext {
+        "svg" => {
+            let svg = qr::svg(&url, "评议二维码 rating code").map_err(Error::Internal)?;
+            Ok(([(header::CONTENT_TYPE, "image/svg+xml"), cache], svg).into_response())
+        }
+        "png" => {
+            let png = qr::png(&url, 10).map_err(Error::Internal)?;
+            Ok(([(header::CONTENT_TYPE, "image/png"), cache], png).into_response())
+        }
+        _ => Err(Error::NotFound),
+    }
+}
+
+/// Poster options.
+#[derive(Debug, serde::Deserialize)]
+pub struct PosterParams {
+    /// Root of the subtree (default: the caller's first scope).
+    pub under: Option<String>,
+    /// a5 (default) or a4.
+    pub paper: Option<String>,
+    /// html (default) or zip.
+    pub format: Option<String>,
+}
+
+/// The posters of every live code under a node.
+pub async fn poster_list(store: &crate::store::Store, public_url: &str, root: &OrgCode) -> Result<Vec<Poster>, crate::store::StoreError> {
+    Ok(rating_codes::live_codes_under(store, root)
+        .await?
+        .into_iter()
+        .map(|r| {
+            let window = r.kind == OrgKind::Window.as_str();
+            Poster {
+                unit_name: r.unit_name,
+                window_name: window.then_some(r.name),
+                org_code: r.code.org_code,
+                url: format!("{public_url}/r/{}", r.code.token),
+            }
+        })
+        .collect())
+}
+
+async fn posters(State(state): State<AppState>, PageUser(user): PageUser, Query(p): Query<PosterParams>) -> Result<Response, PageError> {
+    user.require(matches!(user.user.role, Role::Admin | Role::Supervisor))?;
+    let root = match p.under.as_deref() {
+        Some(c) => OrgCode::parse(c).map_err(|_| Error::NotFound)?,
+        None => user.user.scopes.first().cloned().ok_or(Error::Forbidden)?,
+    };
+    org::get(&state.store, &root).await?.ok_or(Error::NotFound)?;
+    user.require_scope(&state, &root).await?;
+    let paper = Paper::parse(p.paper.as_deref().unwrap_or("a5")).ok_or_else(|| Error::field("paper", "a5 or a4"))?;
+    let list = poster_list(&state.store, &state.config.public_url, &root).await?;
+    match p.format.as_deref().unwrap_or("html") {
+        "zip" => {
+            let bytes = tokio::task::spawn_blocking(move || qr::posters_zip(&list, paper, || {}))
+                .await
+                .map_err(|e| Error::Internal(e.to_string()))?
+                .map_err(Error::Internal)?;
+            let disposition = format!("attachment; filename=\"posters-{root}.zip\"");
+            Ok(([(header::CONTENT_TYPE, "application/zip".to_owned()), (header::CONTENT_DISPOSITION, disposition)], bytes).into_response())
+        }
+        _ => {
+            let html = tokio::task::spawn_blocking(move || qr::posters_html(&list, paper, || {}))
+                .await
+                .map_err(|e| Error::Internal(e.to_string()))?
+                .map_err(Error::Internal)?;
+            Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response())
+        }
+    }
+}
