@@ -10,7 +10,7 @@ export const PASSWORD = 'pingyi-demo';
 export const SHOTS = new URL('./screenshots/', import.meta.url).pathname;
 mkdirSync(SHOTS, { recursive: true });
 
-export async function launch() {
+export async function launch(options = {}) {
   const profile = mkdtempSync(join(tmpdir(), 'pingyi-chromium-'));
   return chromium.launchPersistentContext(profile, {
     executablePath: '/usr/bin/chromium',
@@ -22,7 +22,33 @@ export async function launch() {
     viewport: { width: 1280, height: 800 },
     locale: 'zh-CN',
     acceptDownloads: true,
+    ...options,
   });
+}
+
+// A phone: small touch screen, and JavaScript off to prove the pages work without it.
+export function launchPhone() {
+  return launch({
+    viewport: { width: 390, height: 844 },
+    deviceScaleFactor: 2,
+    isMobile: true,
+    hasTouch: true,
+    javaScriptEnabled: false,
+    userAgent: 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 MicroMessenger/8.0',
+  });
+}
+
+// Logs in through the JSON API and returns fetch options carrying the session.
+export async function apiSession(username) {
+  const r = await fetch(`${BASE}/api/v1/session`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password: PASSWORD }),
+  });
+  if (r.status !== 200) throw new Error(`login ${username}: ${r.status}`);
+  const cookie = r.headers.get('set-cookie').split(';')[0];
+  const { csrf_token } = await r.json();
+  return { headers: { cookie, 'x-csrf-token': csrf_token } };
 }
 
 export async function login(page, username) {

@@ -502,7 +502,11 @@ async fn qr_command(global: &GlobalArgs, action: QrAction) -> Result<(), CliErro
             let key = keys.last().ok_or_else(|| CliError::Failed("no signing key".into()))?;
             match rating_codes::reissue_code(&store, key, code.as_str(), &Actor::cli()).await? {
                 Some(c) => println!("{code}: old code revoked; new link {}/r/{}", config.public_url, c.token),
-                None => return Err(CliError::Usage(format!("{code} has no live code; run `pingyi qr issue --under {code}`"))),
+                None => {
+                    return Err(CliError::Usage(format!(
+                        "{code} has no live code; run `pingyi qr issue --under {code}`"
+                    )));
+                }
             }
         }
         QrAction::RotateKey => match rating_codes::rotate_key(&store, &Actor::cli()).await? {

@@ -8,12 +8,12 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::domain::ids::{NewPassword, OrgCode, StaffNo, Username};
 use crate::domain::org::{OrgKind, OrgRecord, StaffRecord, plan_org_import, plan_staff_import};
+use crate::domain::rating::Scale;
 use crate::domain::role::Role;
 use crate::store::audit::Actor;
+use crate::store::ratings::{self, RatingSettings, ReasonDef};
 use crate::store::teams::{self, NewTeam};
 use crate::store::users::{self, NewUser};
-use crate::domain::rating::Scale;
-use crate::store::ratings::{self, RatingSettings, ReasonDef};
 use crate::store::{Store, StoreError, org, rating_codes};
 
 /// The password of every demo user.
@@ -393,7 +393,9 @@ pub async fn load(store: &Store, opts: DemoOptions) -> Result<DemoSummary, DemoE
         scale: Scale::Five,
         extra_reasons: vec![
             ReasonDef { code: "slow".into(), zh: "办事效率低".into(), en: "Slow service".into() },
-            ReasonDef { code: "many_trips".into(), zh: "多次跑腿".into(), en: "Had to come back many times".into() },
+            ReasonDef {
+                code: "many_trips".into(), zh: "多次跑腿".into(), en: "Had to come back many times".into()
+            },
         ],
         default_level: Some(4),
         default_after_days: Some(7),

@@ -142,7 +142,12 @@ impl RatingWriter {
     }
 }
 
-async fn run(store: Store, mut rx: mpsc::Receiver<Job>, abuse: AbuseRule, alerts: mpsc::UnboundedSender<BTreeSet<String>>) {
+async fn run(
+    store: Store,
+    mut rx: mpsc::Receiver<Job>,
+    abuse: AbuseRule,
+    alerts: mpsc::UnboundedSender<BTreeSet<String>>,
+) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let (ratings, replies): (Vec<NewRating>, Vec<_>) = batch.drain(..).map(|j| (j.rating, j.reply)).unzip();
@@ -177,7 +182,11 @@ async fn watch_alerts(store: Store, mut rx: mpsc::UnboundedReceiver<BTreeSet<Str
     }
 }
 
-async fn write(store: &Store, ratings: &[NewRating], abuse: &AbuseRule) -> Result<Vec<Result<Receipt, Refusal>>, StoreError> {
+async fn write(
+    store: &Store,
+    ratings: &[NewRating],
+    abuse: &AbuseRule,
+) -> Result<Vec<Result<Receipt, Refusal>>, StoreError> {
     let mut tx = store.write().await?;
     let results = ratings::insert_batch(&mut tx, ratings, abuse).await?;
     tx.commit().await?;

@@ -181,8 +181,15 @@ mod tests {
     #[test]
     fn a_poster_document_has_one_page_per_code_and_escapes_names() {
         let posters = vec![
-            Poster { unit_name: "派出所<b>".into(), window_name: Some("1号窗口".into()), org_code: "U1-W1".into(), url: "http://x/r/a".into() },
-            Poster { unit_name: "卫生院".into(), window_name: None, org_code: "U2".into(), url: "http://x/r/b".into() },
+            Poster {
+                unit_name: "派出所<b>".into(),
+                window_name: Some("1号窗口".into()),
+                org_code: "U1-W1".into(),
+                url: "http://x/r/a".into(),
+            },
+            Poster {
+                unit_name: "卫生院".into(), window_name: None, org_code: "U2".into(), url: "http://x/r/b".into()
+            },
         ];
         let mut n = 0;
         let html = posters_html(&posters, Paper::A5, || n += 1).unwrap_or_else(|e| panic!("{e}"));

@@ -56,7 +56,12 @@ impl App {
         let ratings = RatingService::start(&store, &config.secret)
             .await
             .map_err(|source| StartupError::Store { url: config.database.to_string(), source })?;
-        let state = AppState { store, config: Arc::new(config), metrics: Arc::new(Metrics::default()), ratings: Arc::new(ratings) };
+        let state = AppState {
+            store,
+            config: Arc::new(config),
+            metrics: Arc::new(Metrics::default()),
+            ratings: Arc::new(ratings),
+        };
         Ok(App { listener, state })
     }
 

@@ -86,7 +86,11 @@ impl Phone {
         let digits = digits.strip_prefix("+86").or_else(|| digits.strip_prefix("0086")).unwrap_or(&digits);
         let b = digits.as_bytes();
         let ok = b.len() == 11 && b[0] == b'1' && (b'3'..=b'9').contains(&b[1]) && b.iter().all(u8::is_ascii_digit);
-        if ok { Ok(Phone(digits.to_owned())) } else { Err("must be an 11-digit mobile number such as 13812341234".into()) }
+        if ok {
+            Ok(Phone(digits.to_owned()))
+        } else {
+            Err("must be an 11-digit mobile number such as 13812341234".into())
+        }
     }
 
     /// The full number, for encryption and for the role that makes return visits.
@@ -398,10 +402,20 @@ mod tests {
             phone: Some("12345".into()),
             ..Default::default()
         };
-        let fields: Vec<String> = validate(&bad, Scale::Five, &std_reasons()).err().unwrap_or_default().into_iter().map(|e| e.field).collect();
+        let fields: Vec<String> = validate(&bad, Scale::Five, &std_reasons())
+            .err()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
         assert_eq!(fields, ["level", "reasons", "comment", "phone"]);
         let no_consent = RawRating { level: Some(5), phone: Some("13812341234".into()), ..Default::default() };
-        let fields: Vec<String> = validate(&no_consent, Scale::Five, &std_reasons()).err().unwrap_or_default().into_iter().map(|e| e.field).collect();
+        let fields: Vec<String> = validate(&no_consent, Scale::Five, &std_reasons())
+            .err()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
         assert_eq!(fields, ["consent"]);
     }
 
@@ -409,7 +423,10 @@ mod tests {
     fn two_level_pages_refuse_the_middle() {
         assert!(validate(&raw(Some(3), None, &[]), Scale::Two, &std_reasons()).is_err());
         assert!(validate(&raw(None, None, &[]), Scale::Two, &std_reasons()).is_err());
-        assert!(validate(&raw(None, Some(true), &[]), Scale::Five, &std_reasons()).is_err(), "five levels need a level");
+        assert!(
+            validate(&raw(None, Some(true), &[]), Scale::Five, &std_reasons()).is_err(),
+            "five levels need a level"
+        );
     }
 
     #[test]

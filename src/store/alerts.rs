@@ -46,10 +46,11 @@ pub async fn evaluate(store: &Store, units: &[String], rule: &AlertRule, now: i6
         .await?;
         let (total, unsatisfied): (i64, i64) = (r.try_get("total")?, r.try_get("unsatisfied")?);
         let breached = rule.breached(total, unsatisfied);
-        let open: Option<String> = sqlx::query_scalar("select id from alerts where unit_code = $1 and closed_at is null")
-            .bind(unit)
-            .fetch_optional(store.pool())
-            .await?;
+        let open: Option<String> =
+            sqlx::query_scalar("select id from alerts where unit_code = $1 and closed_at is null")
+                .bind(unit)
+                .fetch_optional(store.pool())
+                .await?;
         match (breached, open) {
             (true, None) => {
                 if let Some(id) = open_episode(store, unit, total, unsatisfied, now).await? {
@@ -72,23 +73,23 @@ pub async fn evaluate(store: &Store, units: &[String], rule: &AlertRule, now: i6
 async fn open_episode(store: &Store, unit: &str, total: i64, unsatisfied: i64, now: i64) -> Result<Option<String>> {
     let id = new_id();
     let mut tx = store.write().await?;
-    let inserted = sqlx::query(
-        "insert into alerts (id, unit_code, opened_at, total, unsatisfied) values ($1, $2, $3, $4, $5)",
-    )
-    .bind(&id)
-    .bind(unit)
-    .bind(now)
-    .bind(total)
-    .bind(unsatisfied)
-    .execute(&mut *tx)
-    .await;
+    let inserted =
+        sqlx::query("insert into alerts (id, unit_code, opened_at, total, unsatisfied) values ($1, $2, $3, $4, $5)")
+            .bind(&id)
+            .bind(unit)
+            .bind(now)
+            .bind(total)
+            .bind(unsatisfied)
+            .execute(&mut *tx)
+            .await;
     match inserted.map_err(StoreError::from) {
         Ok(_) => {}
         // Another server process opened this episode first.
         Err(StoreError::Duplicate) => return Ok(None),
         Err(e) => return Err(e),
     }
-    let name: String = sqlx::query_scalar("select name from org_nodes where code = $1").bind(unit).fetch_one(&mut *tx).await?;
+    let name: String =
+        sqlx::query_scalar("select name from org_nodes where code = $1").bind(unit).fetch_one(&mut *tx).await?;
     // Unit heads whose scope holds the unit, and every supervisor whose scope holds it.
     let recipients: Vec<String> = sqlx::query_scalar(
         "select distinct u.id from users u join user_scopes s on s.user_id = u.id

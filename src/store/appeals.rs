@@ -48,7 +48,8 @@ fn appeal_from(r: &AnyRow) -> Result<Appeal> {
     })
 }
 
-const COLUMNS: &str = "id, rating_id, unit_code, reason, filed_by, filed_at, state, decided_by, decided_at, decision_note";
+const COLUMNS: &str =
+    "id, rating_id, unit_code, reason, filed_by, filed_at, state, decided_by, decided_at, decision_note";
 
 /// Why an appeal could not be filed or decided.
 #[derive(Debug, thiserror::Error)]
@@ -68,7 +69,13 @@ pub enum AppealError {
 }
 
 /// Files an appeal for a rating of `unit_code`, audited.
-pub async fn file(store: &Store, rating_id: &str, unit_code: &str, reason: &str, actor: &Actor) -> Result<Appeal, AppealError> {
+pub async fn file(
+    store: &Store,
+    rating_id: &str,
+    unit_code: &str,
+    reason: &str,
+    actor: &Actor,
+) -> Result<Appeal, AppealError> {
     let mut tx = store.write().await?;
     let taken: Option<String> = sqlx::query_scalar("select id from appeals where rating_id = $1")
         .bind(rating_id)
@@ -105,8 +112,14 @@ pub async fn file(store: &Store, rating_id: &str, unit_code: &str, reason: &str,
         StoreError::Duplicate => AppealError::AlreadyAppealed,
         other => AppealError::Store(other),
     })?;
-    audit::append(&mut tx, actor, "appeal.file", &format!("rating:{rating_id}"), &serde_json::json!({"appeal": appeal.id, "reason": reason}))
-        .await?;
+    audit::append(
+        &mut tx,
+        actor,
+        "appeal.file",
+        &format!("rating:{rating_id}"),
+        &serde_json::json!({"appeal": appeal.id, "reason": reason}),
+    )
+    .await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(appeal)
 }

@@ -56,7 +56,8 @@ pub async fn issue(
     actor: &Actor,
 ) -> Result<(Invitation, bool), InvitationError> {
     let mut tx = store.write().await?;
-    let unit = rating_codes::unit_of(&mut tx, org_code).await?.ok_or_else(|| InvitationError::NotRateable(org_code.into()))?;
+    let unit =
+        rating_codes::unit_of(&mut tx, org_code).await?.ok_or_else(|| InvitationError::NotRateable(org_code.into()))?;
     if let Some(no) = staff_no {
         let at: Option<String> = sqlx::query_scalar(
             "select s.org_code from staff s join org_closure a on a.descendant = s.org_code where s.staff_no = $1 and a.ancestor = $2",
@@ -135,10 +136,11 @@ pub async fn issue(
 /// `default_after_days` ago and still unrated; returns how many were recorded. Idempotent:
 /// the invitation is marked used in the same transaction, so a rating can never follow.
 pub async fn record_defaults(store: &Store, now: i64) -> Result<usize> {
-    let open = sqlx::query("select id, org_code, created_at from invitations where used_at is null and created_at < $1")
-        .bind(now - 86_400_000)
-        .fetch_all(store.pool())
-        .await?;
+    let open =
+        sqlx::query("select id, org_code, created_at from invitations where used_at is null and created_at < $1")
+            .bind(now - 86_400_000)
+            .fetch_all(store.pool())
+            .await?;
     let mut due = Vec::new();
     for r in open {
         let id: String = r.try_get("id")?;
@@ -167,7 +169,13 @@ fn default_rating(target: Target, scale: rating::Scale, level: u8) -> NewRating 
         invitation_id: Some(target.id.clone()),
         target,
         scale,
-        submission: Submission { level, outcome: Outcome::of_level(level), reasons: Vec::new(), comment: None, phone: None },
+        submission: Submission {
+            level,
+            outcome: Outcome::of_level(level),
+            reasons: Vec::new(),
+            comment: None,
+            phone: None,
+        },
         phone_enc: None,
         device_hash: String::new(),
         address_hash: String::new(),

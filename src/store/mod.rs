@@ -2,14 +2,14 @@
 //! integers and millisecond timestamps, INTEGER 0/1 flags, text ids), one module per aggregate.
 //! The few fragments that differ between the engines live in [`Dialect`].
 
+pub mod alerts;
+pub mod appeals;
 pub mod audit;
+pub mod invitations;
 mod migrate;
 pub mod org;
 pub mod rating_codes;
 pub mod ratings;
-pub mod invitations;
-pub mod appeals;
-pub mod alerts;
 pub mod teams;
 pub mod users;
 

@@ -316,4 +316,3 @@ pub async fn reissue_code(store: &Store, key: &SigningKey, org_code: &str, actor
     tx.commit().await?;
     Ok(Some(new))
 }
-

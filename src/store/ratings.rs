@@ -43,7 +43,11 @@ impl Default for RatingSettings {
 impl RatingSettings {
     /// Every reason code a rating may carry.
     pub fn reason_codes(&self) -> Vec<String> {
-        STANDARD_REASONS.iter().map(|s| (*s).to_owned()).chain(self.extra_reasons.iter().map(|r| r.code.clone())).collect()
+        STANDARD_REASONS
+            .iter()
+            .map(|s| (*s).to_owned())
+            .chain(self.extra_reasons.iter().map(|r| r.code.clone()))
+            .collect()
     }
 }
 
@@ -163,12 +167,13 @@ pub async fn insert_batch(
     for item in items {
         let id = new_id();
         if let Some(inv) = &item.invitation_id {
-            let used = sqlx::query("update invitations set used_at = $2, rating_id = $3 where id = $1 and used_at is null")
-                .bind(inv)
-                .bind(now)
-                .bind(&id)
-                .execute(&mut **tx)
-                .await?;
+            let used =
+                sqlx::query("update invitations set used_at = $2, rating_id = $3 where id = $1 and used_at is null")
+                    .bind(inv)
+                    .bind(now)
+                    .bind(&id)
+                    .execute(&mut **tx)
+                    .await?;
             if used.rows_affected() == 0 {
                 out.push(Err(Refusal::InvitationUsed));
                 continue;
@@ -188,7 +193,11 @@ pub async fn insert_batch(
             .bind(since)
             .fetch_one(&mut **tx)
             .await?;
-            flags = rule.flags(counts.try_get("device")?, counts.try_get("address")?).into_iter().map(str::to_owned).collect();
+            flags = rule
+                .flags(counts.try_get("device")?, counts.try_get("address")?)
+                .into_iter()
+                .map(str::to_owned)
+                .collect();
         }
         let s = &item.submission;
         let source = match (item.source, &item.invitation_id) {

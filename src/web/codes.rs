@@ -20,7 +20,7 @@ use crate::domain::role::Role;
 use crate::qr::{self, Paper, Poster};
 use crate::store::org;
 use crate::store::rating_codes::{self, CodeView};
-use crate::store::ratings::{self, ReasonDef, RatingSettings};
+use crate::store::ratings::{self, RatingSettings, ReasonDef};
 
 /// The codes and settings API.
 pub fn api() -> OpenApiRouter<AppState> {
@@ -72,7 +72,11 @@ fn links(state: &AppState, code: CodeView) -> CodeLinks {
 #[utoipa::path(get, path = "/org/nodes/{code}/rating-code", tag = "rating codes", params(("code" = String, Path, description = "Org code")),
     responses((status = 200, body = CodeLinks), (status = 403, body = ErrorBody), (status = 404, description = "No such node, or no live code", body = ErrorBody)),
     security(("session" = []), ("bearer" = [])))]
-async fn get_code(State(state): State<AppState>, user: CurrentUser, ApiPath(code): ApiPath<String>) -> Result<axum::Json<CodeLinks>> {
+async fn get_code(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiPath(code): ApiPath<String>,
+) -> Result<axum::Json<CodeLinks>> {
     user.require(user.user.role != Role::Enterprise)?;
     let (code, _) = node_in_scope(&state, &user, &code).await?;
     let live = rating_codes::live_code(&state.store, code.as_str()).await?.ok_or(Error::NotFound)?;
@@ -84,11 +88,16 @@ async fn get_code(State(state): State<AppState>, user: CurrentUser, ApiPath(code
 #[utoipa::path(post, path = "/org/nodes/{code}/rating-code/reissue", tag = "rating codes", params(("code" = String, Path, description = "Org code")),
     responses((status = 201, body = CodeLinks), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("session" = []), ("bearer" = [])))]
-async fn reissue_code(State(state): State<AppState>, user: CurrentUser, ApiPath(code): ApiPath<String>) -> Result<(StatusCode, axum::Json<CodeLinks>)> {
+async fn reissue_code(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiPath(code): ApiPath<String>,
+) -> Result<(StatusCode, axum::Json<CodeLinks>)> {
     user.require(user.user.role == Role::Admin)?;
     let (code, _) = node_in_scope(&state, &user, &code).await?;
     let key = state.ratings.keys.current().ok_or_else(|| Error::Internal("no signing key".into()))?;
-    let new = rating_codes::reissue_code(&state.store, &key, code.as_str(), &user.actor()).await?.ok_or(Error::NotFound)?;
+    let new =
+        rating_codes::reissue_code(&state.store, &key, code.as_str(), &user.actor()).await?.ok_or(Error::NotFound)?;
     Ok((StatusCode::CREATED, axum::Json(links(&state, new))))
 }
 
@@ -110,7 +119,11 @@ pub struct Issued {
 #[utoipa::path(post, path = "/rating-codes/issue", tag = "rating codes", request_body = IssueRequest,
     responses((status = 200, body = Issued), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("session" = []), ("bearer" = [])))]
-async fn issue_codes(State(state): State<AppState>, user: CurrentUser, ApiJson(req): ApiJson<IssueRequest>) -> Result<axum::Json<Issued>> {
+async fn issue_codes(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiJson(req): ApiJson<IssueRequest>,
+) -> Result<axum::Json<Issued>> {
     user.require(user.user.role == Role::Admin)?;
     let (code, _) = node_in_scope(&state, &user, &req.under).await?;
     let key = state.ratings.keys.current().ok_or_else(|| Error::Internal("no signing key".into()))?;
@@ -131,7 +144,9 @@ pub struct Rotated {
     security(("session" = []), ("bearer" = [])))]
 async fn rotate_key(State(state): State<AppState>, user: CurrentUser) -> Result<axum::Json<Rotated>> {
     user.require(user.user.role == Role::Admin)?;
-    let key = rating_codes::rotate_key(&state.store, &user.actor()).await?.ok_or_else(|| Error::Conflict("all 255 signing keys are used".into()))?;
+    let key = rating_codes::rotate_key(&state.store, &user.actor())
+        .await?
+        .ok_or_else(|| Error::Conflict("all 255 signing keys are used".into()))?;
     state.ratings.keys.refresh().await?;
     Ok(axum::Json(Rotated { key }))
 }
@@ -140,7 +155,11 @@ async fn rotate_key(State(state): State<AppState>, user: CurrentUser) -> Result<
 #[utoipa::path(get, path = "/org/nodes/{code}/rating-settings", tag = "rating codes", params(("code" = String, Path, description = "Org code")),
     responses((status = 200, body = RatingSettings), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("session" = []), ("bearer" = [])))]
-async fn get_settings(State(state): State<AppState>, user: CurrentUser, ApiPath(code): ApiPath<String>) -> Result<axum::Json<RatingSettings>> {
+async fn get_settings(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiPath(code): ApiPath<String>,
+) -> Result<axum::Json<RatingSettings>> {
     let (code, _) = node_in_scope(&state, &user, &code).await?;
     Ok(axum::Json(ratings::settings_for(&state.store, code.as_str()).await?))
 }
@@ -166,7 +185,10 @@ async fn put_settings(
             && r.code.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
             && !crate::domain::rating::STANDARD_REASONS.contains(&r.code.as_str());
         if !ok_code || !seen.insert(r.code.clone()) {
-            fields.push(crate::domain::FieldError::new(format!("extra_reasons[{i}].code"), "a new, unique code of a–z, 0–9 and _"));
+            fields.push(crate::domain::FieldError::new(
+                format!("extra_reasons[{i}].code"),
+                "a new, unique code of a–z, 0–9 and _",
+            ));
         }
         for (name, label) in [("zh", &r.zh), ("en", &r.en)] {
             if crate::domain::ids::parse_name(label, name).is_err() || label.chars().count() > 40 {
@@ -181,7 +203,10 @@ async fn put_settings(
         fields.push(crate::domain::FieldError::new("default_after_days", "from 1 to 365"));
     }
     if req.default_level.is_some() != req.default_after_days.is_some() {
-        fields.push(crate::domain::FieldError::new("default_level", "give both default_level and default_after_days, or neither"));
+        fields.push(crate::domain::FieldError::new(
+            "default_level",
+            "give both default_level and default_after_days, or neither",
+        ));
     }
     if req.scale == Scale::Two && req.default_level == Some(3) {
         fields.push(crate::domain::FieldError::new("default_level", "a two-level region records 1 or 5"));
@@ -191,7 +216,11 @@ async fn put_settings(
     }
     let settings = RatingSettings {
         scale: req.scale,
-        extra_reasons: req.extra_reasons.iter().map(|r| ReasonDef { code: r.code.clone(), zh: r.zh.trim().into(), en: r.en.trim().into() }).collect(),
+        extra_reasons: req
+            .extra_reasons
+            .iter()
+            .map(|r| ReasonDef { code: r.code.clone(), zh: r.zh.trim().into(), en: r.en.trim().into() })
+            .collect(),
         default_level: req.default_level,
         default_after_days: req.default_after_days,
     };
@@ -235,7 +264,11 @@ pub struct PosterParams {
 }
 
 /// The posters of every live code under a node.
-pub async fn poster_list(store: &crate::store::Store, public_url: &str, root: &OrgCode) -> Result<Vec<Poster>, crate::store::StoreError> {
+pub async fn poster_list(
+    store: &crate::store::Store,
+    public_url: &str,
+    root: &OrgCode,
+) -> Result<Vec<Poster>, crate::store::StoreError> {
     Ok(rating_codes::live_codes_under(store, root)
         .await?
         .into_iter()
@@ -251,7 +284,11 @@ pub async fn poster_list(store: &crate::store::Store, public_url: &str, root: &O
         .collect())
 }
 
-async fn posters(State(state): State<AppState>, PageUser(user): PageUser, Query(p): Query<PosterParams>) -> Result<Response, PageError> {
+async fn posters(
+    State(state): State<AppState>,
+    PageUser(user): PageUser,
+    Query(p): Query<PosterParams>,
+) -> Result<Response, PageError> {
     user.require(matches!(user.user.role, Role::Admin | Role::Supervisor))?;
     let root = match p.under.as_deref() {
         Some(c) => OrgCode::parse(c).map_err(|_| Error::NotFound)?,
@@ -268,7 +305,11 @@ async fn posters(State(state): State<AppState>, PageUser(user): PageUser, Query(
                 .map_err(|e| Error::Internal(e.to_string()))?
                 .map_err(Error::Internal)?;
             let disposition = format!("attachment; filename=\"posters-{root}.zip\"");
-            Ok(([(header::CONTENT_TYPE, "application/zip".to_owned()), (header::CONTENT_DISPOSITION, disposition)], bytes).into_response())
+            Ok((
+                [(header::CONTENT_TYPE, "application/zip".to_owned()), (header::CONTENT_DISPOSITION, disposition)],
+                bytes,
+            )
+                .into_response())
         }
         _ => {
             let html = tokio::task::spawn_blocking(move || qr::posters_html(&list, paper, || {}))

@@ -2,8 +2,8 @@
 //! health and metrics. Every router is merged in [`router`], top to bottom.
 
 pub mod audit;
-pub mod codes;
 pub mod auth;
+pub mod codes;
 pub mod error;
 pub mod health;
 pub mod org;

@@ -52,14 +52,20 @@ async fn resolve(state: &AppState, token: &str) -> Result<Resolved> {
     if let Some(id) = keys.open(token, TokenKind::Code).await? {
         let target = rating_codes::code_target(&state.store, &id).await?.ok_or(Error::NotFound)?;
         if target.closed {
-            return Err(Error::Gone { code: "revoked", message: "this rating code has been replaced by a new one".into() });
+            return Err(Error::Gone {
+                code: "revoked",
+                message: "this rating code has been replaced by a new one".into(),
+            });
         }
         return Ok(Resolved { target, invitation: false });
     }
     if let Some(id) = keys.open(token, TokenKind::Invitation).await? {
         let target = rating_codes::invitation_target(&state.store, &id).await?.ok_or(Error::NotFound)?;
         if target.closed {
-            return Err(Error::Gone { code: "invitation_used", message: "this invitation has already been used".into() });
+            return Err(Error::Gone {
+                code: "invitation_used",
+                message: "this invitation has already been used".into(),
+            });
         }
         if target.expired {
             return Err(Error::Gone { code: "invitation_expired", message: "this invitation has expired".into() });
@@ -181,7 +187,9 @@ async fn submit_json(
     };
     let hashes = device_and_address(&state, &headers, &jar, &addr);
     match store_rating(&state, resolved, &raw, Source::Api, hashes).await? {
-        Ok((r, scale)) => Ok((StatusCode::CREATED, axum::Json(RatingCreated { id: r.id, outcome: r.outcome, scale, flags: r.flags }))),
+        Ok((r, scale)) => {
+            Ok((StatusCode::CREATED, axum::Json(RatingCreated { id: r.id, outcome: r.outcome, scale, flags: r.flags })))
+        }
         Err(fields) => Err(Error::Validation(fields)),
     }
 }
@@ -281,10 +289,18 @@ fn closed_page(tr: Tr, e: Error) -> Response {
     (status, Page(ClosedPage { tr, status: status.as_u16(), message_key })).into_response()
 }
 
-async fn rate_page(state: &AppState, tr: Tr, token: &str, target: &Target, values: FormValues, errors: Vec<String>) -> Result<RatePage> {
+async fn rate_page(
+    state: &AppState,
+    tr: Tr,
+    token: &str,
+    target: &Target,
+    values: FormValues,
+    errors: Vec<String>,
+) -> Result<RatePage> {
     let settings = ratings::settings_for(&state.store, &target.org_code).await?;
     let five = settings.scale == Scale::Five;
-    let levels = (1..=5u8).rev().map(|value| Choice { value, label: tr.t(&format!("rate.level{value}")).to_owned() }).collect();
+    let levels =
+        (1..=5u8).rev().map(|value| Choice { value, label: tr.t(&format!("rate.level{value}")).to_owned() }).collect();
     let mut reasons: Vec<ReasonChoice> = STANDARD_REASONS
         .iter()
         .map(|code| ReasonChoice { code: (*code).to_owned(), label: tr.t(&format!("reason.{code}")).to_owned() })
@@ -315,7 +331,12 @@ fn with_device_cookie(state: &AppState, jar: CookieJar) -> CookieJar {
     jar.add(auth::cookie(DEVICE_COOKIE, crate::store::new_secret(16), state.config.secure_cookies, Some(365 * 86400)))
 }
 
-async fn page(State(state): State<AppState>, Lang(locale): Lang, jar: CookieJar, ApiPath(token): ApiPath<String>) -> Response {
+async fn page(
+    State(state): State<AppState>,
+    Lang(locale): Lang,
+    jar: CookieJar,
+    ApiPath(token): ApiPath<String>,
+) -> Response {
     let tr = Tr { locale };
     let resolved = match resolve(&state, &token).await {
         Ok(r) => r,

@@ -15,8 +15,8 @@ use crate::domain::role::Role;
 use crate::store::alerts::{self, Alert, Message};
 use crate::store::appeals::{self, Appeal, AppealError};
 use crate::store::invitations::{self, Invitation, InvitationError};
-use crate::store::ratings::{self, Counts, RatingView};
 use crate::store::now_ms;
+use crate::store::ratings::{self, Counts, RatingView};
 
 /// The staff-side rating API.
 pub fn api() -> OpenApiRouter<AppState> {
@@ -62,7 +62,11 @@ pub struct RatingParams {
 #[utoipa::path(get, path = "/ratings", tag = "ratings", params(RatingParams),
     responses((status = 200, body = Vec<RatingView>), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("session" = []), ("bearer" = [])))]
-async fn list_ratings(State(state): State<AppState>, user: CurrentUser, ApiQuery(p): ApiQuery<RatingParams>) -> Result<axum::Json<Vec<RatingView>>> {
+async fn list_ratings(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiQuery(p): ApiQuery<RatingParams>,
+) -> Result<axum::Json<Vec<RatingView>>> {
     user.require(user.user.role != Role::Enterprise)?;
     let root = scope_root(&user, p.under.as_deref())?;
     user.require_scope(&state, &root).await?;
@@ -92,10 +96,16 @@ pub struct CountParams {
 #[utoipa::path(get, path = "/ratings/counts", tag = "ratings", params(CountParams),
     responses((status = 200, body = Counts), (status = 403, body = ErrorBody)),
     security(("session" = []), ("bearer" = [])))]
-async fn rating_counts(State(state): State<AppState>, user: CurrentUser, ApiQuery(p): ApiQuery<CountParams>) -> Result<axum::Json<Counts>> {
+async fn rating_counts(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiQuery(p): ApiQuery<CountParams>,
+) -> Result<axum::Json<Counts>> {
     let root = scope_root(&user, p.under.as_deref())?;
     user.require_scope(&state, &root).await?;
-    Ok(axum::Json(ratings::counts(&state.store, &root, p.from.unwrap_or(0), p.to.unwrap_or_else(|| now_ms() + 1)).await?))
+    Ok(axum::Json(
+        ratings::counts(&state.store, &root, p.from.unwrap_or(0), p.to.unwrap_or_else(|| now_ms() + 1)).await?,
+    ))
 }
 
 async fn rating_in_scope(state: &AppState, user: &CurrentUser, id: &str) -> Result<RatingView> {
@@ -110,7 +120,11 @@ async fn rating_in_scope(state: &AppState, user: &CurrentUser, id: &str) -> Resu
 #[utoipa::path(get, path = "/ratings/{id}", tag = "ratings", params(("id" = String, Path, description = "Rating id")),
     responses((status = 200, body = RatingView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("session" = []), ("bearer" = [])))]
-async fn get_rating(State(state): State<AppState>, user: CurrentUser, ApiPath(id): ApiPath<String>) -> Result<axum::Json<RatingView>> {
+async fn get_rating(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiPath(id): ApiPath<String>,
+) -> Result<axum::Json<RatingView>> {
     user.require(user.user.role != Role::Enterprise)?;
     Ok(axum::Json(rating_in_scope(&state, &user, &id).await?))
 }
@@ -136,7 +150,8 @@ async fn file_appeal(
     user.require(user.user.role == Role::UnitHead)?;
     let reason = parse_name(&req.reason, "reason").map_err(|e| Error::field("reason", e.0))?;
     let rating = rating_in_scope(&state, &user, &id).await?;
-    let appeal = appeals::file(&state.store, &id, &rating.unit_code, &reason, &user.actor()).await.map_err(appeal_error)?;
+    let appeal =
+        appeals::file(&state.store, &id, &rating.unit_code, &reason, &user.actor()).await.map_err(appeal_error)?;
     Ok((StatusCode::CREATED, axum::Json(appeal)))
 }
 
@@ -161,7 +176,11 @@ pub struct AppealParams {
 #[utoipa::path(get, path = "/appeals", tag = "appeals", params(AppealParams),
     responses((status = 200, body = Vec<Appeal>), (status = 403, body = ErrorBody)),
     security(("session" = []), ("bearer" = [])))]
-async fn list_appeals(State(state): State<AppState>, user: CurrentUser, ApiQuery(p): ApiQuery<AppealParams>) -> Result<axum::Json<Vec<Appeal>>> {
+async fn list_appeals(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiQuery(p): ApiQuery<AppealParams>,
+) -> Result<axum::Json<Vec<Appeal>>> {
     user.require(matches!(user.user.role, Role::UnitHead | Role::Supervisor | Role::Admin))?;
     let root = scope_root(&user, p.under.as_deref())?;
     user.require_scope(&state, &root).await?;
@@ -253,14 +272,21 @@ async fn create_invitation(
     user.require_scope(&state, &org).await?;
     let key = state.ratings.keys.current().ok_or_else(|| Error::Internal("no signing key".into()))?;
     let staff = req.staff_no.as_deref().map(str::trim).filter(|s| !s.is_empty());
-    let (invitation, created) =
-        invitations::issue(&state.store, &key, org.as_str(), staff, reference, now_ms() + minutes * 60_000, &user.actor())
-            .await
-            .map_err(|e| match e {
-                InvitationError::NotRateable(_) => Error::field("org_code", e.to_string()),
-                InvitationError::StaffElsewhere(..) => Error::field("staff_no", e.to_string()),
-                InvitationError::Store(s) => s.into(),
-            })?;
+    let (invitation, created) = invitations::issue(
+        &state.store,
+        &key,
+        org.as_str(),
+        staff,
+        reference,
+        now_ms() + minutes * 60_000,
+        &user.actor(),
+    )
+    .await
+    .map_err(|e| match e {
+        InvitationError::NotRateable(_) => Error::field("org_code", e.to_string()),
+        InvitationError::StaffElsewhere(..) => Error::field("staff_no", e.to_string()),
+        InvitationError::Store(s) => s.into(),
+    })?;
     let url = format!("{}/r/{}", state.config.public_url, invitation.token);
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, axum::Json(InvitationView { invitation, url })))
@@ -280,7 +306,11 @@ pub struct AlertParams {
 #[utoipa::path(get, path = "/alerts", tag = "ratings", params(AlertParams),
     responses((status = 200, body = Vec<Alert>), (status = 403, body = ErrorBody)),
     security(("session" = []), ("bearer" = [])))]
-async fn list_alerts(State(state): State<AppState>, user: CurrentUser, ApiQuery(p): ApiQuery<AlertParams>) -> Result<axum::Json<Vec<Alert>>> {
+async fn list_alerts(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiQuery(p): ApiQuery<AlertParams>,
+) -> Result<axum::Json<Vec<Alert>>> {
     user.require(user.user.role != Role::Enterprise)?;
     let root = scope_root(&user, p.under.as_deref())?;
     user.require_scope(&state, &root).await?;

@@ -181,6 +181,8 @@ impl TestApp {
                 DatabaseUrl::Postgres(u) => u.clone(),
             })
             .args(args)
+            .current_dir(self._dir.path())
+            .env("PINGYI_SECRET_KEY", "42".repeat(32))
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())

@@ -5,6 +5,7 @@ mod helpers;
 
 mod audit;
 mod cli;
+mod durability;
 mod import;
 mod ratings;
 mod roles;
