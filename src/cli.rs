@@ -89,10 +89,41 @@ enum Command {
         #[command(subcommand)]
         action: AuditAction,
     },
+    /// Measure performance against a no-op baseline of the same server and record the figures.
+    Bench {
+        #[command(subcommand)]
+        what: BenchWhat,
+    },
     /// Rating codes and QR posters.
     Qr {
         #[command(subcommand)]
         action: QrAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchWhat {
+    /// Durable rating ingestion (POST /api/v1/ratings) against GET /healthz: throughput, ratio,
+    /// latency percentiles, and p99 at a fixed rate.
+    Ratings {
+        /// sqlite or postgres.
+        #[arg(long, default_value = "sqlite")]
+        engine: String,
+        /// PostgreSQL server URL under which a fresh database is created and dropped.
+        #[arg(long, env = "PINGYI_TEST_POSTGRES_URL", default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+        postgres_url: String,
+        /// Seconds per phase.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Connections in the closed-loop phases.
+        #[arg(long, default_value_t = 32)]
+        connections: usize,
+        /// Requests per second in the fixed-rate phase.
+        #[arg(long, default_value_t = 1000)]
+        rate: u32,
+        /// Record the figures in this Markdown file (its section for the engine is replaced).
+        #[arg(long)]
+        record: Option<PathBuf>,
     },
 }
 
@@ -305,7 +336,12 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
             }
             tracing::info!(%url, database = %config.database, "serving");
             println!("Pingyi is serving on {url} ({})", config.database);
-            app.run_until(startup::shutdown_signal()).await.map_err(|e| CliError::Failed(e.to_string()))?;
+            // Serve from a worker task: the thread that called block_on is not a runtime worker,
+            // and a server driven from it keeps one core busy polling.
+            tokio::spawn(app.run_until(startup::shutdown_signal()))
+                .await
+                .map_err(|e| CliError::Failed(e.to_string()))?
+                .map_err(|e| CliError::Failed(e.to_string()))?;
         }
         Command::Migrate => {
             let config = load_config(&cli.global, None, false)?;
@@ -391,6 +427,19 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
         }
         Command::User { action } => user_command(&cli.global, action).await?,
         Command::Qr { action } => qr_command(&cli.global, action).await?,
+        Command::Bench { what: BenchWhat::Ratings { engine, postgres_url, seconds, connections, rate, record } } => {
+            let command = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
+            let opts = crate::bench::BenchOptions {
+                engine,
+                postgres_url,
+                duration: std::time::Duration::from_secs(seconds.max(1)),
+                connections: connections.max(1),
+                rate: rate.max(1),
+                record,
+                command: format!("pingyi {command}"),
+            };
+            crate::bench::ratings(opts).await.map_err(CliError::Failed)?;
+        }
         Command::Token { action } => token_command(&cli.global, action).await?,
         Command::Audit { action: AuditAction::Verify } => {
             let config = load_config(&cli.global, None, false)?;

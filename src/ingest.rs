@@ -11,8 +11,9 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::domain::rating::{self, AbuseRule, AlertRule, SigningKey, TokenKind};
-use crate::store::ratings::{self, NewRating, Receipt, Refusal};
+use crate::domain::rating::{self, AbuseRule, AbuseTracker, AlertRule, SigningKey, TokenKind};
+use crate::store::rating_codes::Target;
+use crate::store::ratings::{self, NewRating, RatingSettings, Receipt, Refusal};
 use crate::store::{Store, StoreError, alerts, invitations, now_ms, rating_codes};
 
 /// The most ratings one commit carries.
@@ -80,19 +81,58 @@ pub struct RatingService {
     pub pepper: [u8; 32],
     /// Live alert rule.
     pub alert: AlertRule,
+    /// Recently resolved codes with their settings (see [`RatingService::code_target`]).
+    cache: std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, Target, RatingSettings)>>,
 }
+
+/// How long a resolved code and its region's settings are reused before being read again.
+/// A revocation or settings change made through this process applies at once; one made by
+/// another process applies within this time.
+pub const CODE_CACHE_TTL: Duration = Duration::from_secs(10);
 
 impl RatingService {
     /// Loads the keys and starts the writer.
-    pub async fn start(store: &Store, secret: &crate::secrets::Secret) -> Result<RatingService, StoreError> {
+    pub async fn start(
+        store: &Store,
+        secret: &crate::secrets::Secret,
+        metrics: std::sync::Arc<crate::metrics::Metrics>,
+    ) -> Result<RatingService, StoreError> {
         let alert = AlertRule::default();
         Ok(RatingService {
             keys: KeyRing::load(store).await?,
-            writer: RatingWriter::start(store.clone(), AbuseRule::default(), alert),
+            writer: RatingWriter::start(store.clone(), AbuseRule::default(), alert, metrics),
             sealer: crate::secrets::Sealer::new(secret),
             pepper: secret.derive("pingyi rating pepper v1"),
             alert,
+            cache: Default::default(),
         })
+    }
+
+    /// What a rating code points at, with the settings in force there; read through a short
+    /// cache so that the rating hot path usually needs no query.
+    pub async fn code_target(&self, store: &Store, id: &str) -> Result<Option<(Target, RatingSettings)>, StoreError> {
+        if let Ok(cache) = self.cache.lock()
+            && let Some((at, target, settings)) = cache.get(id)
+            && at.elapsed() < CODE_CACHE_TTL
+        {
+            return Ok(Some((target.clone(), settings.clone())));
+        }
+        let Some(target) = rating_codes::code_target(store, id).await? else { return Ok(None) };
+        let settings = ratings::settings_for(store, &target.org_code).await?;
+        if let Ok(mut cache) = self.cache.lock() {
+            if cache.len() > 100_000 {
+                cache.clear();
+            }
+            cache.insert(id.to_owned(), (std::time::Instant::now(), target.clone(), settings.clone()));
+        }
+        Ok(Some((target, settings)))
+    }
+
+    /// Forgets every cached code (after a reissue or a settings change).
+    pub fn forget_codes(&self) {
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.clear();
+        }
     }
 }
 
@@ -116,6 +156,7 @@ struct Job {
 #[derive(Debug, Clone)]
 pub struct RatingWriter {
     tx: mpsc::Sender<Job>,
+    alerts: mpsc::UnboundedSender<AlertMsg>,
 }
 
 impl std::fmt::Debug for Job {
@@ -126,12 +167,23 @@ impl std::fmt::Debug for Job {
 
 impl RatingWriter {
     /// Starts the writer task.
-    pub fn start(store: Store, abuse: AbuseRule, alert: AlertRule) -> RatingWriter {
+    pub fn start(
+        store: Store,
+        abuse: AbuseRule,
+        alert: AlertRule,
+        metrics: std::sync::Arc<crate::metrics::Metrics>,
+    ) -> RatingWriter {
         let (tx, rx) = mpsc::channel::<Job>(MAX_BATCH * 8);
-        let (alerts_tx, alerts_rx) = mpsc::unbounded_channel::<BTreeSet<String>>();
-        tokio::spawn(run(store.clone(), rx, abuse, alerts_tx));
+        let (alerts_tx, alerts_rx) = mpsc::unbounded_channel::<AlertMsg>();
+        tokio::spawn(run(store.clone(), rx, abuse, alerts_tx.clone(), metrics));
         tokio::spawn(watch_alerts(store, alerts_rx, alert));
-        RatingWriter { tx }
+        RatingWriter { tx, alerts: alerts_tx }
+    }
+
+    /// Asks the alert watcher to re-evaluate every open episode as of `now` (episodes whose
+    /// window has passed close). Returns at once; the watcher acts in its turn.
+    pub fn tick_alerts(&self, now: i64) {
+        let _ = self.alerts.send(AlertMsg::Tick(now));
     }
 
     /// Writes one rating; returns once it is committed (or refused).
@@ -146,14 +198,47 @@ async fn run(
     store: Store,
     mut rx: mpsc::Receiver<Job>,
     abuse: AbuseRule,
-    alerts: mpsc::UnboundedSender<BTreeSet<String>>,
+    alerts: mpsc::UnboundedSender<AlertMsg>,
+    metrics: std::sync::Arc<crate::metrics::Metrics>,
 ) {
+    let mut tracker = AbuseTracker::default();
+    match ratings::recent_for_abuse(&store, now_ms() - abuse.window_ms).await {
+        Ok(recent) => {
+            for (code, device, address, at) in recent {
+                tracker.record(&abuse, &code, &device, &address, at);
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "could not warm the abuse tracker; repeats before this start are not counted")
+        }
+    }
+    let mut conn = None;
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let (ratings, replies): (Vec<NewRating>, Vec<_>) = batch.drain(..).map(|j| (j.rating, j.reply)).unzip();
-        let units: BTreeSet<String> = ratings.iter().map(|r| r.target.unit_code.clone()).collect();
-        match write(&store, &ratings, &abuse).await {
+        let now = now_ms();
+        let flags: Vec<Vec<&'static str>> = ratings
+            .iter()
+            .map(|r| match &r.code_id {
+                Some(code) => tracker.record(&abuse, code, &r.device_hash, &r.address_hash, now),
+                None => Vec::new(),
+            })
+            .collect();
+        let started = std::time::Instant::now();
+        let written = write(&store, &mut conn, &ratings, &flags).await;
+        metrics.record_rating_batch(ratings.len(), started.elapsed());
+        let mut rated = Vec::new();
+        match written {
             Ok(results) => {
+                for ((r, f), result) in ratings.iter().zip(&flags).zip(&results) {
+                    if result.is_ok() && f.is_empty() {
+                        rated.push((
+                            r.target.unit_code.clone(),
+                            r.submission.outcome == rating::Outcome::Unsatisfied,
+                            now,
+                        ));
+                    }
+                }
                 for (reply, result) in replies.into_iter().zip(results) {
                     let _ = reply.send(Ok(result));
                 }
@@ -165,53 +250,123 @@ async fn run(
                 }
             }
         }
-        let _ = alerts.send(units);
+        let _ = alerts.send(AlertMsg::Rated(rated));
     }
 }
 
-/// Evaluates the alert rule for units that just received ratings, one evaluation at a time
-/// (so an evaluation that read older counts can never close an episode a newer one opened),
-/// off the request path, merging whatever queued up meanwhile.
-async fn watch_alerts(store: Store, mut rx: mpsc::UnboundedReceiver<BTreeSet<String>>, alert: AlertRule) {
-    let mut pending = Vec::new();
-    while rx.recv_many(&mut pending, 1024).await > 0 {
-        let units: Vec<String> = pending.drain(..).flatten().collect::<BTreeSet<_>>().into_iter().collect();
-        if let Err(e) = alerts::evaluate(&store, &units, &alert, now_ms()).await {
-            tracing::warn!(error = %e, "alert evaluation failed");
+/// What the alert watcher is told.
+#[derive(Debug)]
+enum AlertMsg {
+    /// Ratings just committed: (unit, unsatisfied, at).
+    Rated(Vec<(String, bool, i64)>),
+    /// Re-evaluate every unit with an open episode as of this time.
+    Tick(i64),
+}
+
+/// The live-alert rule over a sliding window kept in memory per unit (warmed from the
+/// database at start), so that evaluating it costs no query; the database is touched only
+/// when an episode opens or closes. One evaluation at a time, off the request path.
+async fn watch_alerts(store: Store, mut rx: mpsc::UnboundedReceiver<AlertMsg>, rule: AlertRule) {
+    let mut windows: std::collections::HashMap<String, std::collections::VecDeque<(i64, bool)>> = Default::default();
+    let mut open: std::collections::HashMap<String, String> = Default::default();
+    match alerts::recent(&store, now_ms() - rule.window_ms).await {
+        Ok(rows) => {
+            for (unit, unsatisfied, at) in rows {
+                windows.entry(unit).or_default().push_back((at, unsatisfied));
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "could not warm the alert windows"),
+    }
+    match alerts::open_episodes(&store).await {
+        Ok(rows) => open.extend(rows),
+        Err(e) => tracing::warn!(error = %e, "could not read open alert episodes"),
+    }
+    let mut msgs = Vec::new();
+    while rx.recv_many(&mut msgs, 1024).await > 0 {
+        let mut touched = BTreeSet::new();
+        let mut now = now_ms();
+        for msg in msgs.drain(..) {
+            match msg {
+                AlertMsg::Rated(rows) => {
+                    for (unit, unsatisfied, at) in rows {
+                        windows.entry(unit.clone()).or_default().push_back((at, unsatisfied));
+                        touched.insert(unit);
+                    }
+                }
+                AlertMsg::Tick(at) => {
+                    now = now.max(at);
+                    touched.extend(open.keys().cloned());
+                }
+            }
+        }
+        for unit in touched {
+            let window = windows.entry(unit.clone()).or_default();
+            while window.front().is_some_and(|(at, _)| *at <= now - rule.window_ms) {
+                window.pop_front();
+            }
+            let total = window.len() as i64;
+            let unsatisfied = window.iter().filter(|(_, u)| *u).count() as i64;
+            if window.is_empty() {
+                windows.remove(&unit);
+            }
+            let result = match (rule.breached(total, unsatisfied), open.get(&unit)) {
+                (true, None) => alerts::open(&store, &unit, total, unsatisfied, now).await.map(|id| {
+                    open.insert(unit.clone(), id);
+                }),
+                (false, Some(id)) => alerts::close(&store, id, now).await.map(|()| {
+                    open.remove(&unit);
+                }),
+                _ => Ok(()),
+            };
+            if let Err(e) = result {
+                tracing::warn!(error = %e, unit, "alert evaluation failed");
+            }
         }
     }
 }
 
+/// Writes one batch on the writer's own connection (opened on first use, and again after a
+/// failure, since a failed connection may be in any state).
 async fn write(
     store: &Store,
+    conn: &mut Option<sqlx::AnyConnection>,
     ratings: &[NewRating],
-    abuse: &AbuseRule,
+    flags: &[Vec<&'static str>],
 ) -> Result<Vec<Result<Receipt, Refusal>>, StoreError> {
-    let mut tx = store.write().await?;
-    let results = ratings::insert_batch(&mut tx, ratings, abuse).await?;
-    tx.commit().await?;
-    Ok(results)
+    if conn.is_none() {
+        *conn = Some(store.dedicated_connection().await?);
+    }
+    let Some(c) = conn.as_mut() else { return Err(StoreError::Database(sqlx::Error::PoolClosed)) };
+    let result = async {
+        let mut tx = store.write_on(c).await?;
+        let results = ratings::insert_batch(&mut tx, ratings, flags).await?;
+        tx.commit().await?;
+        Ok::<_, StoreError>(results)
+    }
+    .await;
+    if result.is_err() {
+        *conn = None;
+    }
+    result
 }
 
-/// Every minute: closes alert episodes whose window has passed and records default levels
-/// for invitations left unrated. (The durable job runner will take these over.)
-pub fn spawn_housekeeping(store: Store, alert: AlertRule) {
+/// Every minute: re-evaluates open alert episodes (closing those whose window has passed)
+/// and records default levels for invitations left unrated. (The durable job runner will take
+/// these over.)
+pub fn spawn_housekeeping(store: Store, service: std::sync::Arc<RatingService>) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
         loop {
             tick.tick().await;
-            if let Err(e) = housekeeping(&store, &alert, now_ms()).await {
+            if let Err(e) = housekeeping(&store, &service, now_ms()).await {
                 tracing::warn!(error = %e, "housekeeping failed");
             }
         }
     });
 }
 
-/// One housekeeping pass at `now`; returns (episodes re-evaluated, default ratings recorded).
-pub async fn housekeeping(store: &Store, alert: &AlertRule, now: i64) -> Result<(usize, usize), StoreError> {
-    let open: Vec<String> =
-        sqlx::query_scalar("select unit_code from alerts where closed_at is null").fetch_all(store.pool()).await?;
-    alerts::evaluate(store, &open, alert, now).await?;
-    let defaults = invitations::record_defaults(store, now).await?;
-    Ok((open.len(), defaults))
+/// One housekeeping pass at `now`; returns how many default ratings were recorded.
+pub async fn housekeeping(store: &Store, service: &RatingService, now: i64) -> Result<usize, StoreError> {
+    service.writer.tick_alerts(now);
+    invitations::record_defaults(store, now).await
 }

@@ -4,6 +4,7 @@
 //! for SQLite and PostgreSQL, [`web`] the HTTP layer, [`jobs`] background work. [`startup`]
 //! wires them together for `pingyi serve` and for the tests.
 
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod demo;

@@ -20,6 +20,9 @@ struct Histogram {
 struct Inner {
     requests: BTreeMap<(String, String, u16), u64>,
     latency: BTreeMap<(String, String), Histogram>,
+    rating_batches: u64,
+    rating_batch_rows: u64,
+    rating_commit: Histogram,
 }
 
 /// The process's metrics. One per server, shared by reference.
@@ -55,6 +58,22 @@ impl Metrics {
         h.sum += secs;
     }
 
+    /// Records one group commit of `rows` ratings that took `elapsed`.
+    pub fn record_rating_batch(&self, rows: usize, elapsed: Duration) {
+        let Ok(mut inner) = self.inner.lock() else { return };
+        inner.rating_batches += 1;
+        inner.rating_batch_rows += rows as u64;
+        let secs = elapsed.as_secs_f64();
+        let h = &mut inner.rating_commit;
+        for (i, bound) in BUCKETS.iter().enumerate() {
+            if secs <= *bound {
+                h.counts[i] += 1;
+            }
+        }
+        h.count += 1;
+        h.sum += secs;
+    }
+
     /// Renders everything in the Prometheus text exposition format.
     pub fn render(&self) -> String {
         let mut out = String::new();
@@ -72,6 +91,21 @@ impl Metrics {
                 escape(route)
             );
         }
+        let _ = writeln!(out, "# HELP pingyi_rating_batches_total Group commits of ratings.");
+        let _ = writeln!(out, "# TYPE pingyi_rating_batches_total counter");
+        let _ = writeln!(out, "pingyi_rating_batches_total {}", inner.rating_batches);
+        let _ = writeln!(out, "# HELP pingyi_rating_batch_rows_total Ratings written by group commits.");
+        let _ = writeln!(out, "# TYPE pingyi_rating_batch_rows_total counter");
+        let _ = writeln!(out, "pingyi_rating_batch_rows_total {}", inner.rating_batch_rows);
+        let _ = writeln!(out, "# HELP pingyi_rating_commit_seconds Time to write and commit one batch of ratings.");
+        let _ = writeln!(out, "# TYPE pingyi_rating_commit_seconds histogram");
+        let h = &inner.rating_commit;
+        for (i, bound) in BUCKETS.iter().enumerate() {
+            let _ = writeln!(out, "pingyi_rating_commit_seconds_bucket{{le=\"{bound}\"}} {}", h.counts[i]);
+        }
+        let _ = writeln!(out, "pingyi_rating_commit_seconds_bucket{{le=\"+Inf\"}} {}", h.count);
+        let _ = writeln!(out, "pingyi_rating_commit_seconds_sum {}", h.sum);
+        let _ = writeln!(out, "pingyi_rating_commit_seconds_count {}", h.count);
         let _ = writeln!(out, "# HELP pingyi_http_request_duration_seconds HTTP request latency.");
         let _ = writeln!(out, "# TYPE pingyi_http_request_duration_seconds histogram");
         for ((method, route), h) in &inner.latency {

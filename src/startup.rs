@@ -53,15 +53,11 @@ impl App {
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|source| StartupError::Bind { addr: config.listen, source })?;
-        let ratings = RatingService::start(&store, &config.secret)
+        let metrics = Arc::new(Metrics::default());
+        let ratings = RatingService::start(&store, &config.secret, metrics.clone())
             .await
             .map_err(|source| StartupError::Store { url: config.database.to_string(), source })?;
-        let state = AppState {
-            store,
-            config: Arc::new(config),
-            metrics: Arc::new(Metrics::default()),
-            ratings: Arc::new(ratings),
-        };
+        let state = AppState { store, config: Arc::new(config), metrics, ratings: Arc::new(ratings) };
         Ok(App { listener, state })
     }
 
@@ -82,7 +78,7 @@ impl App {
 
     /// Serves until `shutdown` completes, then finishes in-flight requests.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        crate::ingest::spawn_housekeeping(self.state.store.clone(), self.state.ratings.alert);
+        crate::ingest::spawn_housekeeping(self.state.store.clone(), self.state.ratings.clone());
         let router = web::router(self.state.clone());
         axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)

@@ -337,6 +337,42 @@ impl AbuseRule {
     }
 }
 
+/// Counts recent ratings per (code, device) and (code, address) in memory, for the abuse
+/// rule, so that the hot path needs no query. One per server process, warmed from the
+/// database at start; several processes each see their own share (documented).
+#[derive(Debug, Default)]
+pub struct AbuseTracker {
+    by_device: std::collections::HashMap<(String, String), std::collections::VecDeque<i64>>,
+    by_address: std::collections::HashMap<(String, String), std::collections::VecDeque<i64>>,
+    seen: u64,
+}
+
+impl AbuseTracker {
+    /// Records a rating of `code` from `device`/`address` at `now` and returns its flags,
+    /// counting the earlier ratings still within the rule's window.
+    pub fn record(&mut self, rule: &AbuseRule, code: &str, device: &str, address: &str, now: i64) -> Vec<&'static str> {
+        let since = now - rule.window_ms;
+        let count = |map: &mut std::collections::HashMap<(String, String), std::collections::VecDeque<i64>>,
+                     key: &str| {
+            let times = map.entry((code.to_owned(), key.to_owned())).or_default();
+            while times.front().is_some_and(|t| *t <= since) {
+                times.pop_front();
+            }
+            let n = times.len() as i64;
+            times.push_back(now);
+            n
+        };
+        let device_n = count(&mut self.by_device, device);
+        let address_n = count(&mut self.by_address, address);
+        self.seen += 1;
+        if self.seen.is_multiple_of(10_000) {
+            self.by_device.retain(|_, t| t.back().is_some_and(|x| *x > since));
+            self.by_address.retain(|_, t| t.back().is_some_and(|x| *x > since));
+        }
+        rule.flags(device_n, address_n)
+    }
+}
+
 /// The live alert: at least `min_ratings` ratings of a unit in the last `window_ms`, of which
 /// at least `min_unsatisfied_ratio` unsatisfied.
 #[derive(Debug, Clone, Copy)]
@@ -468,6 +504,16 @@ mod tests {
         assert!(!r.breached(3, 3), "too few ratings");
         assert!(r.breached(4, 2));
         assert!(!r.breached(5, 2));
+    }
+
+    #[test]
+    fn the_tracker_counts_only_within_the_window() {
+        let rule = AbuseRule::default();
+        let mut t = AbuseTracker::default();
+        assert!(t.record(&rule, "c", "d", "a", 0).is_empty());
+        assert_eq!(t.record(&rule, "c", "d", "a", 1000), ["repeat_device"]);
+        assert!(t.record(&rule, "other", "d", "a", 1000).is_empty(), "another code");
+        assert!(t.record(&rule, "c", "d2", "a", rule.window_ms + 1001).is_empty(), "the earlier ones aged out");
     }
 
     #[test]

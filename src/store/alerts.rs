@@ -7,7 +7,6 @@ use sqlx::any::AnyRow;
 
 use super::{Result, Store, StoreError, new_id};
 use crate::domain::ids::OrgCode;
-use crate::domain::rating::AlertRule;
 
 /// An alert episode.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
@@ -28,46 +27,52 @@ pub struct Alert {
     pub unsatisfied: i64,
 }
 
-/// Re-evaluates the rule for `units` at `now`: opens an episode (once) for each unit that
-/// breaches it and closes open episodes of units that no longer do. Flagged ratings and those
-/// excluded by appeal do not count. Returns the ids of episodes opened.
-pub async fn evaluate(store: &Store, units: &[String], rule: &AlertRule, now: i64) -> Result<Vec<String>> {
-    let mut opened = Vec::new();
-    for unit in units {
-        let r = sqlx::query(
-            "select cast(count(*) as bigint) as total,
-                    cast(coalesce(sum(case when r.outcome = 'unsatisfied' then 1 else 0 end), 0) as bigint) as unsatisfied
-             from ratings r where r.unit_code = $1 and r.created_at > $2 and r.flags = ''
-               and not exists (select 1 from rating_exclusions x where x.rating_id = r.id)",
-        )
+/// Ratings that count for live alerts since `since`: (unit, unsatisfied, at), oldest first.
+/// Flagged ratings and those excluded by appeal do not count.
+pub async fn recent(store: &Store, since: i64) -> Result<Vec<(String, bool, i64)>> {
+    let rows = sqlx::query(
+        "select r.unit_code, r.outcome, r.created_at from ratings r
+         where r.created_at > $1 and r.flags = '' and r.defaulted = 0
+           and not exists (select 1 from rating_exclusions x where x.rating_id = r.id)
+         order by r.created_at",
+    )
+    .bind(since)
+    .fetch_all(store.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((r.try_get("unit_code")?, r.try_get::<String, _>("outcome")? == "unsatisfied", r.try_get("created_at")?))
+        })
+        .collect()
+}
+
+/// Open episodes: (unit, alert id).
+pub async fn open_episodes(store: &Store) -> Result<Vec<(String, String)>> {
+    let rows = sqlx::query("select unit_code, id from alerts where closed_at is null").fetch_all(store.pool()).await?;
+    rows.iter().map(|r| Ok((r.try_get("unit_code")?, r.try_get("id")?))).collect()
+}
+
+/// Closes an episode.
+pub async fn close(store: &Store, id: &str, now: i64) -> Result<()> {
+    sqlx::query("update alerts set closed_at = $2 where id = $1 and closed_at is null")
+        .bind(id)
+        .bind(now)
+        .execute(store.pool())
+        .await?;
+    Ok(())
+}
+
+/// Opens an episode for `unit` and tells its unit heads and supervisors. Returns the id of
+/// the open episode: the new one, or the one another server process opened first.
+pub async fn open(store: &Store, unit: &str, total: i64, unsatisfied: i64, now: i64) -> Result<String> {
+    if let Some(id) = open_episode(store, unit, total, unsatisfied, now).await? {
+        return Ok(id);
+    }
+    let id: String = sqlx::query_scalar("select id from alerts where unit_code = $1 and closed_at is null")
         .bind(unit)
-        .bind(now - rule.window_ms)
         .fetch_one(store.pool())
         .await?;
-        let (total, unsatisfied): (i64, i64) = (r.try_get("total")?, r.try_get("unsatisfied")?);
-        let breached = rule.breached(total, unsatisfied);
-        let open: Option<String> =
-            sqlx::query_scalar("select id from alerts where unit_code = $1 and closed_at is null")
-                .bind(unit)
-                .fetch_optional(store.pool())
-                .await?;
-        match (breached, open) {
-            (true, None) => {
-                if let Some(id) = open_episode(store, unit, total, unsatisfied, now).await? {
-                    opened.push(id);
-                }
-            }
-            (false, Some(id)) => {
-                sqlx::query("update alerts set closed_at = $2 where id = $1 and closed_at is null")
-                    .bind(id)
-                    .bind(now)
-                    .execute(store.pool())
-                    .await?;
-            }
-            _ => {}
-        }
-    }
-    Ok(opened)
+    Ok(id)
 }
 
 async fn open_episode(store: &Store, unit: &str, total: i64, unsatisfied: i64, now: i64) -> Result<Option<String>> {

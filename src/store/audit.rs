@@ -76,13 +76,17 @@ pub async fn append(
 
 /// Appends several audit rows inside `tx`, chained in order, with one statement for the rows
 /// and one for the head (the group commit of ratings writes hundreds at once).
-pub async fn append_many(tx: &mut Tx, actor: &Actor, entries: &[(String, String, serde_json::Value)]) -> Result<()> {
+pub async fn append_many(
+    conn: &mut sqlx::AnyConnection,
+    actor: &Actor,
+    entries: &[(String, String, serde_json::Value)],
+) -> Result<()> {
     if entries.is_empty() {
         return Ok(());
     }
     let head = sqlx::query("update audit_head set seq = seq + $1 where id = 1 returning seq, hash")
         .bind(entries.len() as i64)
-        .fetch_one(&mut **tx)
+        .fetch_one(&mut *conn)
         .await?;
     let last: i64 = head.try_get("seq")?;
     let mut prev: String = head.try_get("hash")?;
@@ -115,13 +119,13 @@ pub async fn append_many(tx: &mut Tx, actor: &Actor, entries: &[(String, String,
         ]);
     }
     super::insert_batched(
-        tx,
+        conn,
         "insert into audit_log (seq, at, actor, action, target, summary, client_addr, prev_hash, hash)",
         9,
         &rows,
     )
     .await?;
-    sqlx::query("update audit_head set hash = $1 where id = 1").bind(&prev).execute(&mut **tx).await?;
+    sqlx::query("update audit_head set hash = $1 where id = 1").bind(&prev).execute(&mut *conn).await?;
     Ok(())
 }
 

@@ -7,7 +7,7 @@ use super::audit::{self, Actor};
 use super::rating_codes::{self, Target};
 use super::ratings::{self, NewRating, Source};
 use super::{Result, Store, now_ms, opt_text};
-use crate::domain::rating::{self, AbuseRule, Outcome, SigningKey, Submission, TokenKind};
+use crate::domain::rating::{self, Outcome, SigningKey, Submission, TokenKind};
 
 /// An issued invitation.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
@@ -158,7 +158,7 @@ pub async fn record_defaults(store: &Store, now: i64) -> Result<usize> {
         return Ok(0);
     }
     let mut tx = store.write().await?;
-    let results = ratings::insert_batch(&mut tx, &due, &AbuseRule::default()).await?;
+    let results = ratings::insert_batch(&mut tx, &due, &[]).await?;
     tx.commit().await?;
     Ok(results.iter().filter(|r| r.is_ok()).count())
 }

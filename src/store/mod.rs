@@ -53,6 +53,12 @@ impl Dialect {
     }
 }
 
+/// Set on every SQLite connection: write-ahead log (readers never block the writer), commits
+/// that survive a crash of the process (not of the machine) without an fsync each, a wait
+/// instead of an error when the file is locked, and foreign keys enforced.
+const SQLITE_PRAGMAS: &str =
+    "pragma journal_mode = wal; pragma synchronous = normal; pragma busy_timeout = 10000; pragma foreign_keys = on;";
+
 /// A store error. Constraint violations are told apart by kind, never by message text.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -93,6 +99,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub struct Store {
     pool: AnyPool,
     dialect: Dialect,
+    url: String,
 }
 
 impl Store {
@@ -114,19 +121,14 @@ impl Store {
         options = match dialect {
             Dialect::Sqlite => options.max_connections(8).after_connect(|conn, _meta| {
                 Box::pin(async move {
-                    sqlx::raw_sql(
-                        "pragma journal_mode = wal; pragma synchronous = normal; \
-                         pragma busy_timeout = 10000; pragma foreign_keys = on;",
-                    )
-                    .execute(conn)
-                    .await?;
+                    sqlx::raw_sql(SQLITE_PRAGMAS).execute(conn).await?;
                     Ok(())
                 })
             }),
             Dialect::Postgres => options.max_connections(16),
         };
         let pool = options.connect(&url.connect_url()).await?;
-        Ok(Store { pool, dialect })
+        Ok(Store { pool, dialect, url: url.connect_url() })
     }
 
     /// Connects and brings the schema up to date.
@@ -149,6 +151,23 @@ impl Store {
     /// The connection pool, for reads.
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// A connection of its own, outside the pool, for a long-lived writer: its page cache
+    /// stays warm instead of being discarded each time another pooled connection writes.
+    pub async fn dedicated_connection(&self) -> Result<sqlx::AnyConnection> {
+        use sqlx::Connection;
+        let mut conn = sqlx::AnyConnection::connect(&self.url).await?;
+        if self.dialect == Dialect::Sqlite {
+            sqlx::raw_sql(SQLITE_PRAGMAS).execute(&mut conn).await?;
+        }
+        Ok(conn)
+    }
+
+    /// Opens a write transaction on a dedicated connection.
+    pub async fn write_on<'c>(&self, conn: &'c mut sqlx::AnyConnection) -> Result<sqlx::Transaction<'c, Any>> {
+        use sqlx::Connection;
+        Ok(conn.begin_with(self.dialect.begin_write()).await?)
     }
 
     /// Opens a write transaction.
@@ -254,12 +273,17 @@ pub(crate) fn insert_values_sql(head: &str, rows: usize, cols: usize) -> String 
 pub(crate) const BATCH_PARAMS: usize = 2_000;
 
 /// Inserts `rows` (each a vector of `cols` binds) in as few statements as the limits allow.
-pub(crate) async fn insert_batched(tx: &mut Tx, head: &str, cols: usize, rows: &[Vec<Bind>]) -> Result<()> {
+pub(crate) async fn insert_batched(
+    conn: &mut sqlx::AnyConnection,
+    head: &str,
+    cols: usize,
+    rows: &[Vec<Bind>],
+) -> Result<()> {
     let per_stmt = (BATCH_PARAMS / cols).max(1);
     for chunk in rows.chunks(per_stmt) {
         let sql = insert_values_sql(head, chunk.len(), cols);
         let q = bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), chunk.iter().flatten().cloned());
-        q.execute(&mut **tx).await?;
+        q.execute(&mut *conn).await?;
     }
     Ok(())
 }

@@ -6,9 +6,9 @@ use sqlx::any::AnyRow;
 
 use super::audit::{self, Actor};
 use super::rating_codes::Target;
-use super::{Bind, Result, Store, Tx, bind_all, new_id, now_ms, opt_text};
+use super::{Bind, Result, Store, bind_all, insert_batched, new_id, now_ms, opt_text};
 use crate::domain::ids::OrgCode;
-use crate::domain::rating::{self, Outcome, STANDARD_REASONS, Scale, Submission};
+use crate::domain::rating::{Outcome, STANDARD_REASONS, Scale, Submission};
 
 /// A reason a region offers beyond the standard four.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
@@ -153,18 +153,19 @@ pub enum Refusal {
     InvitationUsed,
 }
 
-/// Writes a batch of ratings in the caller's transaction, with their audit rows. Each gets
-/// the abuse rule's flags, counted against earlier ratings including those earlier in the
-/// batch. An invitation already used refuses its rating and nothing else.
+/// Writes a batch of ratings in the caller's transaction, with their audit rows, in as few
+/// statements as the parameter limits allow. `flags[i]` are the abuse-rule flags of
+/// `items[i]`. An invitation already used refuses its rating and nothing else.
 pub async fn insert_batch(
-    tx: &mut Tx,
+    conn: &mut sqlx::AnyConnection,
     items: &[NewRating],
-    rule: &rating::AbuseRule,
+    flags: &[Vec<&'static str>],
 ) -> Result<Vec<std::result::Result<Receipt, Refusal>>> {
     let now = now_ms();
     let mut out = Vec::with_capacity(items.len());
+    let mut rows = Vec::with_capacity(items.len());
     let mut audit_rows = Vec::with_capacity(items.len());
-    for item in items {
+    for (i, item) in items.iter().enumerate() {
         let id = new_id();
         if let Some(inv) = &item.invitation_id {
             let used =
@@ -172,33 +173,14 @@ pub async fn insert_batch(
                     .bind(inv)
                     .bind(now)
                     .bind(&id)
-                    .execute(&mut **tx)
+                    .execute(&mut *conn)
                     .await?;
             if used.rows_affected() == 0 {
                 out.push(Err(Refusal::InvitationUsed));
                 continue;
             }
         }
-        let mut flags: Vec<String> = Vec::new();
-        if let Some(code_id) = &item.code_id {
-            let since = now - rule.window_ms;
-            let counts = sqlx::query(
-                "select
-                   (select cast(count(*) as bigint) from ratings where code_id = $1 and device_hash = $2 and created_at > $4) as device,
-                   (select cast(count(*) as bigint) from ratings where code_id = $1 and address_hash = $3 and created_at > $4) as address",
-            )
-            .bind(code_id)
-            .bind(&item.device_hash)
-            .bind(&item.address_hash)
-            .bind(since)
-            .fetch_one(&mut **tx)
-            .await?;
-            flags = rule
-                .flags(counts.try_get("device")?, counts.try_get("address")?)
-                .into_iter()
-                .map(str::to_owned)
-                .collect();
-        }
+        let flags: Vec<String> = flags.get(i).map(|f| f.iter().map(|s| (*s).to_owned()).collect()).unwrap_or_default();
         let s = &item.submission;
         let source = match (item.source, &item.invitation_id) {
             (Source::Default, _) => "default",
@@ -206,32 +188,28 @@ pub async fn insert_batch(
             (Source::Page, None) => "qr",
             (Source::Api, None) => "api",
         };
-        sqlx::query(
-            "insert into ratings (id, code_id, invitation_id, org_code, unit_code, staff_no, scale, level, outcome, reasons,
-                 comment, phone_enc, phone_masked, device_hash, address_hash, flags, defaulted, source, created_at)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
-        )
-        .bind(&id)
-        .bind(&item.code_id)
-        .bind(&item.invitation_id)
-        .bind(&item.target.org_code)
-        .bind(&item.target.unit_code)
-        .bind(&item.target.staff_no)
-        .bind(item.scale.as_str())
-        .bind(i64::from(s.level))
-        .bind(s.outcome.as_str())
-        .bind(serde_json::to_string(&s.reasons).unwrap_or_else(|_| "[]".into()))
-        .bind(&s.comment)
-        .bind(&item.phone_enc)
-        .bind(s.phone.as_ref().map(|p| p.masked()))
-        .bind(&item.device_hash)
-        .bind(&item.address_hash)
-        .bind(flags.join(","))
-        .bind(i64::from(item.source == Source::Default))
-        .bind(source)
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
+        let text = |v: &Option<String>| v.clone().map_or(Bind::Null, Bind::Text);
+        rows.push(vec![
+            Bind::Text(id.clone()),
+            text(&item.code_id),
+            text(&item.invitation_id),
+            Bind::Text(item.target.org_code.clone()),
+            Bind::Text(item.target.unit_code.clone()),
+            text(&item.target.staff_no),
+            Bind::Text(item.scale.as_str().to_owned()),
+            Bind::Int(i64::from(s.level)),
+            Bind::Text(s.outcome.as_str().to_owned()),
+            Bind::Text(serde_json::to_string(&s.reasons).unwrap_or_else(|_| "[]".into())),
+            text(&s.comment),
+            text(&item.phone_enc),
+            text(&s.phone.as_ref().map(|p| p.masked())),
+            Bind::Text(item.device_hash.clone()),
+            Bind::Text(item.address_hash.clone()),
+            Bind::Text(flags.join(",")),
+            Bind::Int(i64::from(item.source == Source::Default)),
+            Bind::Text(source.to_owned()),
+            Bind::Int(now),
+        ]);
         audit_rows.push((
             "rating.submit".to_owned(),
             format!("rating:{id}"),
@@ -239,9 +217,33 @@ pub async fn insert_batch(
         ));
         out.push(Ok(Receipt { id, outcome: s.outcome, flags }));
     }
+    insert_batched(
+        conn,
+        "insert into ratings (id, code_id, invitation_id, org_code, unit_code, staff_no, scale, level, outcome, reasons,
+             comment, phone_enc, phone_masked, device_hash, address_hash, flags, defaulted, source, created_at)",
+        19,
+        &rows,
+    )
+    .await?;
     let actor = Actor { name: "citizen".into(), client_addr: String::new() };
-    audit::append_many(tx, &actor, &audit_rows).await?;
+    audit::append_many(conn, &actor, &audit_rows).await?;
     Ok(out)
+}
+
+/// Recent code ratings `(code_id, device_hash, address_hash, created_at)` since `since`, to
+/// warm the abuse tracker when a server starts.
+pub async fn recent_for_abuse(store: &Store, since: i64) -> Result<Vec<(String, String, String, i64)>> {
+    let rows = sqlx::query(
+        "select code_id, device_hash, address_hash, created_at from ratings where created_at > $1 and code_id is not null order by created_at",
+    )
+    .bind(since)
+    .fetch_all(store.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((r.try_get("code_id")?, r.try_get("device_hash")?, r.try_get("address_hash")?, r.try_get("created_at")?))
+        })
+        .collect()
 }
 
 /// A rating as shown to staff. Phone numbers are masked unless the viewer makes return visits;

@@ -98,6 +98,7 @@ async fn reissue_code(
     let key = state.ratings.keys.current().ok_or_else(|| Error::Internal("no signing key".into()))?;
     let new =
         rating_codes::reissue_code(&state.store, &key, code.as_str(), &user.actor()).await?.ok_or(Error::NotFound)?;
+    state.ratings.forget_codes();
     Ok((StatusCode::CREATED, axum::Json(links(&state, new))))
 }
 
@@ -225,6 +226,7 @@ async fn put_settings(
         default_after_days: req.default_after_days,
     };
     ratings::set_settings(&state.store, code.as_str(), &settings, &user.actor()).await?;
+    state.ratings.forget_codes();
     Ok(axum::Json(settings))
 }
 

@@ -23,7 +23,7 @@ use crate::i18n::Tr;
 use crate::ingest::IngestError;
 use crate::secrets::pepper_hash;
 use crate::store::rating_codes::{self, Target};
-use crate::store::ratings::{self, NewRating, Receipt, Refusal, Source};
+use crate::store::ratings::{self, NewRating, RatingSettings, Receipt, Refusal, Source};
 
 /// The device cookie: random, so repeated ratings from one phone can be flagged.
 pub const DEVICE_COOKIE: &str = "pingyi_device";
@@ -43,6 +43,8 @@ pub fn pages() -> Router<AppState> {
 struct Resolved {
     target: Target,
     invitation: bool,
+    /// The region's settings, when already at hand.
+    settings: Option<RatingSettings>,
 }
 
 /// Resolves a code or invitation token: 404 when forged or unknown, 410 when revoked, used or
@@ -50,14 +52,14 @@ struct Resolved {
 async fn resolve(state: &AppState, token: &str) -> Result<Resolved> {
     let keys = &state.ratings.keys;
     if let Some(id) = keys.open(token, TokenKind::Code).await? {
-        let target = rating_codes::code_target(&state.store, &id).await?.ok_or(Error::NotFound)?;
+        let (target, settings) = state.ratings.code_target(&state.store, &id).await?.ok_or(Error::NotFound)?;
         if target.closed {
             return Err(Error::Gone {
                 code: "revoked",
                 message: "this rating code has been replaced by a new one".into(),
             });
         }
-        return Ok(Resolved { target, invitation: false });
+        return Ok(Resolved { target, invitation: false, settings: Some(settings) });
     }
     if let Some(id) = keys.open(token, TokenKind::Invitation).await? {
         let target = rating_codes::invitation_target(&state.store, &id).await?.ok_or(Error::NotFound)?;
@@ -70,7 +72,7 @@ async fn resolve(state: &AppState, token: &str) -> Result<Resolved> {
         if target.expired {
             return Err(Error::Gone { code: "invitation_expired", message: "this invitation has expired".into() });
         }
-        return Ok(Resolved { target, invitation: true });
+        return Ok(Resolved { target, invitation: true, settings: None });
     }
     Err(Error::NotFound)
 }
@@ -94,7 +96,10 @@ async fn store_rating(
     source: Source,
     hashes: (String, String),
 ) -> Result<std::result::Result<(Receipt, Scale), Vec<FieldError>>> {
-    let settings = ratings::settings_for(&state.store, &resolved.target.org_code).await?;
+    let settings = match resolved.settings {
+        Some(s) => s,
+        None => ratings::settings_for(&state.store, &resolved.target.org_code).await?,
+    };
     let submission = match rating::validate(raw, settings.scale, &settings.reason_codes()) {
         Ok(s) => s,
         Err(fields) => return Ok(Err(fields)),

@@ -28,7 +28,7 @@ fn free_port() -> u16 {
 }
 
 async fn start(db: &DatabaseUrl, dir: &std::path::Path, port: u16) -> Child {
-    let child = pingyi(db, dir)
+    let mut child = pingyi(db, dir)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -42,6 +42,8 @@ async fn start(db: &DatabaseUrl, dir: &std::path::Path, port: u16) -> Child {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("server did not start");
 }
 

@@ -51,6 +51,7 @@ macro_rules! on_both_engines {
 pub struct TestApp {
     pub addr: SocketAddr,
     pub store: Store,
+    pub ratings: std::sync::Arc<pingyi::ingest::RatingService>,
     pub database: DatabaseUrl,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     _dir: tempfile::TempDir,
@@ -107,11 +108,12 @@ pub async fn spawn_app(engine: Engine) -> TestApp {
         .unwrap_or_else(|e| panic!("demo: {e}"));
     let addr = app.local_addr();
     let store = app.store().clone();
+    let ratings = app.state().ratings.clone();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(app.run_until(async {
         let _ = rx.await;
     }));
-    TestApp { addr, store, database, shutdown: Some(tx), _dir: dir, pg_db }
+    TestApp { addr, store, ratings, database, shutdown: Some(tx), _dir: dir, pg_db }
 }
 
 impl Drop for TestApp {

@@ -241,9 +241,16 @@ crate::on_both_engines! {
         assert_eq!(sup_inbox.as_array().unwrap().len(), 1);
         // Twenty minutes later the window has passed: housekeeping closes the episode.
         let later = pingyi::store::now_ms() + 20 * 60_000;
-        pingyi::ingest::housekeeping(&app.store, &pingyi::domain::rating::AlertRule::default(), later).await.unwrap();
-        let closed = head.get_json("/api/v1/alerts", StatusCode::OK).await;
-        assert!(closed[0]["closed_at"].is_i64());
+        pingyi::ingest::housekeeping(&app.store, &app.ratings, later).await.unwrap();
+        let mut closed = Value::Null;
+        for _ in 0..50 {
+            closed = head.get_json("/api/v1/alerts", StatusCode::OK).await;
+            if closed[0]["closed_at"].is_i64() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert!(closed[0]["closed_at"].is_i64(), "{closed}");
     }
 
     async fn concurrent_ratings_are_all_committed_with_an_unbroken_audit_chain(app) {
