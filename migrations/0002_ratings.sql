@@ -70,8 +70,6 @@ create table ratings (
     created_at bigint not null
 );
 create index ratings_unit_time on ratings (unit_code, created_at);
-create index ratings_code_device on ratings (code_id, device_hash, created_at);
-create index ratings_code_address on ratings (code_id, address_hash, created_at);
 create index ratings_time on ratings (created_at);
 
 create table appeals (

@@ -19,6 +19,11 @@ use crate::store::{Store, StoreError, alerts, invitations, now_ms, rating_codes}
 /// The most ratings one commit carries.
 pub const MAX_BATCH: usize = 512;
 
+/// Under load, how long the writer waits for more ratings before committing a batch. Every
+/// commit rewrites the same table and index pages, so a few more ratings per commit cost
+/// almost nothing; an idle server commits a lone rating at once.
+pub const GROUP_COMMIT_WINDOW: Duration = Duration::from_millis(2);
+
 /// The signing keys, cached; reloaded when a token names a key this process has not seen
 /// (another server process rotated).
 #[derive(Debug)]
@@ -214,7 +219,20 @@ async fn run(
     }
     let mut conn = None;
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+    let mut last_batch = 0usize;
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        if last_batch > 1 && batch.len() < MAX_BATCH {
+            // Busy: let the batch fill for a moment.
+            let deadline = tokio::time::Instant::now() + GROUP_COMMIT_WINDOW;
+            while batch.len() < MAX_BATCH {
+                let room = MAX_BATCH - batch.len();
+                match tokio::time::timeout_at(deadline, rx.recv_many(&mut batch, room)).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {}
+                }
+            }
+        }
+        last_batch = batch.len();
         let (ratings, replies): (Vec<NewRating>, Vec<_>) = batch.drain(..).map(|j| (j.rating, j.reply)).unzip();
         let now = now_ms();
         let flags: Vec<Vec<&'static str>> = ratings
