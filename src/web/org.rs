@@ -309,6 +309,7 @@ struct NodePage {
     staff: Vec<Staff>,
     show_staff: bool,
     can_export: bool,
+    can_print_posters: bool,
     offset: i64,
     limit: i64,
 }
@@ -345,6 +346,10 @@ async fn node_page(
         staff,
         show_staff,
         can_export: user.user.role.can_export_org(),
+        can_print_posters: matches!(
+            user.user.role,
+            crate::domain::role::Role::Admin | crate::domain::role::Role::Supervisor
+        ),
         offset: paging.offset(),
         limit: paging.limit(),
     };
