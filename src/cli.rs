@@ -94,6 +94,11 @@ enum Command {
         #[command(subcommand)]
         what: BenchWhat,
     },
+    /// The working-day calendar.
+    Calendar {
+        #[command(subcommand)]
+        action: CalendarAction,
+    },
     /// Rating codes and QR posters.
     Qr {
         #[command(subcommand)]
@@ -102,7 +107,32 @@ enum Command {
 }
 
 #[derive(Debug, Subcommand)]
+enum CalendarAction {
+    /// What kind of day DATE (YYYY-MM-DD) is.
+    Day {
+        /// YYYY-MM-DD.
+        date: String,
+    },
+    /// The deadline N working days from START (RFC 3339, or YYYY-MM-DD for that day in China).
+    Add {
+        /// Start.
+        start: String,
+        /// Working days.
+        n: u32,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum BenchWhat {
+    /// Deadline computations per second: the precomputed index against a day-by-day walk.
+    Deadlines {
+        /// How many deadlines to compute with each method.
+        #[arg(long, default_value_t = 2_000_000)]
+        count: u32,
+        /// Record the figures in this Markdown file.
+        #[arg(long)]
+        record: Option<PathBuf>,
+    },
     /// Durable rating ingestion (POST /api/v1/ratings) against GET /healthz: throughput, ratio,
     /// latency percentiles, and p99 at a fixed rate.
     Ratings {
@@ -427,6 +457,11 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
         }
         Command::User { action } => user_command(&cli.global, action).await?,
         Command::Qr { action } => qr_command(&cli.global, action).await?,
+        Command::Calendar { action } => calendar_command(action)?,
+        Command::Bench { what: BenchWhat::Deadlines { count, record } } => {
+            let command = format!("pingyi {}", std::env::args().skip(1).collect::<Vec<_>>().join(" "));
+            crate::bench::deadlines(count.max(1000), record.as_deref(), &command).map_err(CliError::Failed)?;
+        }
         Command::Bench { what: BenchWhat::Ratings { engine, postgres_url, seconds, connections, rate, record } } => {
             let command = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
             let opts = crate::bench::BenchOptions {
@@ -562,6 +597,43 @@ async fn qr_command(global: &GlobalArgs, action: QrAction) -> Result<(), CliErro
             Some(k) => println!("new codes are now signed with key {k}; printed codes keep working"),
             None => return Err(CliError::Failed("all 255 signing keys are used".into())),
         },
+    }
+    Ok(())
+}
+
+fn calendar_command(action: CalendarAction) -> Result<(), CliError> {
+    use crate::domain::calendar::cst;
+    let cal = crate::calendar_data::load();
+    match action {
+        CalendarAction::Day { date } => {
+            let d = chrono::NaiveDate::parse_from_str(&date, "%Y-%m-%d")
+                .map_err(|_| CliError::Usage("DATE: YYYY-MM-DD".into()))?;
+            let info = cal.day(d).map_err(|e| CliError::Usage(e.to_string()))?;
+            let kind =
+                serde_json::to_value(info.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+            println!(
+                "{d} {kind}{}{}",
+                info.name.map(|n| format!(" ({n})")).unwrap_or_default(),
+                if info.provisional { " [provisional]" } else { "" }
+            );
+        }
+        CalendarAction::Add { start, n } => {
+            let t = match chrono::DateTime::parse_from_rfc3339(&start) {
+                Ok(t) => t,
+                Err(_) => {
+                    let d = chrono::NaiveDate::parse_from_str(&start, "%Y-%m-%d")
+                        .map_err(|_| CliError::Usage("START: RFC 3339 or YYYY-MM-DD".into()))?;
+                    use chrono::TimeZone;
+                    cst()
+                        .from_local_datetime(&d.and_time(chrono::NaiveTime::MIN))
+                        .single()
+                        .ok_or_else(|| CliError::Usage("START: not a valid time".into()))?
+                }
+            };
+            let due = cal.working_days_deadline(t, n).map_err(|e| CliError::Usage(e.to_string()))?;
+            let provisional = cal.any_provisional(t.with_timezone(&cst()).date_naive(), due.date_naive());
+            println!("{}{}", due.to_rfc3339(), if provisional { " [provisional]" } else { "" });
+        }
     }
     Ok(())
 }

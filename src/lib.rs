@@ -5,6 +5,7 @@
 //! wires them together for `pingyi serve` and for the tests.
 
 pub mod bench;
+pub mod calendar_data;
 pub mod cli;
 pub mod config;
 pub mod demo;

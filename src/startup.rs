@@ -57,7 +57,13 @@ impl App {
         let ratings = RatingService::start(&store, &config.secret, metrics.clone())
             .await
             .map_err(|source| StartupError::Store { url: config.database.to_string(), source })?;
-        let state = AppState { store, config: Arc::new(config), metrics, ratings: Arc::new(ratings) };
+        let state = AppState {
+            store,
+            config: Arc::new(config),
+            metrics,
+            ratings: Arc::new(ratings),
+            calendar: Arc::new(crate::calendar_data::load()),
+        };
         Ok(App { listener, state })
     }
 

@@ -2,6 +2,7 @@
 //! (web, CLI, imports) so that nothing below ever re-checks a raw string.
 
 pub mod audit;
+pub mod calendar;
 pub mod ids;
 pub mod org;
 pub mod rating;

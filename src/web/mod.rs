@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod calendar;
 pub mod codes;
 pub mod error;
 pub mod health;
@@ -44,6 +45,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Rating keys, writer, sealer.
     pub ratings: Arc<crate::ingest::RatingService>,
+    /// The working-day calendar.
+    pub calendar: Arc<crate::domain::calendar::Calendar>,
 }
 
 /// The OpenAPI document's header; paths are added by the routers below.
@@ -91,7 +94,8 @@ pub fn router(state: AppState) -> Router {
                 .merge(audit::api())
                 .merge(rate::api())
                 .merge(ratings::api())
-                .merge(codes::api()),
+                .merge(codes::api())
+                .merge(calendar::api()),
         )
         .split_for_parts();
 

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod audit;
+mod calendar;
 mod cli;
 mod durability;
 mod import;

@@ -1,0 +1,103 @@
+//! The working-day calendar over HTTP (public): what kind of day a date is, and deadlines.
+
+use axum::extract::State;
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::AppState;
+use super::error::{ApiPath, ApiQuery, Error, ErrorBody, Result};
+use crate::domain::calendar::{CalendarError, DayInfo, cst};
+
+/// The calendar API.
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(day)).routes(routes!(deadline))
+}
+
+fn out_of_range(field: &str) -> impl Fn(CalendarError) -> Error + '_ {
+    move |e| Error::field(field, e.to_string())
+}
+
+/// What kind of day a date is: workday, weekend, holiday or adjusted_workday (调休上班).
+#[utoipa::path(get, path = "/calendar/days/{date}", tag = "calendar",
+    params(("date" = String, Path, description = "YYYY-MM-DD")),
+    responses((status = 200, body = DayInfo), (status = 422, body = ErrorBody)))]
+async fn day(State(state): State<AppState>, ApiPath(date): ApiPath<String>) -> Result<axum::Json<DayInfo>> {
+    let d = NaiveDate::parse_from_str(&date, "%Y-%m-%d").map_err(|_| Error::field("date", "must be YYYY-MM-DD"))?;
+    Ok(axum::Json(state.calendar.day(d).map_err(out_of_range("date"))?))
+}
+
+/// Deadline parameters: a start and exactly one of the three clocks.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct DeadlineParams {
+    /// RFC 3339 time, e.g. 2026-09-30T10:00:00+08:00.
+    pub start: String,
+    /// Working days: the day of `start` does not count; due at the end (23:59:59, UTC+8) of the
+    /// Nth working day after it.
+    pub working_days: Option<u32>,
+    /// Minutes of business hours (working days, 9:00–17:00 UTC+8).
+    pub business_minutes: Option<u32>,
+    /// Plain minutes.
+    pub natural_minutes: Option<u32>,
+}
+
+/// A computed deadline.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Deadline {
+    /// When it falls due, RFC 3339 in UTC+8.
+    pub due: String,
+    /// The start, RFC 3339 in UTC+8.
+    pub start: String,
+    /// working_days, business_minutes or natural_minutes.
+    pub clock: String,
+    /// The amount.
+    pub amount: u32,
+    /// The calendar data version that produced it.
+    pub calendar_version: String,
+    /// True when a day between start and due comes from a provisional (not yet official) year.
+    pub provisional: bool,
+}
+
+/// Compute a deadline on the official calendar.
+#[utoipa::path(get, path = "/calendar/deadline", tag = "calendar", params(DeadlineParams),
+    responses((status = 200, body = Deadline), (status = 422, body = ErrorBody)))]
+async fn deadline(
+    State(state): State<AppState>,
+    ApiQuery(p): ApiQuery<DeadlineParams>,
+) -> Result<axum::Json<Deadline>> {
+    let start: DateTime<FixedOffset> = DateTime::parse_from_rfc3339(p.start.trim())
+        .map_err(|_| Error::field("start", "must be an RFC 3339 time such as 2026-09-30T10:00:00+08:00"))?;
+    let cal = &state.calendar;
+    let (clock, amount, due) = match (p.working_days, p.business_minutes, p.natural_minutes) {
+        (Some(n), None, None) => {
+            ("working_days", n, cal.working_days_deadline(start, n).map_err(out_of_range("working_days"))?)
+        }
+        (None, Some(n), None) => {
+            let open = NaiveTime::from_hms_opt(9, 0, 0).unwrap_or_default();
+            let close = NaiveTime::from_hms_opt(17, 0, 0).unwrap_or_default();
+            (
+                "business_minutes",
+                n,
+                cal.business_minutes_deadline(start, n, open, close).map_err(out_of_range("business_minutes"))?,
+            )
+        }
+        (None, None, Some(n)) => {
+            ("natural_minutes", n, (start + chrono::Duration::minutes(i64::from(n))).with_timezone(&cst()))
+        }
+        _ => {
+            return Err(Error::field(
+                "working_days",
+                "give exactly one of working_days, business_minutes, natural_minutes",
+            ));
+        }
+    };
+    let start_local = start.with_timezone(&cst());
+    Ok(axum::Json(Deadline {
+        due: due.to_rfc3339(),
+        start: start_local.to_rfc3339(),
+        clock: clock.to_owned(),
+        amount,
+        calendar_version: cal.version().to_owned(),
+        provisional: cal.any_provisional(start_local.date_naive(), due.date_naive()),
+    }))
+}
