@@ -58,6 +58,12 @@ enum Command {
     },
     /// Apply the embedded database migrations.
     Migrate,
+    /// Run the durable job runner alone (notifications and other background work).
+    Worker {
+        /// Run the jobs that are due now, then exit.
+        #[arg(long)]
+        once: bool,
+    },
     /// Load the demo city (7 districts, 40 departments, 3,200 units, 10 inspection teams, a user per role).
     Demo {
         /// Number of units.
@@ -235,6 +241,9 @@ enum UserAction {
         /// Name shown to people (defaults to the login name).
         #[arg(long)]
         display_name: Option<String>,
+        /// Address for email notifications.
+        #[arg(long)]
+        email: Option<String>,
     },
     /// Set a user's password from the first line of standard input; ends their sessions.
     Passwd {
@@ -319,6 +328,8 @@ fn load_config(global: &GlobalArgs, listen: Option<String>, secure_cookies: bool
         config_file: global.config.clone(),
         secret_key: std::env::var("PINGYI_SECRET_KEY").ok().filter(|s| !s.is_empty()),
         public_url: global.public_url.clone(),
+        smtp_url: std::env::var("PINGYI_SMTP_URL").ok().filter(|s| !s.is_empty()),
+        mail_from: std::env::var("PINGYI_MAIL_FROM").ok().filter(|s| !s.is_empty()),
     };
     let config = Config::load(&o).map_err(CliError::Usage)?;
     startup::init_tracing(&config.log);
@@ -372,6 +383,20 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
                 .await
                 .map_err(|e| CliError::Failed(e.to_string()))?
                 .map_err(|e| CliError::Failed(e.to_string()))?;
+        }
+        Command::Worker { once } => {
+            let config = load_config(&cli.global, None, false)?;
+            let store = open(&config).await?;
+            let outbound =
+                std::sync::Arc::new(crate::jobs::Outbound::new(config.smtp_url.clone(), config.mail_from.clone()));
+            let runner = crate::jobs::Runner::new(store, crate::startup::worker_name(), outbound);
+            if once {
+                let n = runner.run_until_empty().await?;
+                println!("{n} job(s) run");
+            } else {
+                runner.spawn();
+                startup::shutdown_signal().await;
+            }
         }
         Command::Migrate => {
             let config = load_config(&cli.global, None, false)?;
@@ -494,7 +519,12 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
 async fn user_command(global: &GlobalArgs, action: UserAction) -> Result<(), CliError> {
     let config = load_config(global, None, false)?;
     match action {
-        UserAction::Add { name, role, scopes, display_name } => {
+        UserAction::Add { name, role, scopes, display_name, email } => {
+            if let Some(e) = &email
+                && e.parse::<lettre::Address>().is_err()
+            {
+                return Err(CliError::Usage(format!("--email: {e:?} is not an email address")));
+            }
             let username = Username::parse(&name).map_err(|e| CliError::Usage(format!("NAME: {}", e.0)))?;
             let role = Role::parse(&role).ok_or_else(|| {
                 let all: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
@@ -510,7 +540,7 @@ async fn user_command(global: &GlobalArgs, action: UserAction) -> Result<(), Cli
             let password_hash = users::hash_password(&password).map_err(CliError::Failed)?;
             let store = open(&config).await?;
             let mut tx = store.write().await?;
-            let new = users::NewUser { username, display_name, role, scopes, password_hash };
+            let new = users::NewUser { username, display_name, role, scopes, password_hash, email };
             let user = users::create(&mut tx, &new, &Actor::cli()).await.map_err(|e| match e {
                 users::CreateUserError::Store(s) => CliError::Store(s),
                 other => CliError::Usage(other.to_string()),

@@ -107,6 +107,12 @@ pub struct FileConfig {
     pub secret_file: Option<PathBuf>,
     /// Public base URL printed on QR posters, e.g. `https://pingyi.example.gov.cn`.
     pub public_url: Option<String>,
+    /// SMTP server for email notifications, e.g. `smtps://user:pass@smtp.example.gov.cn`.
+    pub smtp_url: Option<String>,
+    /// Sender of email notifications.
+    pub mail_from: Option<String>,
+    /// Run the job runner inside `serve` (default true; false when `pingyi worker` runs them).
+    pub run_jobs: Option<bool>,
 }
 
 /// Values given on the command line or in the environment (clap fills both).
@@ -126,10 +132,14 @@ pub struct Overrides {
     pub secret_key: Option<String>,
     /// `--public-url` / `PINGYI_PUBLIC_URL`.
     pub public_url: Option<String>,
+    /// `PINGYI_SMTP_URL` (holds a password: never a flag).
+    pub smtp_url: Option<String>,
+    /// `PINGYI_MAIL_FROM`.
+    pub mail_from: Option<String>,
 }
 
-/// The validated configuration.
-#[derive(Debug, Clone)]
+/// The validated configuration. Its Debug output masks the SMTP password.
+#[derive(Clone)]
 pub struct Config {
     /// Address the server listens on.
     pub listen: SocketAddr,
@@ -147,6 +157,26 @@ pub struct Config {
     pub secret: Secret,
     /// Base URL for links printed on posters; defaults to `http://{listen}`.
     pub public_url: String,
+    /// SMTP server URL, when email notifications are on. Holds a password: never logged.
+    pub smtp_url: Option<String>,
+    /// Sender address of notifications.
+    pub mail_from: String,
+    /// Run the job runner inside the server (off when jobs run in `pingyi worker` processes,
+    /// and in tests that drive the queue themselves).
+    pub run_jobs: bool,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("database", &self.database)
+            .field("log", &self.log)
+            .field("public_url", &self.public_url)
+            .field("smtp_url", &self.smtp_url.as_ref().map(|_| "****"))
+            .field("mail_from", &self.mail_from)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Config {
@@ -161,6 +191,9 @@ impl Config {
             max_import_bytes: 16 * 1024 * 1024,
             secret: Secret::random(),
             public_url: "http://127.0.0.1:8080".into(),
+            smtp_url: None,
+            mail_from: "评议 Pingyi <noreply@pingyi.localhost>".into(),
+            run_jobs: true,
         }
     }
 
@@ -200,6 +233,16 @@ impl Config {
             Some(u) => return Err(format!("public_url: {u:?} must start with http:// or https://")),
             None => format!("http://{}", config.listen),
         };
+        config.smtp_url = o.smtp_url.clone().or(file.smtp_url).filter(|u| !u.trim().is_empty());
+        if let Some(u) = &config.smtp_url
+            && !(u.starts_with("smtp://") || u.starts_with("smtps://"))
+        {
+            return Err("smtp_url: must start with smtp:// or smtps://".into());
+        }
+        config.run_jobs = file.run_jobs.unwrap_or(true);
+        if let Some(from) = o.mail_from.clone().or(file.mail_from) {
+            config.mail_from = from;
+        }
         if let Some(n) = file.max_import_bytes {
             if n < 1024 {
                 return Err("max_import_bytes: must be at least 1024".into());

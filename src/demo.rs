@@ -358,6 +358,7 @@ pub async fn load(store: &Store, opts: DemoOptions) -> Result<DemoSummary, DemoE
             role,
             scopes,
             password_hash,
+            email: None,
         };
         let user = users::create(&mut tx, &new, &actor).await.map_err(|e| DemoError::Invalid(e.to_string()))?;
         user_ids.insert(username.clone(), user.id);

@@ -13,6 +13,7 @@ pub mod domain;
 pub mod i18n;
 pub mod imports;
 pub mod ingest;
+pub mod jobs;
 pub mod metrics;
 pub mod qr;
 pub mod secrets;

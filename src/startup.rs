@@ -57,12 +57,14 @@ impl App {
         let ratings = RatingService::start(&store, &config.secret, metrics.clone())
             .await
             .map_err(|source| StartupError::Store { url: config.database.to_string(), source })?;
+        let outbound = Arc::new(crate::jobs::Outbound::new(config.smtp_url.clone(), config.mail_from.clone()));
         let state = AppState {
             store,
             config: Arc::new(config),
             metrics,
             ratings: Arc::new(ratings),
             calendar: Arc::new(crate::calendar_data::load()),
+            outbound,
         };
         Ok(App { listener, state })
     }
@@ -85,6 +87,9 @@ impl App {
     /// Serves until `shutdown` completes, then finishes in-flight requests.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         crate::ingest::spawn_housekeeping(self.state.store.clone(), self.state.ratings.clone());
+        if self.state.config.run_jobs {
+            crate::jobs::Runner::new(self.state.store.clone(), worker_name(), self.state.outbound.clone()).spawn();
+        }
         let router = web::router(self.state.clone());
         axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
@@ -92,6 +97,12 @@ impl App {
         self.state.store.close().await;
         Ok(())
     }
+}
+
+/// A job-runner name unique to this process: host, process id and a random suffix.
+pub fn worker_name() -> String {
+    let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
+    format!("{}-{}-{}", host.trim(), std::process::id(), crate::store::new_secret(3))
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -95,28 +95,44 @@ async fn open_episode(store: &Store, unit: &str, total: i64, unsatisfied: i64, n
     }
     let name: String =
         sqlx::query_scalar("select name from org_nodes where code = $1").bind(unit).fetch_one(&mut *tx).await?;
-    // Unit heads whose scope holds the unit, and every supervisor whose scope holds it.
-    let recipients: Vec<String> = sqlx::query_scalar(
-        "select distinct u.id from users u join user_scopes s on s.user_id = u.id
+    // Unit heads whose scope holds the unit, and every supervisor whose scope holds it: an
+    // inbox message each, an email to those with an address, and the webhook event, all in
+    // this transaction (the outbox), so they exist exactly when the episode does.
+    let recipients = sqlx::query(
+        "select distinct u.id, u.email from users u join user_scopes s on s.user_id = u.id
          join org_closure a on a.ancestor = s.org_code
          where a.descendant = $1 and u.role in ('unit_head', 'supervisor') and u.disabled = 0",
     )
     .bind(unit)
     .fetch_all(&mut *tx)
     .await?;
-    for user in recipients {
+    let title = format!("{name}：差评预警");
+    let body = format!("{unsatisfied}/{total} 条评价不满意（15 分钟内）");
+    let mut emails = Vec::new();
+    for r in &recipients {
+        let user: String = r.try_get("id")?;
         sqlx::query(
             "insert into inbox (id, user_id, kind, title, body, link, created_at) values ($1, $2, 'alert', $3, $4, $5, $6)",
         )
         .bind(new_id())
-        .bind(user)
-        .bind(format!("{name}：差评预警"))
-        .bind(format!("{unsatisfied}/{total} 条评价不满意（15 分钟内）"))
+        .bind(&user)
+        .bind(&title)
+        .bind(&body)
         .bind(format!("/alerts#{id}"))
         .bind(now)
         .execute(&mut *tx)
         .await?;
+        if let Some(email) = super::opt_text(r, "email")? {
+            emails.push(crate::jobs::email::job(&email, &title, &body, Some(format!("alert:{id}:{user}"))));
+        }
     }
+    super::jobs::enqueue(&mut tx, &emails).await?;
+    crate::jobs::webhook::enqueue_event(
+        &mut tx,
+        "alert.opened",
+        &serde_json::json!({"alert": id, "unit": unit, "unit_name": name, "total": total, "unsatisfied": unsatisfied}),
+    )
+    .await?;
     super::audit::append(
         &mut tx,
         &super::audit::Actor::system(),

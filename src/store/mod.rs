@@ -6,12 +6,14 @@ pub mod alerts;
 pub mod appeals;
 pub mod audit;
 pub mod invitations;
+pub mod jobs;
 mod migrate;
 pub mod org;
 pub mod rating_codes;
 pub mod ratings;
 pub mod teams;
 pub mod users;
+pub mod webhooks;
 
 use std::time::Duration;
 
@@ -41,6 +43,15 @@ impl Dialect {
         match self {
             Dialect::Sqlite => "BEGIN IMMEDIATE",
             Dialect::Postgres => "BEGIN",
+        }
+    }
+
+    /// The locking clause that lets several workers claim different rows at once
+    /// (PostgreSQL); SQLite has one writer at a time and needs none.
+    pub fn skip_locked(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " for update skip locked",
         }
     }
 

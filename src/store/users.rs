@@ -132,6 +132,8 @@ pub struct NewUser {
     pub scopes: Vec<OrgCode>,
     /// Argon2 hash.
     pub password_hash: String,
+    /// Address for email notifications.
+    pub email: Option<String>,
 }
 
 /// Why a user could not be created.
@@ -177,8 +179,8 @@ pub async fn create(tx: &mut Tx, new: &NewUser, actor: &Actor) -> Result<User, C
     let id = new_id();
     let now = now_ms();
     sqlx::query(
-        "insert into users (id, username, display_name, role, password_hash, locale, disabled, created_at, password_changed_at)
-         values ($1, $2, $3, $4, $5, null, 0, $6, $6)",
+        "insert into users (id, username, display_name, role, password_hash, locale, disabled, created_at, password_changed_at, email)
+         values ($1, $2, $3, $4, $5, null, 0, $6, $6, $7)",
     )
     .bind(&id)
     .bind(new.username.as_str())
@@ -186,6 +188,7 @@ pub async fn create(tx: &mut Tx, new: &NewUser, actor: &Actor) -> Result<User, C
     .bind(new.role.as_str())
     .bind(&new.password_hash)
     .bind(now)
+    .bind(&new.email)
     .execute(&mut **tx)
     .await
     .map_err(|e| match StoreError::from(e) {

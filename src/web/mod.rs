@@ -7,6 +7,7 @@ pub mod calendar;
 pub mod codes;
 pub mod error;
 pub mod health;
+pub mod notifications;
 pub mod org;
 pub mod pages;
 pub mod rate;
@@ -47,6 +48,8 @@ pub struct AppState {
     pub ratings: Arc<crate::ingest::RatingService>,
     /// The working-day calendar.
     pub calendar: Arc<crate::domain::calendar::Calendar>,
+    /// SMTP and webhook clients for jobs.
+    pub outbound: Arc<crate::jobs::Outbound>,
 }
 
 /// The OpenAPI document's header; paths are added by the routers below.
@@ -95,7 +98,8 @@ pub fn router(state: AppState) -> Router {
                 .merge(rate::api())
                 .merge(ratings::api())
                 .merge(codes::api())
-                .merge(calendar::api()),
+                .merge(calendar::api())
+                .merge(notifications::api()),
         )
         .split_for_parts();
 

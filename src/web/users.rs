@@ -41,6 +41,8 @@ pub struct CreateUser {
     pub scopes: Vec<String>,
     /// Initial password: at least 10 characters.
     pub password: String,
+    /// Address for email notifications.
+    pub email: Option<String>,
 }
 
 /// Create a user (admin).
@@ -66,6 +68,12 @@ async fn create_user(
             Err(e) => errors.push(FieldError::new(format!("scopes[{i}]"), e.0)),
         }
     }
+    let email = req.email.as_deref().map(str::trim).filter(|e| !e.is_empty()).map(str::to_owned);
+    if let Some(e) = &email
+        && (e.parse::<lettre::Address>().is_err() || e.len() > 200)
+    {
+        errors.push(FieldError::new("email", "not an email address"));
+    }
     if req.scopes.is_empty() {
         errors.push(FieldError::new("scopes", "at least one scope is required"));
     }
@@ -79,7 +87,7 @@ async fn create_user(
         .await
         .map_err(|e| Error::Internal(e.to_string()))?
         .map_err(Error::Internal)?;
-    let new = NewUser { username, display_name, role: req.role, scopes, password_hash };
+    let new = NewUser { username, display_name, role: req.role, scopes, password_hash, email };
     let mut tx = state.store.write().await?;
     let created = users::create(&mut tx, &new, &user.actor()).await.map_err(|e| match e {
         CreateUserError::Taken(u) => Error::Conflict(format!("username {u} is already taken")),

@@ -102,6 +102,8 @@ pub async fn spawn_app(engine: Engine) -> TestApp {
     let (database, pg_db) = fresh_database(engine, dir.path()).await;
     let mut config = Config::for_database(database.clone());
     config.listen = "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}"));
+    // Tests drive the job queue themselves.
+    config.run_jobs = false;
     let app = App::build(config).await.unwrap_or_else(|e| panic!("{e}"));
     demo::load(app.store(), DemoOptions { units: TEST_UNITS, progress: false })
         .await

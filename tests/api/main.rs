@@ -8,6 +8,7 @@ mod calendar;
 mod cli;
 mod durability;
 mod import;
+mod jobs;
 mod ratings;
 mod roles;
 mod session;

@@ -13,7 +13,7 @@ pub async fn code_of(app: &TestApp, org: &str) -> String {
     v["token"].as_str().unwrap().to_owned()
 }
 
-async fn rate(c: &Client, body: Value) -> reqwest::Response {
+pub async fn rate(c: &Client, body: Value) -> reqwest::Response {
     c.post_json("/api/v1/ratings", &body).await
 }
 
