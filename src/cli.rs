@@ -130,6 +130,21 @@ enum CalendarAction {
 
 #[derive(Debug, Subcommand)]
 enum BenchWhat {
+    /// Finding the due SLA clocks among many open ones, against a scan.
+    SlaSweep {
+        /// sqlite or postgres.
+        #[arg(long, default_value = "sqlite")]
+        engine: String,
+        /// PostgreSQL server URL under which a fresh database is created and dropped.
+        #[arg(long, env = "PINGYI_TEST_POSTGRES_URL", default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+        postgres_url: String,
+        /// Open clocks.
+        #[arg(long, default_value_t = 1_000_000)]
+        clocks: i64,
+        /// Record the figures in this Markdown file.
+        #[arg(long)]
+        record: Option<PathBuf>,
+    },
     /// Deadline computations per second: the precomputed index against a day-by-day walk.
     Deadlines {
         /// How many deadlines to compute with each method.
@@ -389,12 +404,23 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
             let store = open(&config).await?;
             let outbound =
                 std::sync::Arc::new(crate::jobs::Outbound::new(config.smtp_url.clone(), config.mail_from.clone()));
+            let store_for_sweeps = store.clone();
             let runner = crate::jobs::Runner::new(store, crate::startup::worker_name(), outbound);
             if once {
                 let n = runner.run_until_empty().await?;
                 println!("{n} job(s) run");
             } else {
                 runner.spawn();
+                let sweep_store = store_for_sweeps;
+                tokio::spawn(async move {
+                    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+                    loop {
+                        tick.tick().await;
+                        if let Err(e) = crate::ingest::sweeps(&sweep_store, crate::store::now_ms()).await {
+                            tracing::warn!(error = %e, "sweep failed");
+                        }
+                    }
+                });
                 startup::shutdown_signal().await;
             }
         }
@@ -483,6 +509,12 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
         Command::User { action } => user_command(&cli.global, action).await?,
         Command::Qr { action } => qr_command(&cli.global, action).await?,
         Command::Calendar { action } => calendar_command(action)?,
+        Command::Bench { what: BenchWhat::SlaSweep { engine, postgres_url, clocks, record } } => {
+            let command = format!("pingyi {}", std::env::args().skip(1).collect::<Vec<_>>().join(" "));
+            crate::bench::sla_sweep(&engine, &postgres_url, clocks.max(1000), record.as_deref(), &command)
+                .await
+                .map_err(CliError::Failed)?;
+        }
         Command::Bench { what: BenchWhat::Deadlines { count, record } } => {
             let command = format!("pingyi {}", std::env::args().skip(1).collect::<Vec<_>>().join(" "));
             crate::bench::deadlines(count.max(1000), record.as_deref(), &command).map_err(CliError::Failed)?;

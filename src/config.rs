@@ -161,8 +161,9 @@ pub struct Config {
     pub smtp_url: Option<String>,
     /// Sender address of notifications.
     pub mail_from: String,
-    /// Run the job runner inside the server (off when jobs run in `pingyi worker` processes,
-    /// and in tests that drive the queue themselves).
+    /// Run background work inside the server: the job runner and the minute sweeps (SLA
+    /// colours, alert windows, invitation defaults). Off in tests that drive them with their
+    /// own clock, and where `pingyi worker` processes run the jobs.
     pub run_jobs: bool,
 }
 

@@ -386,5 +386,18 @@ pub fn spawn_housekeeping(store: Store, service: std::sync::Arc<RatingService>) 
 /// One housekeeping pass at `now`; returns how many default ratings were recorded.
 pub async fn housekeeping(store: &Store, service: &RatingService, now: i64) -> Result<usize, StoreError> {
     service.writer.tick_alerts(now);
+    sweeps(store, now).await
+}
+
+/// The sweeps that need no state of a server process: SLA colours and escalations, and
+/// default ratings for unrated invitations. Returns how many default ratings were recorded.
+pub async fn sweeps(store: &Store, now: i64) -> Result<usize, StoreError> {
+    // SLA clocks whose colour changed: record it and send the escalation notices.
+    loop {
+        let changes = crate::store::sla::sweep(store, &crate::domain::sla::Thresholds::default(), now, 1000).await?;
+        if changes.len() < 1000 {
+            break;
+        }
+    }
     invitations::record_defaults(store, now).await
 }

@@ -86,8 +86,8 @@ impl App {
 
     /// Serves until `shutdown` completes, then finishes in-flight requests.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        crate::ingest::spawn_housekeeping(self.state.store.clone(), self.state.ratings.clone());
         if self.state.config.run_jobs {
+            crate::ingest::spawn_housekeeping(self.state.store.clone(), self.state.ratings.clone());
             crate::jobs::Runner::new(self.state.store.clone(), worker_name(), self.state.outbound.clone()).spawn();
         }
         let router = web::router(self.state.clone());

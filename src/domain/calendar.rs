@@ -273,6 +273,60 @@ impl Calendar {
     }
 }
 
+impl Calendar {
+    /// Working days strictly after `a` up to and including `b` (0 when `b <= a`).
+    pub fn working_days_between(&self, a: NaiveDate, b: NaiveDate) -> Result<u32, CalendarError> {
+        if b <= a {
+            return Ok(0);
+        }
+        let (i, j) = (self.index(a)?, self.index(b)?);
+        Ok(self.worked_before[j + 1] - self.worked_before[i + 1])
+    }
+
+    /// Minutes of business hours (`open`–`close` on working days) between `a` and `b`.
+    pub fn business_minutes_between(
+        &self,
+        a: DateTime<FixedOffset>,
+        b: DateTime<FixedOffset>,
+        open: NaiveTime,
+        close: NaiveTime,
+    ) -> Result<u32, CalendarError> {
+        let (a, b) = (a.with_timezone(&cst()).naive_local(), b.with_timezone(&cst()).naive_local());
+        let mut total = 0i64;
+        let mut day = a.date();
+        while day <= b.date() {
+            if self.days[self.index(day)?].kind.working() {
+                let from = if day == a.date() { a.time().max(open) } else { open };
+                let to = if day == b.date() { b.time().min(close) } else { close };
+                if to > from {
+                    total += (to - from).num_minutes();
+                }
+            }
+            day += Duration::days(1);
+        }
+        Ok(total.max(0) as u32)
+    }
+
+    /// Like [`Calendar::working_days_deadline`], with a daily cut-off: work received after
+    /// `cutoff` (local) counts as received on the next day.
+    pub fn working_days_deadline_with_cutoff(
+        &self,
+        t: DateTime<FixedOffset>,
+        n: u32,
+        cutoff: Option<NaiveTime>,
+    ) -> Result<DateTime<FixedOffset>, CalendarError> {
+        let local = t.with_timezone(&cst());
+        match cutoff {
+            Some(c) if local.time() > c => {
+                let next = (local.date_naive() + Duration::days(1)).and_time(NaiveTime::MIN);
+                let next = cst().from_local_datetime(&next).single().ok_or(CalendarError::OutOfRange)?;
+                self.working_days_deadline(next, n)
+            }
+            _ => self.working_days_deadline(t, n),
+        }
+    }
+}
+
 /// A naive day-by-day walk, the obvious algorithm: kept as the benchmark's baseline and as a
 /// test oracle.
 pub fn nth_working_day_after_by_walking(cal: &Calendar, d: NaiveDate, n: u32) -> Result<NaiveDate, CalendarError> {

@@ -7,6 +7,7 @@ pub mod ids;
 pub mod org;
 pub mod rating;
 pub mod role;
+pub mod sla;
 
 /// One field that failed validation: which field (and, for imports, which row) and why.
 ///

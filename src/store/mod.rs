@@ -11,6 +11,7 @@ mod migrate;
 pub mod org;
 pub mod rating_codes;
 pub mod ratings;
+pub mod sla;
 pub mod teams;
 pub mod users;
 pub mod webhooks;

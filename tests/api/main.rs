@@ -13,3 +13,4 @@ mod ratings;
 mod roles;
 mod session;
 mod shell;
+mod sla;

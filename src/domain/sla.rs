@@ -1,0 +1,286 @@
+//! SLA clocks: the three kinds of clock, their deadlines on the working-day calendar, pausing
+//! (time waiting on the citizen or a third party does not count), the colour warnings by the
+//! share of time used, and the escalation each colour triggers. Pure; the store keeps clocks
+//! and the sweep finds those whose colour is about to change.
+
+use chrono::{DateTime, FixedOffset, NaiveTime, TimeZone};
+
+use super::calendar::{Calendar, CalendarError, cst};
+
+/// A clock: how long something may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(tag = "kind", content = "amount", rename_all = "snake_case")]
+pub enum Clock {
+    /// Plain minutes ("reply within 10 minutes").
+    NaturalMinutes(u32),
+    /// Minutes of business hours (working days, 9:00–17:00).
+    BusinessMinutes(u32),
+    /// Working days: the day of receipt does not count; due at the end of the Nth working day.
+    WorkingDays(u32),
+}
+
+/// Business hours: 9:00 to 17:00 local, without a lunch break.
+pub fn business_hours() -> (NaiveTime, NaiveTime) {
+    (NaiveTime::from_hms_opt(9, 0, 0).unwrap_or_default(), NaiveTime::from_hms_opt(17, 0, 0).unwrap_or_default())
+}
+
+fn at(ms: i64) -> DateTime<FixedOffset> {
+    cst()
+        .timestamp_millis_opt(ms)
+        .single()
+        .unwrap_or_else(|| cst().timestamp_millis_opt(0).single().unwrap_or_default())
+}
+
+impl Clock {
+    /// Stored form, e.g. `working_days:15`.
+    pub fn encode(self) -> String {
+        match self {
+            Clock::NaturalMinutes(n) => format!("natural_minutes:{n}"),
+            Clock::BusinessMinutes(n) => format!("business_minutes:{n}"),
+            Clock::WorkingDays(n) => format!("working_days:{n}"),
+        }
+    }
+
+    /// Parses the stored form.
+    pub fn decode(s: &str) -> Option<Clock> {
+        let (kind, n) = s.split_once(':')?;
+        let n: u32 = n.parse().ok()?;
+        match kind {
+            "natural_minutes" => Some(Clock::NaturalMinutes(n)),
+            "business_minutes" => Some(Clock::BusinessMinutes(n)),
+            "working_days" => Some(Clock::WorkingDays(n)),
+            _ => None,
+        }
+    }
+
+    /// When a clock started at `start_ms` falls due (ms); `cutoff` applies to working days.
+    pub fn due(self, cal: &Calendar, start_ms: i64, cutoff: Option<NaiveTime>) -> Result<i64, CalendarError> {
+        let start = at(start_ms);
+        let (open, close) = business_hours();
+        Ok(match self {
+            Clock::NaturalMinutes(n) => start_ms + i64::from(n) * 60_000,
+            Clock::BusinessMinutes(n) => cal.business_minutes_deadline(start, n, open, close)?.timestamp_millis(),
+            Clock::WorkingDays(n) => cal.working_days_deadline_with_cutoff(start, n, cutoff)?.timestamp_millis(),
+        })
+    }
+
+    /// The new due time of a clock paused at `paused_ms` and resumed at `resumed_ms`: what was
+    /// left when it paused is counted again from the resumption.
+    pub fn resume(self, cal: &Calendar, due_ms: i64, paused_ms: i64, resumed_ms: i64) -> Result<i64, CalendarError> {
+        let (open, close) = business_hours();
+        Ok(match self {
+            Clock::NaturalMinutes(_) => due_ms + (resumed_ms - paused_ms).max(0),
+            Clock::BusinessMinutes(_) => {
+                let left = cal.business_minutes_between(at(paused_ms), at(due_ms), open, close)?;
+                cal.business_minutes_deadline(at(resumed_ms), left, open, close)?.timestamp_millis()
+            }
+            Clock::WorkingDays(_) => {
+                let (p, d) = (at(paused_ms).date_naive(), at(due_ms).date_naive());
+                let left = cal.working_days_between(p, d)?;
+                cal.working_days_deadline(at(resumed_ms), left)?.timestamp_millis()
+            }
+        })
+    }
+}
+
+/// Warning colours by the share of the time used.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Colour {
+    /// Less than the blue threshold used.
+    Green,
+    /// ≥ blue (default 50%).
+    Blue,
+    /// ≥ yellow (default 75%).
+    Yellow,
+    /// ≥ orange (default 90%).
+    Orange,
+    /// Overdue.
+    Red,
+}
+
+impl Colour {
+    /// Stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Colour::Green => "green",
+            Colour::Blue => "blue",
+            Colour::Yellow => "yellow",
+            Colour::Orange => "orange",
+            Colour::Red => "red",
+        }
+    }
+
+    /// Parses the stored form.
+    pub fn parse(s: &str) -> Option<Colour> {
+        [Colour::Green, Colour::Blue, Colour::Yellow, Colour::Orange, Colour::Red].into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+/// Thresholds as shares of the time allowed.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct Thresholds {
+    /// Default 0.5.
+    pub blue: f64,
+    /// Default 0.75.
+    pub yellow: f64,
+    /// Default 0.9.
+    pub orange: f64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds { blue: 0.5, yellow: 0.75, orange: 0.9 }
+    }
+}
+
+impl Thresholds {
+    /// The colour at `now` of a clock that started at `start` and falls due at `due` (ms).
+    pub fn colour(&self, start: i64, due: i64, now: i64) -> Colour {
+        if now > due {
+            return Colour::Red;
+        }
+        let span = (due - start).max(1) as f64;
+        let used = (now - start) as f64 / span;
+        if used >= self.orange {
+            Colour::Orange
+        } else if used >= self.yellow {
+            Colour::Yellow
+        } else if used >= self.blue {
+            Colour::Blue
+        } else {
+            Colour::Green
+        }
+    }
+
+    /// When the colour next changes after `now` (ms), or `None` once red.
+    pub fn next_change(&self, start: i64, due: i64, now: i64) -> Option<i64> {
+        let span = (due - start).max(1) as f64;
+        let point = |share: f64| start + (span * share).ceil() as i64;
+        [point(self.blue), point(self.yellow), point(self.orange), due + 1].into_iter().find(|t| *t > now)
+    }
+}
+
+/// 提醒, 催办, 督办: the escalation notices, each to the next level up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Notice {
+    /// 提醒 to the handler (yellow).
+    Reminder,
+    /// 催办 to the unit head (orange).
+    Urge,
+    /// 督办 to the supervising office (red: overdue).
+    Supervise,
+}
+
+/// Who receives a notice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Tier {
+    /// Whoever handles the item.
+    Handler,
+    /// The unit head.
+    UnitHead,
+    /// The supervising office (supervisors over the unit).
+    SupervisingOffice,
+}
+
+/// The notice a colour triggers when it is reached: handler → unit head → supervising office.
+pub fn escalation(colour: Colour) -> Option<(Notice, Tier)> {
+    match colour {
+        Colour::Yellow => Some((Notice::Reminder, Tier::Handler)),
+        Colour::Orange => Some((Notice::Urge, Tier::UnitHead)),
+        Colour::Red => Some((Notice::Supervise, Tier::SupervisingOffice)),
+        Colour::Green | Colour::Blue => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn cal() -> Calendar {
+        crate::calendar_data::load()
+    }
+
+    fn ms(s: &str) -> i64 {
+        DateTime::parse_from_rfc3339(s).unwrap_or_else(|e| panic!("{s}: {e}")).timestamp_millis()
+    }
+
+    #[test]
+    fn colours_change_at_each_threshold() {
+        let t = Thresholds::default();
+        let (start, due) = (0, 1000);
+        assert_eq!(t.colour(start, due, 499), Colour::Green);
+        assert_eq!(t.colour(start, due, 500), Colour::Blue);
+        assert_eq!(t.colour(start, due, 750), Colour::Yellow);
+        assert_eq!(t.colour(start, due, 900), Colour::Orange);
+        assert_eq!(t.colour(start, due, 1000), Colour::Orange);
+        assert_eq!(t.colour(start, due, 1001), Colour::Red);
+        assert_eq!(t.next_change(start, due, 0), Some(500));
+        assert_eq!(t.next_change(start, due, 500), Some(750));
+        assert_eq!(t.next_change(start, due, 950), Some(1001));
+        assert_eq!(t.next_change(start, due, 1001), None);
+    }
+
+    #[test]
+    fn each_colour_escalates_one_level_further() {
+        assert_eq!(escalation(Colour::Blue), None);
+        assert_eq!(escalation(Colour::Yellow), Some((Notice::Reminder, Tier::Handler)));
+        assert_eq!(escalation(Colour::Orange), Some((Notice::Urge, Tier::UnitHead)));
+        assert_eq!(escalation(Colour::Red), Some((Notice::Supervise, Tier::SupervisingOffice)));
+    }
+
+    #[test]
+    fn a_cut_off_moves_late_work_to_the_next_day() {
+        let c = cal();
+        let five_pm = NaiveTime::from_hms_opt(17, 0, 0);
+        let early = Clock::WorkingDays(1).due(&c, ms("2026-03-02T16:00:00+08:00"), five_pm).unwrap_or_default();
+        let late = Clock::WorkingDays(1).due(&c, ms("2026-03-02T17:30:00+08:00"), five_pm).unwrap_or_default();
+        assert_eq!(early, ms("2026-03-03T23:59:59+08:00"));
+        assert_eq!(late, ms("2026-03-04T23:59:59+08:00"));
+    }
+
+    #[test]
+    fn a_paused_clock_gets_its_remaining_time_back() {
+        let c = cal();
+        // Received Monday 2 March 2026, 15 working days: due Monday 23 March.
+        let start = ms("2026-03-02T10:00:00+08:00");
+        let due = Clock::WorkingDays(15).due(&c, start, None).unwrap_or_default();
+        assert_eq!(due, ms("2026-03-23T23:59:59+08:00"));
+        // Paused on Wednesday 4 March (2 working days used, 13 left), resumed Monday 9 March.
+        let resumed = Clock::WorkingDays(15)
+            .resume(&c, due, ms("2026-03-04T12:00:00+08:00"), ms("2026-03-09T09:00:00+08:00"))
+            .unwrap_or_default();
+        assert_eq!(resumed, ms("2026-03-26T23:59:59+08:00"));
+        let natural = Clock::NaturalMinutes(10).resume(&c, 600_000, 120_000, 420_000).unwrap_or_default();
+        assert_eq!(natural, 900_000);
+        let bm_start = ms("2026-03-02T16:00:00+08:00");
+        let bm_due = Clock::BusinessMinutes(120).due(&c, bm_start, None).unwrap_or_default();
+        assert_eq!(bm_due, ms("2026-03-03T10:00:00+08:00"));
+        let bm = Clock::BusinessMinutes(120)
+            .resume(&c, bm_due, ms("2026-03-02T16:30:00+08:00"), ms("2026-03-04T09:00:00+08:00"))
+            .unwrap_or_default();
+        assert_eq!(bm, ms("2026-03-04T10:30:00+08:00"), "90 minutes were left");
+    }
+
+    #[test]
+    fn clocks_round_trip_through_their_stored_form() {
+        for c in [Clock::NaturalMinutes(10), Clock::BusinessMinutes(90), Clock::WorkingDays(3)] {
+            assert_eq!(Clock::decode(&c.encode()), Some(c));
+        }
+        assert_eq!(Clock::decode("weeks:2"), None);
+    }
+
+    proptest! {
+        #[test]
+        fn colours_never_go_back_as_time_passes(span in 1i64..10_000_000, a in 0i64..20_000_000, b in 0i64..20_000_000) {
+            let t = Thresholds::default();
+            let (early, late) = (a.min(b), a.max(b));
+            prop_assert!(t.colour(0, span, early) <= t.colour(0, span, late));
+        }
+    }
+}

@@ -1,0 +1,281 @@
+//! SLA clocks' SQL: start, pause, resume, stop, and the sweep that moves clocks whose colour
+//! changed and sends the escalation notice (inbox rows in the same transaction).
+
+use chrono::TimeZone;
+use sqlx::Row;
+
+use super::audit::{self, Actor};
+use super::{Result, Store, StoreError, Tx, new_id, now_ms, opt_text};
+use crate::domain::calendar::Calendar;
+use crate::domain::sla::{Clock, Colour, Notice, Thresholds, Tier, escalation};
+
+fn cal_err(e: crate::domain::calendar::CalendarError) -> StoreError {
+    StoreError::Database(sqlx::Error::Protocol(e.to_string()))
+}
+
+/// A clock to start.
+#[derive(Debug, Clone)]
+pub struct NewClock<'a> {
+    /// What it times, e.g. `case:ID:resolution`.
+    pub subject: &'a str,
+    /// The responsible unit.
+    pub unit_code: Option<&'a str>,
+    /// The handler's user id.
+    pub handler: Option<&'a str>,
+    /// The clock.
+    pub clock: Clock,
+    /// Start, ms.
+    pub started_at: i64,
+}
+
+/// Starts a clock inside `tx`; returns its id and due time.
+pub async fn start(tx: &mut Tx, cal: &Calendar, t: &Thresholds, new: &NewClock<'_>) -> Result<(String, i64)> {
+    let due = new.clock.due(cal, new.started_at, None).map_err(cal_err)?;
+    let id = new_id();
+    let now = now_ms();
+    let provisional = cal.any_provisional(
+        crate::domain::calendar::cst()
+            .timestamp_millis_opt(new.started_at)
+            .single()
+            .map(|d| d.date_naive())
+            .unwrap_or_default(),
+        crate::domain::calendar::cst().timestamp_millis_opt(due).single().map(|d| d.date_naive()).unwrap_or_default(),
+    );
+    sqlx::query(
+        "insert into sla_clocks (id, subject, unit_code, handler, clock, started_at, due_at, state, colour, next_check_at,
+             calendar_version, provisional, created_at, updated_at)
+         values ($1, $2, $3, $4, $5, $6, $7, 'running', $8, $9, $10, $11, $12, $12)",
+    )
+    .bind(&id)
+    .bind(new.subject)
+    .bind(new.unit_code)
+    .bind(new.handler)
+    .bind(new.clock.encode())
+    .bind(new.started_at)
+    .bind(due)
+    // The colour as the clock starts; the sweep catches up from there.
+    .bind(t.colour(new.started_at, due, new.started_at).as_str())
+    .bind(t.next_change(new.started_at, due, new.started_at))
+    .bind(cal.version())
+    .bind(i64::from(provisional))
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok((id, due))
+}
+
+/// A clock as read back.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct ClockView {
+    /// Id.
+    pub id: String,
+    /// What it times.
+    pub subject: String,
+    /// running, paused or stopped.
+    pub state: String,
+    /// Due, ms.
+    pub due_at: i64,
+    /// Current colour.
+    pub colour: String,
+    /// When it was paused, while paused (the pause is visible).
+    pub paused_at: Option<i64>,
+    /// Calendar data version behind `due_at`.
+    pub calendar_version: String,
+}
+
+/// One clock.
+pub async fn get(store: &Store, id: &str) -> Result<Option<ClockView>> {
+    let row = sqlx::query(
+        "select id, subject, state, due_at, colour, paused_at, calendar_version from sla_clocks where id = $1",
+    )
+    .bind(id)
+    .fetch_optional(store.pool())
+    .await?;
+    row.map(|r| {
+        Ok(ClockView {
+            id: r.try_get("id")?,
+            subject: r.try_get("subject")?,
+            state: r.try_get("state")?,
+            due_at: r.try_get("due_at")?,
+            colour: r.try_get("colour")?,
+            paused_at: r.try_get("paused_at")?,
+            calendar_version: r.try_get("calendar_version")?,
+        })
+    })
+    .transpose()
+}
+
+/// Pauses a running clock (waiting on the citizen or a third party).
+pub async fn pause(store: &Store, id: &str, now: i64) -> Result<bool> {
+    let done = sqlx::query("update sla_clocks set state = 'paused', paused_at = $2, next_check_at = null, updated_at = $2 where id = $1 and state = 'running'")
+        .bind(id)
+        .bind(now)
+        .execute(store.pool())
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Resumes a paused clock: what was left when it paused counts again from `now`.
+pub async fn resume(store: &Store, cal: &Calendar, t: &Thresholds, id: &str, now: i64) -> Result<bool> {
+    let Some(r) =
+        sqlx::query("select clock, started_at, due_at, paused_at from sla_clocks where id = $1 and state = 'paused'")
+            .bind(id)
+            .fetch_optional(store.pool())
+            .await?
+    else {
+        return Ok(false);
+    };
+    let clock = Clock::decode(&r.try_get::<String, _>("clock")?)
+        .ok_or_else(|| StoreError::Database(sqlx::Error::Decode("clock".into())))?;
+    let (started, due, paused): (i64, i64, i64) =
+        (r.try_get("started_at")?, r.try_get("due_at")?, r.try_get::<Option<i64>, _>("paused_at")?.unwrap_or(now));
+    let new_due = clock.resume(cal, due, paused, now).map_err(cal_err)?;
+    // The time used so far shifts by the pause, so colours keep their meaning.
+    let new_start = started + (now - paused);
+    let done = sqlx::query(
+        "update sla_clocks set state = 'running', paused_at = null, started_at = $2, due_at = $3, colour = $4, next_check_at = $5,
+             calendar_version = $6, updated_at = $7
+         where id = $1 and state = 'paused'",
+    )
+    .bind(id)
+    .bind(new_start)
+    .bind(new_due)
+    .bind(t.colour(new_start, new_due, now).as_str())
+    .bind(t.next_change(new_start, new_due, now))
+    .bind(cal.version())
+    .bind(now)
+    .execute(store.pool())
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Stops a clock (the step it timed is done).
+pub async fn stop(store: &Store, id: &str, now: i64) -> Result<bool> {
+    let done = sqlx::query("update sla_clocks set state = 'stopped', next_check_at = null, updated_at = $2 where id = $1 and state <> 'stopped'")
+        .bind(id)
+        .bind(now)
+        .execute(store.pool())
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// A colour change found by the sweep.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Change {
+    /// The clock.
+    pub clock_id: String,
+    /// What it times.
+    pub subject: String,
+    /// The colour reached.
+    pub colour: Colour,
+    /// The notice sent, if the colour escalates.
+    pub notice: Option<(Notice, Tier)>,
+    /// How many people it went to.
+    pub recipients: usize,
+}
+
+/// Finds running clocks whose colour changes by `now` (through the index), records the new
+/// colour and the next check, and sends each escalation notice to the tier it names, all in
+/// one transaction per batch. Guarded, so two sweepers never send a notice twice.
+pub async fn sweep(store: &Store, t: &Thresholds, now: i64, limit: i64) -> Result<Vec<Change>> {
+    let mut tx = store.write().await?;
+    let sql = format!(
+        "select id, subject, unit_code, handler, started_at, due_at, colour, next_check_at from sla_clocks
+         where state = 'running' and next_check_at <= $1 order by next_check_at limit $2{}",
+        store.dialect().skip_locked()
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now).bind(limit).fetch_all(&mut *tx).await?;
+    let mut changes = Vec::new();
+    for r in rows {
+        let id: String = r.try_get("id")?;
+        let subject: String = r.try_get("subject")?;
+        let unit = opt_text(&r, "unit_code")?;
+        let handler = opt_text(&r, "handler")?;
+        let (started, due): (i64, i64) = (r.try_get("started_at")?, r.try_get("due_at")?);
+        let before = Colour::parse(&r.try_get::<String, _>("colour")?).unwrap_or(Colour::Green);
+        let colour = t.colour(started, due, now);
+        sqlx::query("update sla_clocks set colour = $2, next_check_at = $3, updated_at = $4 where id = $1 and state = 'running'")
+            .bind(&id)
+            .bind(colour.as_str())
+            .bind(t.next_change(started, due, now))
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        if colour == before {
+            continue;
+        }
+        // Skipping a colour (a sweep that ran late) sends the notice of the colour reached.
+        let notice = escalation(colour);
+        let mut recipients = 0;
+        if let Some((kind, tier)) = notice {
+            let users = tier_users(&mut tx, tier, unit.as_deref(), handler.as_deref()).await?;
+            recipients = users.len();
+            let (title, body) = notice_text(kind, &subject, due);
+            for user in users {
+                sqlx::query("insert into inbox (id, user_id, kind, title, body, link, created_at) values ($1, $2, $3, $4, $5, $6, $7)")
+                    .bind(new_id())
+                    .bind(user)
+                    .bind(format!("sla.{}", serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()))
+                    .bind(&title)
+                    .bind(&body)
+                    .bind(format!("/sla/{id}"))
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            audit::append(
+                &mut tx,
+                &Actor::system(),
+                "sla.escalate",
+                &format!("sla:{id}"),
+                &serde_json::json!({"subject": subject, "before": before.as_str(), "after": colour.as_str(), "notice": kind, "tier": tier, "recipients": recipients}),
+            )
+            .await?;
+        }
+        changes.push(Change { clock_id: id, subject, colour, notice, recipients });
+    }
+    tx.commit().await?;
+    Ok(changes)
+}
+
+fn notice_text(kind: Notice, subject: &str, due: i64) -> (String, String) {
+    let due = crate::domain::calendar::cst()
+        .timestamp_millis_opt(due)
+        .single()
+        .map(|d| d.format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_default();
+    match kind {
+        Notice::Reminder => (format!("提醒：{subject}"), format!("期限 {due}，已用去四分之三的时间。")),
+        Notice::Urge => (format!("催办：{subject}"), format!("期限 {due}，时间将尽，请督促办理。")),
+        Notice::Supervise => (format!("督办：{subject}"), format!("已于 {due} 逾期，转入督办。")),
+    }
+}
+
+async fn tier_users(tx: &mut Tx, tier: Tier, unit: Option<&str>, handler: Option<&str>) -> Result<Vec<String>> {
+    let role = match tier {
+        Tier::Handler => return Ok(handler.map(|h| vec![h.to_owned()]).unwrap_or_default()),
+        Tier::UnitHead => "unit_head",
+        Tier::SupervisingOffice => "supervisor",
+    };
+    let Some(unit) = unit else { return Ok(Vec::new()) };
+    Ok(sqlx::query_scalar(
+        "select distinct u.id from users u join user_scopes s on s.user_id = u.id join org_closure a on a.ancestor = s.org_code
+         where a.descendant = $1 and u.role = $2 and u.disabled = 0",
+    )
+    .bind(unit)
+    .bind(role)
+    .fetch_all(&mut **tx)
+    .await?)
+}
+
+/// Running clocks past due under `root` (for dashboards and rankings).
+pub async fn overdue_count(store: &Store, root: &crate::domain::ids::OrgCode, now: i64) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "select cast(count(*) as bigint) from org_closure a join sla_clocks c on c.unit_code = a.descendant
+         where a.ancestor = $1 and c.state = 'running' and c.due_at < $2",
+    )
+    .bind(root.as_str())
+    .bind(now)
+    .fetch_one(store.pool())
+    .await?)
+}
