@@ -13,6 +13,7 @@ pub mod pages;
 pub mod rate;
 pub mod ratings;
 pub mod session;
+pub mod sla;
 pub mod tokens;
 pub mod users;
 
@@ -99,7 +100,8 @@ pub fn router(state: AppState) -> Router {
                 .merge(ratings::api())
                 .merge(codes::api())
                 .merge(calendar::api())
-                .merge(notifications::api()),
+                .merge(notifications::api())
+                .merge(sla::api()),
         )
         .split_for_parts();
 

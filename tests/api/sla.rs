@@ -75,3 +75,42 @@ crate::on_both_engines! {
         assert_eq!(resumed.calendar_version, "cn-2026.1");
     }
 }
+
+crate::on_both_engines! {
+    async fn policies_are_validated_and_the_most_specific_one_applies(app) {
+        let admin = app.login("admin").await;
+        let put = |body: serde_json::Value| {
+            let admin = &admin;
+            let url = app.url("/api/v1/sla/policies");
+            async move {
+                admin.http.put(url).header("x-csrf-token", admin.csrf.clone().unwrap()).json(&body).send().await.unwrap()
+            }
+        };
+        let t = serde_json::json!({"blue": 0.5, "yellow": 0.75, "orange": 0.9});
+        let general = serde_json::json!({"source": "rating", "category": "*", "priority": "*",
+            "acknowledge": {"kind": "working_days", "amount": 1}, "return_visit": {"kind": "working_days", "amount": 2},
+            "resolution": {"kind": "working_days", "amount": 15}, "thresholds": t});
+        assert_eq!(put(general).await.status(), reqwest::StatusCode::OK);
+        let urgent = serde_json::json!({"source": "rating", "category": "*", "priority": "urgent",
+            "acknowledge": {"kind": "natural_minutes", "amount": 10}, "return_visit": {"kind": "working_days", "amount": 1},
+            "resolution": {"kind": "working_days", "amount": 3}, "thresholds": t});
+        assert_eq!(put(urgent).await.status(), reqwest::StatusCode::OK);
+        let bad = serde_json::json!({"source": "Rating!", "category": "*", "priority": "*",
+            "acknowledge": {"kind": "working_days", "amount": 0}, "return_visit": {"kind": "working_days", "amount": 1},
+            "resolution": {"kind": "working_days", "amount": 3}, "thresholds": {"blue": 0.9, "yellow": 0.5, "orange": 0.7}});
+        let r = put(bad).await;
+        assert_eq!(r.status(), reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+        let v: serde_json::Value = r.json().await.unwrap();
+        let fields: Vec<&str> = v["error"]["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
+        assert_eq!(fields, ["source", "acknowledge", "thresholds"]);
+        let p = sla::policy_for(&app.store, "rating", "rude", "urgent").await.unwrap();
+        assert_eq!(p.acknowledge, Clock::NaturalMinutes(10));
+        let p = sla::policy_for(&app.store, "rating", "rude", "normal").await.unwrap();
+        assert_eq!(p.resolution, Clock::WorkingDays(15));
+        let p = sla::policy_for(&app.store, "inspection", "x", "normal").await.unwrap();
+        assert_eq!(p.resolution, Clock::WorkingDays(15), "the fallback");
+        assert_eq!(app.login("unithead").await.get("/api/v1/sla/policies").await.status(), reqwest::StatusCode::FORBIDDEN);
+        let v = app.login("unithead").await.get_json("/api/v1/sla/overdue", reqwest::StatusCode::OK).await;
+        assert_eq!((v["under"].as_str(), v["overdue"].as_i64()), (Some("XN-CD-GA-001"), Some(0)));
+    }
+}
