@@ -5,14 +5,48 @@ use crate::domain::calendar::{Calendar, CalendarData};
 /// The data file as shipped.
 pub const CN: &str = include_str!("../calendars/cn.toml");
 
-/// Parses the shipped data; a test keeps it parseable, so a failure here is a build defect
-/// and yields an empty (weekends-only, provisional) calendar rather than a crash.
-pub fn load() -> Calendar {
-    let data: CalendarData = toml::from_str(CN).unwrap_or_else(|e| {
+/// The shipped data; a test keeps it parseable, so a failure here is a build defect and yields
+/// no years (weekends only, provisional) rather than a crash.
+pub fn shipped() -> CalendarData {
+    toml::from_str(CN).unwrap_or_else(|e| {
         tracing::error!(error = %e, "calendars/cn.toml does not parse; using weekends only");
         CalendarData { version: "invalid".into(), years: Vec::new() }
-    });
-    Calendar::new(&data)
+    })
+}
+
+/// The calendar of the shipped data alone.
+pub fn load() -> Calendar {
+    Calendar::new(&shipped())
+}
+
+/// The calendar in force, swapped whole when a notice is imported.
+#[derive(Debug)]
+pub struct CalendarHandle {
+    current: std::sync::RwLock<std::sync::Arc<Calendar>>,
+}
+
+impl CalendarHandle {
+    /// A handle holding `cal`.
+    pub fn new(cal: Calendar) -> CalendarHandle {
+        CalendarHandle { current: std::sync::RwLock::new(std::sync::Arc::new(cal)) }
+    }
+
+    /// The calendar now.
+    pub fn get(&self) -> std::sync::Arc<Calendar> {
+        self.current.read().map(|c| c.clone()).unwrap_or_else(|e| e.into_inner().clone())
+    }
+
+    /// Rebuilds from the shipped data and the imported years; returns the calendar in force.
+    pub async fn reload(
+        &self,
+        store: &crate::store::Store,
+    ) -> Result<std::sync::Arc<Calendar>, crate::store::StoreError> {
+        let cal = std::sync::Arc::new(crate::store::calendar::effective(store, &shipped()).await?);
+        if let Ok(mut c) = self.current.write() {
+            *c = cal.clone();
+        }
+        Ok(cal)
+    }
 }
 
 #[cfg(test)]

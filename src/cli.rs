@@ -119,6 +119,12 @@ enum CalendarAction {
         /// YYYY-MM-DD.
         date: String,
     },
+    /// Import official notices from a TOML file of `[[year]]` entries (the format of
+    /// calendars/cn.toml); open SLA clocks on provisional days are recomputed.
+    Import {
+        /// The file.
+        file: PathBuf,
+    },
     /// The deadline N working days from START (RFC 3339, or YYYY-MM-DD for that day in China).
     Add {
         /// Start.
@@ -508,6 +514,39 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
         }
         Command::User { action } => user_command(&cli.global, action).await?,
         Command::Qr { action } => qr_command(&cli.global, action).await?,
+        Command::Calendar { action: CalendarAction::Import { file } } => {
+            let config = load_config(&cli.global, None, false)?;
+            let text =
+                std::fs::read_to_string(&file).map_err(|e| CliError::Failed(format!("{}: {e}", file.display())))?;
+            #[derive(serde::Deserialize)]
+            struct Years {
+                year: Vec<crate::domain::calendar::YearNotice>,
+            }
+            let years: Years =
+                toml::from_str(&text).map_err(|e| CliError::Usage(format!("{}: {e}", file.display())))?;
+            for y in &years.year {
+                if let Err(errors) = y.validate() {
+                    for e in errors {
+                        eprintln!("{}: year {}: {}: {}", file.display(), y.year, e.field, e.message);
+                    }
+                    return Ok(ExitCode::FAILURE);
+                }
+            }
+            let store = open(&config).await?;
+            for y in &years.year {
+                crate::store::calendar::import_year(&store, y, &Actor::cli()).await?;
+            }
+            let handle = crate::calendar_data::CalendarHandle::new(crate::calendar_data::load());
+            let cal = handle.reload(&store).await?;
+            let n = crate::store::calendar::recompute_provisional_clocks(
+                &store,
+                &cal,
+                &crate::domain::sla::Thresholds::default(),
+                &Actor::cli(),
+            )
+            .await?;
+            println!("{} year(s) imported; calendar {}; {n} open clock(s) recomputed", years.year.len(), cal.version());
+        }
         Command::Calendar { action } => calendar_command(action)?,
         Command::Bench { what: BenchWhat::SlaSweep { engine, postgres_url, clocks, record } } => {
             let command = format!("pingyi {}", std::env::args().skip(1).collect::<Vec<_>>().join(" "));
@@ -679,6 +718,7 @@ fn calendar_command(action: CalendarAction) -> Result<(), CliError> {
                 if info.provisional { " [provisional]" } else { "" }
             );
         }
+        CalendarAction::Import { .. } => return Err(CliError::Usage("import needs the database".into())),
         CalendarAction::Add { start, n } => {
             let t = match chrono::DateTime::parse_from_rfc3339(&start) {
                 Ok(t) => t,

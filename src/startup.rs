@@ -57,15 +57,14 @@ impl App {
         let ratings = RatingService::start(&store, &config.secret, metrics.clone())
             .await
             .map_err(|source| StartupError::Store { url: config.database.to_string(), source })?;
+        let calendar = Arc::new(crate::calendar_data::CalendarHandle::new(crate::calendar_data::load()));
+        calendar
+            .reload(&store)
+            .await
+            .map_err(|source| StartupError::Store { url: config.database.to_string(), source })?;
         let outbound = Arc::new(crate::jobs::Outbound::new(config.smtp_url.clone(), config.mail_from.clone()));
-        let state = AppState {
-            store,
-            config: Arc::new(config),
-            metrics,
-            ratings: Arc::new(ratings),
-            calendar: Arc::new(crate::calendar_data::load()),
-            outbound,
-        };
+        let state =
+            AppState { store, config: Arc::new(config), metrics, ratings: Arc::new(ratings), calendar, outbound };
         Ok(App { listener, state })
     }
 
@@ -88,6 +87,17 @@ impl App {
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         if self.state.config.run_jobs {
             crate::ingest::spawn_housekeeping(self.state.store.clone(), self.state.ratings.clone());
+            // Pick up notices imported by other processes (the CLI, other servers).
+            let (store, calendar) = (self.state.store.clone(), self.state.calendar.clone());
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+                loop {
+                    tick.tick().await;
+                    if let Err(e) = calendar.reload(&store).await {
+                        tracing::warn!(error = %e, "calendar reload failed");
+                    }
+                }
+            });
             crate::jobs::Runner::new(self.state.store.clone(), worker_name(), self.state.outbound.clone()).spawn();
         }
         let router = web::router(self.state.clone());

@@ -34,7 +34,7 @@ impl DayKind {
 }
 
 /// One year's notice: holidays (name, first day, last day) and adjusted working days.
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
 pub struct YearNotice {
     /// The year.
     pub year: i32,
@@ -324,6 +324,51 @@ impl Calendar {
             }
             _ => self.working_days_deadline(t, n),
         }
+    }
+}
+
+impl YearNotice {
+    /// Checks a notice before it replaces a year: the year is covered, dates fall in it (元旦
+    /// may start on 31 December before), ranges run forward and do not overlap, adjusted working
+    /// days are weekend days and not holidays.
+    pub fn validate(&self) -> Result<(), Vec<super::FieldError>> {
+        use super::FieldError;
+        let mut errors = Vec::new();
+        if !(FIRST_YEAR..=LAST_YEAR).contains(&self.year) {
+            errors.push(FieldError::new("year", format!("from {FIRST_YEAR} to {LAST_YEAR}")));
+        }
+        if self.notice.trim().is_empty() {
+            errors.push(FieldError::new("notice", "name the notice the dates come from"));
+        }
+        let in_year = |d: &NaiveDate| d.year() == self.year || (d.year() == self.year - 1 && d.month() == 12);
+        let mut days: Vec<NaiveDate> = Vec::new();
+        for (i, (name, from, to)) in self.holidays.iter().enumerate() {
+            if name.trim().is_empty() || from > to || !in_year(from) || !in_year(to) || (*to - *from).num_days() > 14 {
+                errors.push(FieldError::new(
+                    format!("holidays[{i}]"),
+                    "a name and a range of at most 15 days within the year",
+                ));
+                continue;
+            }
+            let mut d = *from;
+            while d <= *to {
+                if days.contains(&d) {
+                    errors.push(FieldError::new(format!("holidays[{i}]"), format!("{d} is listed twice")));
+                }
+                days.push(d);
+                d += Duration::days(1);
+            }
+        }
+        for (i, (name, d)) in self.workdays.iter().enumerate() {
+            if name.trim().is_empty() || !in_year(d) {
+                errors.push(FieldError::new(format!("workdays[{i}]"), "a name and a date within the year"));
+            } else if !weekend(*d) {
+                errors.push(FieldError::new(format!("workdays[{i}]"), format!("{d} is not a Saturday or Sunday")));
+            } else if days.contains(d) {
+                errors.push(FieldError::new(format!("workdays[{i}]"), format!("{d} is also a holiday")));
+            }
+        }
+        if errors.is_empty() { Ok(()) } else { Err(errors) }
     }
 }
 

@@ -5,6 +5,7 @@
 pub mod alerts;
 pub mod appeals;
 pub mod audit;
+pub mod calendar;
 pub mod invitations;
 pub mod jobs;
 mod migrate;

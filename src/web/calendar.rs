@@ -11,7 +11,41 @@ use crate::domain::calendar::{CalendarError, DayInfo, cst};
 
 /// The calendar API.
 pub fn api() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(day)).routes(routes!(deadline))
+    OpenApiRouter::new().routes(routes!(day)).routes(routes!(deadline)).routes(routes!(import_year))
+}
+
+/// The outcome of an import.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Imported {
+    /// The calendar version now in force.
+    pub calendar_version: String,
+    /// Running SLA clocks whose due time changed because provisional days became official.
+    pub recomputed: usize,
+}
+
+/// Import one year's official notice (admin): `{"year", "notice", "holidays": [[name, from, to], …],
+/// "workdays": [[name, date], …]}`. It replaces the year's data, provisional or shipped; open SLA
+/// clocks computed on provisional days are recomputed, each change audited.
+#[utoipa::path(post, path = "/calendar/years", tag = "calendar", request_body(content = serde_json::Value, description = "One year's notice"),
+    responses((status = 200, body = Imported), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("session" = []), ("bearer" = [])))]
+async fn import_year(
+    State(state): State<AppState>,
+    user: super::auth::CurrentUser,
+    super::error::ApiJson(year): super::error::ApiJson<crate::domain::calendar::YearNotice>,
+) -> Result<axum::Json<Imported>> {
+    user.require(user.user.role == crate::domain::role::Role::Admin)?;
+    year.validate().map_err(Error::Validation)?;
+    crate::store::calendar::import_year(&state.store, &year, &user.actor()).await?;
+    let cal = state.calendar.reload(&state.store).await?;
+    let recomputed = crate::store::calendar::recompute_provisional_clocks(
+        &state.store,
+        &cal,
+        &crate::domain::sla::Thresholds::default(),
+        &user.actor(),
+    )
+    .await?;
+    Ok(axum::Json(Imported { calendar_version: cal.version().to_owned(), recomputed }))
 }
 
 fn out_of_range(field: &str) -> impl Fn(CalendarError) -> Error + '_ {
@@ -24,7 +58,7 @@ fn out_of_range(field: &str) -> impl Fn(CalendarError) -> Error + '_ {
     responses((status = 200, body = DayInfo), (status = 422, body = ErrorBody)))]
 async fn day(State(state): State<AppState>, ApiPath(date): ApiPath<String>) -> Result<axum::Json<DayInfo>> {
     let d = NaiveDate::parse_from_str(&date, "%Y-%m-%d").map_err(|_| Error::field("date", "must be YYYY-MM-DD"))?;
-    Ok(axum::Json(state.calendar.day(d).map_err(out_of_range("date"))?))
+    Ok(axum::Json(state.calendar.get().day(d).map_err(out_of_range("date"))?))
 }
 
 /// Deadline parameters: a start and exactly one of the three clocks.
@@ -67,7 +101,7 @@ async fn deadline(
 ) -> Result<axum::Json<Deadline>> {
     let start: DateTime<FixedOffset> = DateTime::parse_from_rfc3339(p.start.trim())
         .map_err(|_| Error::field("start", "must be an RFC 3339 time such as 2026-09-30T10:00:00+08:00"))?;
-    let cal = &state.calendar;
+    let cal = state.calendar.get();
     let (clock, amount, due) = match (p.working_days, p.business_minutes, p.natural_minutes) {
         (Some(n), None, None) => {
             ("working_days", n, cal.working_days_deadline(start, n).map_err(out_of_range("working_days"))?)

@@ -47,8 +47,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Rating keys, writer, sealer.
     pub ratings: Arc<crate::ingest::RatingService>,
-    /// The working-day calendar.
-    pub calendar: Arc<crate::domain::calendar::Calendar>,
+    /// The working-day calendar in force.
+    pub calendar: Arc<crate::calendar_data::CalendarHandle>,
     /// SMTP and webhook clients for jobs.
     pub outbound: Arc<crate::jobs::Outbound>,
 }

@@ -1,7 +1,7 @@
 //! The working-day calendar API and CLI (DESIGN.md §5 contracts).
 
 use reqwest::StatusCode;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 crate::on_both_engines! {
     async fn days_follow_the_2026_notice(app) {
@@ -48,5 +48,41 @@ crate::on_both_engines! {
         assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "2026-10-10T23:59:59+08:00");
         let out = app.cli(&["calendar", "day", "2026-02-14"], "");
         assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "2026-02-14 adjusted_workday (春节)");
+    }
+}
+
+crate::on_both_engines! {
+    async fn importing_a_notice_replaces_provisional_days_and_recomputes_open_clocks(app) {
+        use pingyi::domain::sla::{Clock, Thresholds};
+        use pingyi::store::sla::{self, NewClock};
+        let cal = pingyi::calendar_data::load();
+        let start = chrono::DateTime::parse_from_rfc3339("2026-12-28T10:00:00+08:00").unwrap().timestamp_millis();
+        let mut tx = app.store.write().await.unwrap();
+        let (id, due) = sla::start(&mut tx, &cal, &Thresholds::default(), &NewClock {
+            subject: "case:X:resolution", unit_code: Some("XN-CD-GA-001"), handler: None, clock: Clock::WorkingDays(10), started_at: start,
+        }).await.unwrap();
+        tx.commit().await.unwrap();
+        // 2027 is provisional: only 1 January is a holiday, so 10 working days end on 12 January.
+        assert_eq!(due, chrono::DateTime::parse_from_rfc3339("2027-01-12T23:59:59+08:00").unwrap().timestamp_millis());
+
+        let admin = app.login("admin").await;
+        let bad = json!({"year": 2027, "notice": "测试通知", "holidays": [["元旦", "2027-01-01", "2027-01-03"]], "workdays": [["元旦", "2027-01-05"]]});
+        let r = admin.post_json("/api/v1/calendar/years", &bad).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "5 January 2027 is a Tuesday, not a weekend day");
+        // A test notice (not the real 2027 one): a week of holidays from 4 January.
+        let notice = json!({"year": 2027, "notice": "测试用通知（非官方）", "holidays": [["元旦", "2027-01-01", "2027-01-01"], ["测试假期", "2027-01-04", "2027-01-08"]], "workdays": [["测试假期", "2027-01-09"]]});
+        let r = admin.post_json("/api/v1/calendar/years", &notice).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let v: Value = r.json().await.unwrap();
+        assert_eq!((v["calendar_version"].as_str(), v["recomputed"].as_i64()), (Some("cn-2026.1+2027"), Some(1)));
+        let day: Value = admin.get_json("/api/v1/calendar/days/2027-01-05", StatusCode::OK).await;
+        assert_eq!((day["kind"].as_str(), day["provisional"].as_bool()), (Some("holiday"), Some(false)));
+        let clock = sla::get(&app.store, &id).await.unwrap().unwrap();
+        // 29, 30, 31 Dec; then 9 (adjusted), 11, 12, 13, 14, 15, 18 January.
+        assert_eq!(clock.due_at, chrono::DateTime::parse_from_rfc3339("2027-01-18T23:59:59+08:00").unwrap().timestamp_millis());
+        assert_eq!(clock.calendar_version, "cn-2026.1+2027");
+        let audit: Value = admin.get_json("/api/v1/audit?action=sla.recompute", StatusCode::OK).await;
+        assert_eq!(audit.as_array().unwrap().len(), 1, "the change is in the audit trail");
+        assert_eq!(app.login("supervisor").await.post_json("/api/v1/calendar/years", &notice).await.status(), StatusCode::FORBIDDEN);
     }
 }
