@@ -36,6 +36,21 @@ impl CalendarHandle {
         self.current.read().map(|c| c.clone()).unwrap_or_else(|e| e.into_inner().clone())
     }
 
+    /// The calendar of the region holding `org_code`: this one with the overrides of the node
+    /// and its ancestors.
+    pub async fn for_node(
+        &self,
+        store: &crate::store::Store,
+        org_code: &str,
+    ) -> Result<std::sync::Arc<Calendar>, crate::store::StoreError> {
+        let overrides = crate::store::calendar::overrides_for(store, org_code).await?;
+        let base = self.get();
+        if overrides.is_empty() {
+            return Ok(base);
+        }
+        Ok(std::sync::Arc::new(base.with_overrides(&overrides)))
+    }
+
     /// Rebuilds from the shipped data and the imported years; returns the calendar in force.
     pub async fn reload(
         &self,

@@ -13,7 +13,7 @@ pub fn cst() -> FixedOffset {
 }
 
 /// What kind of day a date is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DayKind {
     /// Monday to Friday, not a holiday.
@@ -327,6 +327,51 @@ impl Calendar {
     }
 }
 
+/// A region's own day: a local holiday, or a day worked there.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct Override {
+    /// The day.
+    #[schema(value_type = String, example = "2027-02-07")]
+    pub date: NaiveDate,
+    /// holiday, adjusted_workday or workday.
+    pub kind: DayKind,
+    /// Its name, e.g. 藏历新年.
+    pub name: String,
+}
+
+impl Calendar {
+    /// This calendar with a region's overrides applied (days outside the table are ignored).
+    pub fn with_overrides(&self, overrides: &[Override]) -> Calendar {
+        let mut cal = self.clone();
+        for o in overrides {
+            let Ok(i) = cal.index(o.date) else { continue };
+            let id = match cal.names.iter().position(|n| *n == o.name) {
+                Some(p) => p as u16,
+                None => {
+                    cal.names.push(o.name.clone());
+                    (cal.names.len() - 1) as u16
+                }
+            };
+            cal.days[i].kind = o.kind;
+            cal.days[i].name = id;
+        }
+        let mut n = 0u32;
+        cal.working.clear();
+        for (i, d) in cal.days.iter().enumerate() {
+            cal.worked_before[i] = n;
+            if d.kind.working() {
+                cal.working.push(i as u32);
+                n += 1;
+            }
+        }
+        cal.worked_before[cal.days.len()] = n;
+        if !overrides.is_empty() {
+            cal.version = format!("{}+local", cal.version);
+        }
+        cal
+    }
+}
+
 impl YearNotice {
     /// Checks a notice before it replaces a year: the year is covered, dates fall in it (元旦
     /// may start on 31 December before), ranges run forward and do not overlap, adjusted working
@@ -463,6 +508,19 @@ mod tests {
         assert_eq!((d.kind, d.provisional), (DayKind::Holiday, true));
         assert!(!c.day(date("2026-10-02")).map(|d| d.provisional).unwrap_or(true));
         assert_eq!(c.day(date("2019-12-31")), Err(CalendarError::OutOfRange));
+    }
+
+    #[test]
+    fn a_regional_holiday_moves_deadlines_in_that_region_only() {
+        let c = cal();
+        let local =
+            c.with_overrides(&[Override {
+                date: date("2026-03-03"), kind: DayKind::Holiday, name: "地方节日".into()
+            }]);
+        assert_eq!(c.nth_working_day_after(date("2026-03-02"), 1), Ok(date("2026-03-03")));
+        assert_eq!(local.nth_working_day_after(date("2026-03-02"), 1), Ok(date("2026-03-04")));
+        assert_eq!(local.day(date("2026-03-03")).map(|d| d.name), Ok(Some("地方节日".to_owned())));
+        assert_eq!(local.version(), "cn-2026.1+local");
     }
 
     proptest! {

@@ -125,3 +125,55 @@ pub async fn recompute_provisional_clocks(
     }
     Ok(changed)
 }
+
+/// The overrides in force at `org_code`: its own and its ancestors' (the nearest wins a day).
+pub async fn overrides_for(store: &Store, org_code: &str) -> Result<Vec<crate::domain::calendar::Override>> {
+    let rows = sqlx::query(
+        "select o.day, o.kind, o.name from org_closure a join calendar_overrides o on o.org_code = a.ancestor
+         where a.descendant = $1 order by a.distance desc, o.day",
+    )
+    .bind(org_code)
+    .fetch_all(store.pool())
+    .await?;
+    let mut out: Vec<crate::domain::calendar::Override> = Vec::new();
+    for r in rows {
+        let day: String = r.try_get("day")?;
+        let kind: String = r.try_get("kind")?;
+        let Ok(date) = chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d") else { continue };
+        let Ok(kind) = serde_json::from_value(serde_json::Value::String(kind)) else { continue };
+        // Ancestors come first, so a nearer node's override replaces a farther one's.
+        out.retain(|o| o.date != date);
+        out.push(crate::domain::calendar::Override { date, kind, name: r.try_get("name")? });
+    }
+    Ok(out)
+}
+
+/// Sets (or replaces) a region's override of one day, audited.
+pub async fn set_override(
+    store: &Store,
+    org_code: &str,
+    o: &crate::domain::calendar::Override,
+    actor: &Actor,
+) -> Result<()> {
+    let kind = serde_json::to_value(o.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+    let day = o.date.format("%Y-%m-%d").to_string();
+    let mut tx = store.write().await?;
+    sqlx::query("delete from calendar_overrides where org_code = $1 and day = $2")
+        .bind(org_code)
+        .bind(&day)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("insert into calendar_overrides (org_code, day, kind, name, created_by, created_at) values ($1, $2, $3, $4, $5, $6)")
+        .bind(org_code)
+        .bind(&day)
+        .bind(&kind)
+        .bind(&o.name)
+        .bind(&actor.name)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
+    audit::append(&mut tx, actor, "calendar.override", &format!("org:{org_code}"), &serde_json::json!({"after": o}))
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -11,7 +11,11 @@ use crate::domain::calendar::{CalendarError, DayInfo, cst};
 
 /// The calendar API.
 pub fn api() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(day)).routes(routes!(deadline)).routes(routes!(import_year))
+    OpenApiRouter::new()
+        .routes(routes!(day))
+        .routes(routes!(deadline))
+        .routes(routes!(import_year))
+        .routes(routes!(set_override))
 }
 
 /// The outcome of an import.
@@ -54,11 +58,72 @@ fn out_of_range(field: &str) -> impl Fn(CalendarError) -> Error + '_ {
 
 /// What kind of day a date is: workday, weekend, holiday or adjusted_workday (调休上班).
 #[utoipa::path(get, path = "/calendar/days/{date}", tag = "calendar",
-    params(("date" = String, Path, description = "YYYY-MM-DD")),
+    params(("date" = String, Path, description = "YYYY-MM-DD"), RegionParam),
     responses((status = 200, body = DayInfo), (status = 422, body = ErrorBody)))]
-async fn day(State(state): State<AppState>, ApiPath(date): ApiPath<String>) -> Result<axum::Json<DayInfo>> {
+async fn day(
+    State(state): State<AppState>,
+    ApiPath(date): ApiPath<String>,
+    ApiQuery(p): ApiQuery<RegionParam>,
+) -> Result<axum::Json<DayInfo>> {
     let d = NaiveDate::parse_from_str(&date, "%Y-%m-%d").map_err(|_| Error::field("date", "must be YYYY-MM-DD"))?;
-    Ok(axum::Json(state.calendar.get().day(d).map_err(out_of_range("date"))?))
+    let cal = calendar_for(&state, p.org.as_deref()).await?;
+    Ok(axum::Json(cal.day(d).map_err(out_of_range("date"))?))
+}
+
+/// The region whose calendar applies.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct RegionParam {
+    /// An org code: the national calendar with that region's own days (default: national).
+    pub org: Option<String>,
+}
+
+async fn calendar_for(
+    state: &AppState,
+    org: Option<&str>,
+) -> Result<std::sync::Arc<crate::domain::calendar::Calendar>> {
+    match org.map(str::trim).filter(|o| !o.is_empty()) {
+        None => Ok(state.calendar.get()),
+        Some(code) => {
+            let code = crate::domain::ids::OrgCode::parse(code).map_err(|e| Error::field("org", e.0))?;
+            crate::store::org::get(&state.store, &code)
+                .await?
+                .ok_or_else(|| Error::field("org", "not in the org tree"))?;
+            Ok(state.calendar.for_node(&state.store, code.as_str()).await?)
+        }
+    }
+}
+
+/// A region's own day.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+pub struct OverrideRequest {
+    /// The region (any org node; applies to everything below it).
+    pub org_code: String,
+    /// The day and what it is there.
+    #[serde(flatten)]
+    pub day: crate::domain::calendar::Override,
+}
+
+/// Set a region's own holiday or working day (admin).
+#[utoipa::path(post, path = "/calendar/overrides", tag = "calendar", request_body = OverrideRequest,
+    responses((status = 204, description = "Set"), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("session" = []), ("bearer" = [])))]
+async fn set_override(
+    State(state): State<AppState>,
+    user: super::auth::CurrentUser,
+    super::error::ApiJson(req): super::error::ApiJson<OverrideRequest>,
+) -> Result<axum::http::StatusCode> {
+    user.require(user.user.role == crate::domain::role::Role::Admin)?;
+    let code = crate::domain::ids::OrgCode::parse(&req.org_code).map_err(|e| Error::field("org_code", e.0))?;
+    crate::store::org::get(&state.store, &code)
+        .await?
+        .ok_or_else(|| Error::field("org_code", "not in the org tree"))?;
+    crate::domain::ids::parse_name(&req.day.name, "name").map_err(|e| Error::field("name", e.0))?;
+    state.calendar.get().day(req.day.date).map_err(out_of_range("date"))?;
+    if req.day.kind == crate::domain::calendar::DayKind::Weekend {
+        return Err(Error::field("kind", "holiday, adjusted_workday or workday"));
+    }
+    crate::store::calendar::set_override(&state.store, code.as_str(), &req.day, &user.actor()).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
 /// Deadline parameters: a start and exactly one of the three clocks.
@@ -73,6 +138,8 @@ pub struct DeadlineParams {
     pub business_minutes: Option<u32>,
     /// Plain minutes.
     pub natural_minutes: Option<u32>,
+    /// An org code whose region's own days apply (default: the national calendar).
+    pub org: Option<String>,
 }
 
 /// A computed deadline.
@@ -101,7 +168,7 @@ async fn deadline(
 ) -> Result<axum::Json<Deadline>> {
     let start: DateTime<FixedOffset> = DateTime::parse_from_rfc3339(p.start.trim())
         .map_err(|_| Error::field("start", "must be an RFC 3339 time such as 2026-09-30T10:00:00+08:00"))?;
-    let cal = state.calendar.get();
+    let cal = calendar_for(&state, p.org.as_deref()).await?;
     let (clock, amount, due) = match (p.working_days, p.business_minutes, p.natural_minutes) {
         (Some(n), None, None) => {
             ("working_days", n, cal.working_days_deadline(start, n).map_err(out_of_range("working_days"))?)

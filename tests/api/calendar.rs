@@ -86,3 +86,26 @@ crate::on_both_engines! {
         assert_eq!(app.login("supervisor").await.post_json("/api/v1/calendar/years", &notice).await.status(), StatusCode::FORBIDDEN);
     }
 }
+
+crate::on_both_engines! {
+    async fn a_regions_own_holiday_applies_below_it_only(app) {
+        let admin = app.login("admin").await;
+        let body = json!({"org_code": "XN-DT", "date": "2026-03-03", "kind": "holiday", "name": "地方节日（测试）"});
+        assert_eq!(admin.post_json("/api/v1/calendar/overrides", &body).await.status(), StatusCode::NO_CONTENT);
+        let bad = json!({"org_code": "XN-DT", "date": "2026-03-04", "kind": "weekend", "name": "x"});
+        assert_eq!(admin.post_json("/api/v1/calendar/overrides", &bad).await.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let unknown = json!({"org_code": "NOWHERE", "date": "2026-03-04", "kind": "holiday", "name": "x"});
+        assert_eq!(admin.post_json("/api/v1/calendar/overrides", &unknown).await.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(app.login("supervisor").await.post_json("/api/v1/calendar/overrides", &body).await.status(), StatusCode::FORBIDDEN);
+
+        let c = app.anonymous();
+        let local: Value = c.get_json("/api/v1/calendar/days/2026-03-03?org=XN-DT-GA-001", StatusCode::OK).await;
+        assert_eq!((local["kind"].as_str(), local["name"].as_str()), (Some("holiday"), Some("地方节日（测试）")));
+        let national: Value = c.get_json("/api/v1/calendar/days/2026-03-03", StatusCode::OK).await;
+        assert_eq!(national["kind"], "workday");
+        let elsewhere: Value = c.get_json("/api/v1/calendar/days/2026-03-03?org=XN-CD", StatusCode::OK).await;
+        assert_eq!(elsewhere["kind"], "workday");
+        let due: Value = c.get_json("/api/v1/calendar/deadline?start=2026-03-02T10:00:00%2B08:00&working_days=1&org=XN-DT", StatusCode::OK).await;
+        assert_eq!((due["due"].as_str(), due["calendar_version"].as_str()), (Some("2026-03-04T23:59:59+08:00"), Some("cn-2026.1+local")));
+    }
+}
