@@ -177,3 +177,23 @@ pub async fn set_override(
     tx.commit().await?;
     Ok(())
 }
+
+/// Every regional override: (org code, override).
+pub async fn all_overrides(store: &Store) -> Result<Vec<(String, crate::domain::calendar::Override)>> {
+    let rows = sqlx::query("select org_code, day, kind, name from calendar_overrides order by org_code, day")
+        .fetch_all(store.pool())
+        .await?;
+    let mut out = Vec::new();
+    for r in rows {
+        let day: String = r.try_get("day")?;
+        let kind: String = r.try_get("kind")?;
+        let (Ok(date), Ok(kind)) = (
+            chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d"),
+            serde_json::from_value(serde_json::Value::String(kind)),
+        ) else {
+            continue;
+        };
+        out.push((r.try_get("org_code")?, crate::domain::calendar::Override { date, kind, name: r.try_get("name")? }));
+    }
+    Ok(out)
+}

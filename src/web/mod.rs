@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod auth;
 pub mod calendar;
+pub mod calendar_page;
 pub mod codes;
 pub mod error;
 pub mod health;
@@ -114,6 +115,7 @@ pub fn router(state: AppState) -> Router {
         .merge(audit::pages())
         .merge(rate::pages())
         .merge(codes::pages())
+        .merge(calendar_page::pages())
         .route_layer(middleware::from_fn_with_state(state.clone(), track_metrics))
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
