@@ -4,6 +4,7 @@
 //! the same job twice. Each kind lives in a file of its own.
 
 pub mod email;
+pub mod sms;
 pub mod webhook;
 
 use std::sync::Arc;

@@ -27,7 +27,8 @@ pub async fn enqueue_event(tx: &mut Tx, event: &str, body: &serde_json::Value) -
     let mut jobs = Vec::new();
     for r in rows {
         let events: String = r.try_get("events")?;
-        if events.split(',').any(|e| e == event || e == "*") {
+        // `*` means every event but text messages, which go only to gateways that ask for them.
+        if events.split(',').any(|e| e == event || (e == "*" && event != super::sms::EVENT)) {
             let id: String = r.try_get("id")?;
             jobs.push(NewJob {
                 kind: KIND,

@@ -14,7 +14,7 @@ use crate::store::jobs::{self, JobView};
 use crate::store::webhooks::{self, Webhook};
 
 /// Events a webhook may subscribe to.
-pub const EVENTS: [&str; 2] = ["alert.opened", "*"];
+pub const EVENTS: [&str; 3] = ["alert.opened", "sms", "*"];
 
 /// The notifications API.
 pub fn api() -> OpenApiRouter<AppState> {
@@ -30,7 +30,8 @@ pub fn api() -> OpenApiRouter<AppState> {
 pub struct CreateWebhook {
     /// http:// or https:// URL that receives POSTs.
     pub url: String,
-    /// Events: `alert.opened`, or `*` for all.
+    /// Events: `alert.opened`; `sms` for an SMS gateway adapter (`{"to", "text"}`); `*` for every
+    /// event but `sms`.
     pub events: Vec<String>,
 }
 

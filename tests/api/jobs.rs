@@ -208,3 +208,24 @@ crate::on_both_engines! {
         assert!(mail.contains("From: Pingyi <noreply@pingyi.localhost>"), "{mail}");
     }
 }
+
+crate::on_both_engines! {
+    async fn a_text_message_goes_to_the_sms_gateway_adapter_only(app) {
+        let (gateway, texts) = receiver(0).await;
+        let (other, others) = receiver(0).await;
+        let admin = app.login("admin").await;
+        assert_eq!(admin.post_json("/api/v1/webhooks", &json!({"url": gateway, "events": ["sms"]})).await.status(), StatusCode::CREATED);
+        assert_eq!(admin.post_json("/api/v1/webhooks", &json!({"url": other, "events": ["*"]})).await.status(), StatusCode::CREATED);
+        let phone = pingyi::domain::rating::Phone::parse("13912345678").unwrap();
+        let mut tx = app.store.write().await.unwrap();
+        assert_eq!(pingyi::jobs::sms::enqueue(&mut tx, &phone, "您的评价已受理").await.unwrap(), 1);
+        tx.commit().await.unwrap();
+        Runner::new(app.store.clone(), "runner", outbound(None)).run_until_empty().await.unwrap();
+        let texts = texts.lock().unwrap().clone();
+        assert_eq!(texts.len(), 1);
+        assert_eq!(texts[0].1, "sms");
+        let body: Value = serde_json::from_str(&texts[0].3).unwrap();
+        assert_eq!((body["data"]["to"].as_str(), body["data"]["text"].as_str()), (Some("13912345678"), Some("您的评价已受理")));
+        assert!(others.lock().unwrap().is_empty(), "`*` does not receive phone numbers");
+    }
+}
