@@ -20,3 +20,11 @@ create table calendar_overrides (
     created_at bigint not null,
     primary key (org_code, day)
 );
+
+-- Business hours per unit or service centre (JSON: open, close, saturday_open, saturday_close,
+-- cutoff), inherited by everything below the node; 9:00–17:00 on working days without one.
+create table business_hours (
+    org_code text primary key references org_nodes (code),
+    hours text not null,
+    updated_at bigint not null
+);

@@ -56,6 +56,40 @@ pub struct CalendarData {
     pub years: Vec<YearNotice>,
 }
 
+/// When a unit or service centre works: weekday hours on working days, optional Saturday hours
+/// (e.g. 9:00–12:00 for service centres), and an optional daily cut-off after which work
+/// received counts from the next day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct BusinessHours {
+    /// Opening on working days, e.g. "09:00:00".
+    #[schema(value_type = String, example = "09:00:00")]
+    pub open: NaiveTime,
+    /// Closing on working days, e.g. "17:00:00" (no lunch break).
+    #[schema(value_type = String, example = "17:00:00")]
+    pub close: NaiveTime,
+    /// Opening on Saturdays that are not holidays, for units that open then.
+    #[schema(value_type = Option<String>, example = "09:00:00")]
+    pub saturday_open: Option<NaiveTime>,
+    /// Closing on those Saturdays.
+    #[schema(value_type = Option<String>, example = "12:00:00")]
+    pub saturday_close: Option<NaiveTime>,
+    /// Work received after this time counts from the next day (working-day clocks).
+    #[schema(value_type = Option<String>, example = "17:00:00")]
+    pub cutoff: Option<NaiveTime>,
+}
+
+impl Default for BusinessHours {
+    fn default() -> Self {
+        BusinessHours {
+            open: NaiveTime::from_hms_opt(9, 0, 0).unwrap_or_default(),
+            close: NaiveTime::from_hms_opt(17, 0, 0).unwrap_or_default(),
+            saturday_open: None,
+            saturday_close: None,
+            cutoff: None,
+        }
+    }
+}
+
 /// A day as answered by the calendar.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct DayInfo {
@@ -243,21 +277,32 @@ impl Calendar {
         cst().from_local_datetime(&end).single().ok_or(CalendarError::OutOfRange)
     }
 
-    /// `n` minutes of business hours after `t`: on working days from `open` to `close` local
-    /// time (default 9:00–17:00). Time outside business hours does not count.
+    /// The hours `h` give for day `i` (`date`): working days use the weekday hours; a Saturday
+    /// that is no holiday uses the Saturday hours of units that open then.
+    fn hours_on(&self, i: usize, date: NaiveDate, h: &BusinessHours) -> Option<(NaiveTime, NaiveTime)> {
+        let kind = self.days[i].kind;
+        if kind.working() {
+            Some((h.open, h.close))
+        } else if kind == DayKind::Weekend && date.weekday() == Weekday::Sat {
+            h.saturday_open.zip(h.saturday_close)
+        } else {
+            None
+        }
+    }
+
+    /// `n` minutes of business hours `h` after `t`. Time outside business hours does not count.
     pub fn business_minutes_deadline(
         &self,
         t: DateTime<FixedOffset>,
         n: u32,
-        open: NaiveTime,
-        close: NaiveTime,
+        h: &BusinessHours,
     ) -> Result<DateTime<FixedOffset>, CalendarError> {
         let mut local = t.with_timezone(&cst()).naive_local();
         let mut left = i64::from(n);
         loop {
             let date = local.date();
             let i = self.index(date)?;
-            if self.days[i].kind.working() {
+            if let Some((open, close)) = self.hours_on(i, date, h) {
                 let start = local.time().max(open);
                 if start < close {
                     let available = (close - start).num_minutes();
@@ -283,19 +328,18 @@ impl Calendar {
         Ok(self.worked_before[j + 1] - self.worked_before[i + 1])
     }
 
-    /// Minutes of business hours (`open`–`close` on working days) between `a` and `b`.
+    /// Minutes of business hours `h` between `a` and `b`.
     pub fn business_minutes_between(
         &self,
         a: DateTime<FixedOffset>,
         b: DateTime<FixedOffset>,
-        open: NaiveTime,
-        close: NaiveTime,
+        h: &BusinessHours,
     ) -> Result<u32, CalendarError> {
         let (a, b) = (a.with_timezone(&cst()).naive_local(), b.with_timezone(&cst()).naive_local());
         let mut total = 0i64;
         let mut day = a.date();
         while day <= b.date() {
-            if self.days[self.index(day)?].kind.working() {
+            if let Some((open, close)) = self.hours_on(self.index(day)?, day, h) {
                 let from = if day == a.date() { a.time().max(open) } else { open };
                 let to = if day == b.date() { b.time().min(close) } else { close };
                 if to > from {
@@ -486,18 +530,39 @@ mod tests {
     #[test]
     fn business_minutes_skip_nights_weekends_and_holidays() {
         let c = cal();
-        let (open, close) = (
-            NaiveTime::from_hms_opt(9, 0, 0).unwrap_or_default(),
-            NaiveTime::from_hms_opt(17, 0, 0).unwrap_or_default(),
-        );
+        let h = BusinessHours::default();
         let t = DateTime::parse_from_rfc3339("2026-09-30T16:30:00+08:00").unwrap_or_else(|e| panic!("{e}"));
         // 30 minutes on the 30th, then the holiday week, then 30 minutes on Thursday 8 October.
-        let due = c.business_minutes_deadline(t, 60, open, close).unwrap_or_else(|e| panic!("{e}"));
+        let due = c.business_minutes_deadline(t, 60, &h).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(due.to_rfc3339(), "2026-10-08T09:30:00+08:00");
         let night = DateTime::parse_from_rfc3339("2026-03-02T22:00:00+08:00").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
-            c.business_minutes_deadline(night, 10, open, close).map(|d| d.to_rfc3339()),
+            c.business_minutes_deadline(night, 10, &h).map(|d| d.to_rfc3339()),
             Ok("2026-03-03T09:10:00+08:00".to_owned())
+        );
+    }
+
+    #[test]
+    fn a_centre_open_on_saturday_mornings_counts_them() {
+        let c = cal();
+        let nine = NaiveTime::from_hms_opt(9, 0, 0);
+        let noon = NaiveTime::from_hms_opt(12, 0, 0);
+        let centre = BusinessHours { saturday_open: nine, saturday_close: noon, ..BusinessHours::default() };
+        // Friday 6 March 2026, 16:30: 30 minutes on Friday, then Saturday morning for a centre.
+        let t = DateTime::parse_from_rfc3339("2026-03-06T16:30:00+08:00").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            c.business_minutes_deadline(t, 60, &centre).map(|d| d.to_rfc3339()),
+            Ok("2026-03-07T09:30:00+08:00".to_owned())
+        );
+        assert_eq!(
+            c.business_minutes_deadline(t, 60, &BusinessHours::default()).map(|d| d.to_rfc3339()),
+            Ok("2026-03-09T09:30:00+08:00".to_owned())
+        );
+        // A Saturday inside a holiday (2026-10-03) stays closed.
+        let holiday = DateTime::parse_from_rfc3339("2026-09-30T16:30:00+08:00").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            c.business_minutes_deadline(holiday, 60, &centre).map(|d| d.to_rfc3339()),
+            Ok("2026-10-08T09:30:00+08:00".to_owned())
         );
     }
 

@@ -3,9 +3,9 @@
 //! share of time used, and the escalation each colour triggers. Pure; the store keeps clocks
 //! and the sweep finds those whose colour is about to change.
 
-use chrono::{DateTime, FixedOffset, NaiveTime, TimeZone};
+use chrono::{DateTime, FixedOffset, TimeZone};
 
-use super::calendar::{Calendar, CalendarError, cst};
+use super::calendar::{BusinessHours, Calendar, CalendarError, cst};
 
 /// A clock: how long something may take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
@@ -17,11 +17,6 @@ pub enum Clock {
     BusinessMinutes(u32),
     /// Working days: the day of receipt does not count; due at the end of the Nth working day.
     WorkingDays(u32),
-}
-
-/// Business hours: 9:00 to 17:00 local, without a lunch break.
-pub fn business_hours() -> (NaiveTime, NaiveTime) {
-    (NaiveTime::from_hms_opt(9, 0, 0).unwrap_or_default(), NaiveTime::from_hms_opt(17, 0, 0).unwrap_or_default())
 }
 
 fn at(ms: i64) -> DateTime<FixedOffset> {
@@ -53,26 +48,32 @@ impl Clock {
         }
     }
 
-    /// When a clock started at `start_ms` falls due (ms); `cutoff` applies to working days.
-    pub fn due(self, cal: &Calendar, start_ms: i64, cutoff: Option<NaiveTime>) -> Result<i64, CalendarError> {
+    /// When a clock started at `start_ms` falls due (ms) for a unit working `hours` (business
+    /// minutes count its hours; its cut-off applies to working days).
+    pub fn due(self, cal: &Calendar, start_ms: i64, hours: &BusinessHours) -> Result<i64, CalendarError> {
         let start = at(start_ms);
-        let (open, close) = business_hours();
         Ok(match self {
             Clock::NaturalMinutes(n) => start_ms + i64::from(n) * 60_000,
-            Clock::BusinessMinutes(n) => cal.business_minutes_deadline(start, n, open, close)?.timestamp_millis(),
-            Clock::WorkingDays(n) => cal.working_days_deadline_with_cutoff(start, n, cutoff)?.timestamp_millis(),
+            Clock::BusinessMinutes(n) => cal.business_minutes_deadline(start, n, hours)?.timestamp_millis(),
+            Clock::WorkingDays(n) => cal.working_days_deadline_with_cutoff(start, n, hours.cutoff)?.timestamp_millis(),
         })
     }
 
     /// The new due time of a clock paused at `paused_ms` and resumed at `resumed_ms`: what was
     /// left when it paused is counted again from the resumption.
-    pub fn resume(self, cal: &Calendar, due_ms: i64, paused_ms: i64, resumed_ms: i64) -> Result<i64, CalendarError> {
-        let (open, close) = business_hours();
+    pub fn resume(
+        self,
+        cal: &Calendar,
+        due_ms: i64,
+        paused_ms: i64,
+        resumed_ms: i64,
+        hours: &BusinessHours,
+    ) -> Result<i64, CalendarError> {
         Ok(match self {
             Clock::NaturalMinutes(_) => due_ms + (resumed_ms - paused_ms).max(0),
             Clock::BusinessMinutes(_) => {
-                let left = cal.business_minutes_between(at(paused_ms), at(due_ms), open, close)?;
-                cal.business_minutes_deadline(at(resumed_ms), left, open, close)?.timestamp_millis()
+                let left = cal.business_minutes_between(at(paused_ms), at(due_ms), hours)?;
+                cal.business_minutes_deadline(at(resumed_ms), left, hours)?.timestamp_millis()
             }
             Clock::WorkingDays(_) => {
                 let (p, d) = (at(paused_ms).date_naive(), at(due_ms).date_naive());
@@ -237,9 +238,9 @@ mod tests {
     #[test]
     fn a_cut_off_moves_late_work_to_the_next_day() {
         let c = cal();
-        let five_pm = NaiveTime::from_hms_opt(17, 0, 0);
-        let early = Clock::WorkingDays(1).due(&c, ms("2026-03-02T16:00:00+08:00"), five_pm).unwrap_or_default();
-        let late = Clock::WorkingDays(1).due(&c, ms("2026-03-02T17:30:00+08:00"), five_pm).unwrap_or_default();
+        let h = BusinessHours { cutoff: chrono::NaiveTime::from_hms_opt(17, 0, 0), ..BusinessHours::default() };
+        let early = Clock::WorkingDays(1).due(&c, ms("2026-03-02T16:00:00+08:00"), &h).unwrap_or_default();
+        let late = Clock::WorkingDays(1).due(&c, ms("2026-03-02T17:30:00+08:00"), &h).unwrap_or_default();
         assert_eq!(early, ms("2026-03-03T23:59:59+08:00"));
         assert_eq!(late, ms("2026-03-04T23:59:59+08:00"));
     }
@@ -249,20 +250,21 @@ mod tests {
         let c = cal();
         // Received Monday 2 March 2026, 15 working days: due Monday 23 March.
         let start = ms("2026-03-02T10:00:00+08:00");
-        let due = Clock::WorkingDays(15).due(&c, start, None).unwrap_or_default();
+        let h = BusinessHours::default();
+        let due = Clock::WorkingDays(15).due(&c, start, &h).unwrap_or_default();
         assert_eq!(due, ms("2026-03-23T23:59:59+08:00"));
         // Paused on Wednesday 4 March (2 working days used, 13 left), resumed Monday 9 March.
         let resumed = Clock::WorkingDays(15)
-            .resume(&c, due, ms("2026-03-04T12:00:00+08:00"), ms("2026-03-09T09:00:00+08:00"))
+            .resume(&c, due, ms("2026-03-04T12:00:00+08:00"), ms("2026-03-09T09:00:00+08:00"), &h)
             .unwrap_or_default();
         assert_eq!(resumed, ms("2026-03-26T23:59:59+08:00"));
-        let natural = Clock::NaturalMinutes(10).resume(&c, 600_000, 120_000, 420_000).unwrap_or_default();
+        let natural = Clock::NaturalMinutes(10).resume(&c, 600_000, 120_000, 420_000, &h).unwrap_or_default();
         assert_eq!(natural, 900_000);
         let bm_start = ms("2026-03-02T16:00:00+08:00");
-        let bm_due = Clock::BusinessMinutes(120).due(&c, bm_start, None).unwrap_or_default();
+        let bm_due = Clock::BusinessMinutes(120).due(&c, bm_start, &h).unwrap_or_default();
         assert_eq!(bm_due, ms("2026-03-03T10:00:00+08:00"));
         let bm = Clock::BusinessMinutes(120)
-            .resume(&c, bm_due, ms("2026-03-02T16:30:00+08:00"), ms("2026-03-04T09:00:00+08:00"))
+            .resume(&c, bm_due, ms("2026-03-02T16:30:00+08:00"), ms("2026-03-04T09:00:00+08:00"), &h)
             .unwrap_or_default();
         assert_eq!(bm, ms("2026-03-04T10:30:00+08:00"), "90 minutes were left");
     }

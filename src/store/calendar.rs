@@ -80,17 +80,25 @@ pub async fn recompute_provisional_clocks(
     t: &Thresholds,
     actor: &Actor,
 ) -> Result<usize> {
-    let rows =
-        sqlx::query("select id, clock, started_at, due_at from sla_clocks where state = 'running' and provisional = 1")
-            .fetch_all(store.pool())
-            .await?;
+    let rows = sqlx::query(
+        "select id, clock, started_at, due_at, unit_code from sla_clocks where state = 'running' and provisional = 1",
+    )
+    .fetch_all(store.pool())
+    .await?;
     let now = now_ms();
     let mut changed = 0;
     for r in rows {
         let id: String = r.try_get("id")?;
         let Some(clock) = Clock::decode(&r.try_get::<String, _>("clock")?) else { continue };
         let (started, old_due): (i64, i64) = (r.try_get("started_at")?, r.try_get("due_at")?);
-        let Ok(due) = clock.due(cal, started, None) else { continue };
+        let hours = match super::opt_text(&r, "unit_code")? {
+            Some(unit) => {
+                let mut conn = store.pool().acquire().await?;
+                hours_for(&mut conn, &unit).await?
+            }
+            None => crate::domain::calendar::BusinessHours::default(),
+        };
+        let Ok(due) = clock.due(cal, started, &hours) else { continue };
         let day = |ms: i64| {
             use chrono::TimeZone;
             crate::domain::calendar::cst().timestamp_millis_opt(ms).single().map(|d| d.date_naive()).unwrap_or_default()
@@ -196,4 +204,47 @@ pub async fn all_overrides(store: &Store) -> Result<Vec<(String, crate::domain::
         out.push((r.try_get("org_code")?, crate::domain::calendar::Override { date, kind, name: r.try_get("name")? }));
     }
     Ok(out)
+}
+
+/// The business hours at `org_code`: its own or its nearest ancestor's, or the default.
+pub async fn hours_for(
+    conn: &mut sqlx::AnyConnection,
+    org_code: &str,
+) -> Result<crate::domain::calendar::BusinessHours> {
+    let row: Option<String> = sqlx::query_scalar(
+        "select h.hours from org_closure a join business_hours h on h.org_code = a.ancestor
+         where a.descendant = $1 order by a.distance limit 1",
+    )
+    .bind(org_code)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.and_then(|h| serde_json::from_str(&h).ok()).unwrap_or_default())
+}
+
+/// Sets a node's business hours, audited with before and after.
+pub async fn set_hours(
+    store: &Store,
+    org_code: &str,
+    hours: &crate::domain::calendar::BusinessHours,
+    actor: &Actor,
+) -> Result<()> {
+    let mut tx = store.write().await?;
+    let before = hours_for(&mut tx, org_code).await?;
+    sqlx::query("delete from business_hours where org_code = $1").bind(org_code).execute(&mut *tx).await?;
+    sqlx::query("insert into business_hours (org_code, hours, updated_at) values ($1, $2, $3)")
+        .bind(org_code)
+        .bind(serde_json::to_string(hours).unwrap_or_default())
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
+    audit::append(
+        &mut tx,
+        actor,
+        "business_hours.set",
+        &format!("org:{org_code}"),
+        &serde_json::json!({"before": before, "after": hours}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }

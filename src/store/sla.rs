@@ -30,7 +30,11 @@ pub struct NewClock<'a> {
 
 /// Starts a clock inside `tx`; returns its id and due time.
 pub async fn start(tx: &mut Tx, cal: &Calendar, t: &Thresholds, new: &NewClock<'_>) -> Result<(String, i64)> {
-    let due = new.clock.due(cal, new.started_at, None).map_err(cal_err)?;
+    let hours = match new.unit_code {
+        Some(unit) => super::calendar::hours_for(tx, unit).await?,
+        None => crate::domain::calendar::BusinessHours::default(),
+    };
+    let due = new.clock.due(cal, new.started_at, &hours).map_err(cal_err)?;
     let id = new_id();
     let now = now_ms();
     let provisional = cal.any_provisional(
@@ -117,11 +121,12 @@ pub async fn pause(store: &Store, id: &str, now: i64) -> Result<bool> {
 
 /// Resumes a paused clock: what was left when it paused counts again from `now`.
 pub async fn resume(store: &Store, cal: &Calendar, t: &Thresholds, id: &str, now: i64) -> Result<bool> {
-    let Some(r) =
-        sqlx::query("select clock, started_at, due_at, paused_at from sla_clocks where id = $1 and state = 'paused'")
-            .bind(id)
-            .fetch_optional(store.pool())
-            .await?
+    let Some(r) = sqlx::query(
+        "select clock, started_at, due_at, paused_at, unit_code from sla_clocks where id = $1 and state = 'paused'",
+    )
+    .bind(id)
+    .fetch_optional(store.pool())
+    .await?
     else {
         return Ok(false);
     };
@@ -129,7 +134,14 @@ pub async fn resume(store: &Store, cal: &Calendar, t: &Thresholds, id: &str, now
         .ok_or_else(|| StoreError::Database(sqlx::Error::Decode("clock".into())))?;
     let (started, due, paused): (i64, i64, i64) =
         (r.try_get("started_at")?, r.try_get("due_at")?, r.try_get::<Option<i64>, _>("paused_at")?.unwrap_or(now));
-    let new_due = clock.resume(cal, due, paused, now).map_err(cal_err)?;
+    let hours = match opt_text(&r, "unit_code")? {
+        Some(unit) => {
+            let mut conn = store.pool().acquire().await?;
+            super::calendar::hours_for(&mut conn, &unit).await?
+        }
+        None => crate::domain::calendar::BusinessHours::default(),
+    };
+    let new_due = clock.resume(cal, due, paused, now, &hours).map_err(cal_err)?;
     // The time used so far shifts by the pause, so colours keep their meaning.
     let new_start = started + (now - paused);
     let done = sqlx::query(

@@ -1,13 +1,13 @@
 //! The working-day calendar over HTTP (public): what kind of day a date is, and deadlines.
 
 use axum::extract::State;
-use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime};
+use chrono::{DateTime, FixedOffset, NaiveDate};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
 use super::error::{ApiPath, ApiQuery, Error, ErrorBody, Result};
-use crate::domain::calendar::{CalendarError, DayInfo, cst};
+use crate::domain::calendar::{BusinessHours, CalendarError, DayInfo, cst};
 
 /// The calendar API.
 pub fn api() -> OpenApiRouter<AppState> {
@@ -16,6 +16,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(deadline))
         .routes(routes!(import_year))
         .routes(routes!(set_override))
+        .routes(routes!(get_hours, put_hours))
 }
 
 /// The outcome of an import.
@@ -75,6 +76,16 @@ async fn day(
 pub struct RegionParam {
     /// An org code: the national calendar with that region's own days (default: national).
     pub org: Option<String>,
+}
+
+async fn hours_for(state: &AppState, org: Option<&str>) -> Result<BusinessHours> {
+    match org.map(str::trim).filter(|o| !o.is_empty()) {
+        None => Ok(BusinessHours::default()),
+        Some(code) => {
+            let mut conn = state.store.pool().acquire().await.map_err(crate::store::StoreError::from)?;
+            Ok(crate::store::calendar::hours_for(&mut conn, code).await?)
+        }
+    }
 }
 
 async fn calendar_for(
@@ -169,19 +180,16 @@ async fn deadline(
     let start: DateTime<FixedOffset> = DateTime::parse_from_rfc3339(p.start.trim())
         .map_err(|_| Error::field("start", "must be an RFC 3339 time such as 2026-09-30T10:00:00+08:00"))?;
     let cal = calendar_for(&state, p.org.as_deref()).await?;
+    let hours = hours_for(&state, p.org.as_deref()).await?;
     let (clock, amount, due) = match (p.working_days, p.business_minutes, p.natural_minutes) {
         (Some(n), None, None) => {
             ("working_days", n, cal.working_days_deadline(start, n).map_err(out_of_range("working_days"))?)
         }
-        (None, Some(n), None) => {
-            let open = NaiveTime::from_hms_opt(9, 0, 0).unwrap_or_default();
-            let close = NaiveTime::from_hms_opt(17, 0, 0).unwrap_or_default();
-            (
-                "business_minutes",
-                n,
-                cal.business_minutes_deadline(start, n, open, close).map_err(out_of_range("business_minutes"))?,
-            )
-        }
+        (None, Some(n), None) => (
+            "business_minutes",
+            n,
+            cal.business_minutes_deadline(start, n, &hours).map_err(out_of_range("business_minutes"))?,
+        ),
         (None, None, Some(n)) => {
             ("natural_minutes", n, (start + chrono::Duration::minutes(i64::from(n))).with_timezone(&cst()))
         }
@@ -201,4 +209,53 @@ async fn deadline(
         calendar_version: cal.version().to_owned(),
         provisional: cal.any_provisional(start_local.date_naive(), due.date_naive()),
     }))
+}
+
+/// The business hours in force at a node (its own or inherited; 9:00–17:00 without any).
+#[utoipa::path(get, path = "/org/nodes/{code}/business-hours", tag = "calendar", params(("code" = String, Path, description = "Org code")),
+    responses((status = 200, body = BusinessHours), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("session" = []), ("bearer" = [])))]
+async fn get_hours(
+    State(state): State<AppState>,
+    user: super::auth::CurrentUser,
+    ApiPath(code): ApiPath<String>,
+) -> Result<axum::Json<BusinessHours>> {
+    let code = crate::domain::ids::OrgCode::parse(&code).map_err(|_| Error::NotFound)?;
+    crate::store::org::get(&state.store, &code).await?.ok_or(Error::NotFound)?;
+    user.require_scope(&state, &code).await?;
+    Ok(axum::Json(hours_for(&state, Some(code.as_str())).await?))
+}
+
+/// Set the business hours of a unit or service centre and everything below it (admin).
+#[utoipa::path(put, path = "/org/nodes/{code}/business-hours", tag = "calendar", params(("code" = String, Path, description = "Org code")),
+    request_body = BusinessHours,
+    responses((status = 200, body = BusinessHours), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("session" = []), ("bearer" = [])))]
+async fn put_hours(
+    State(state): State<AppState>,
+    user: super::auth::CurrentUser,
+    ApiPath(code): ApiPath<String>,
+    super::error::ApiJson(h): super::error::ApiJson<BusinessHours>,
+) -> Result<axum::Json<BusinessHours>> {
+    user.require(user.user.role == crate::domain::role::Role::Admin)?;
+    let code = crate::domain::ids::OrgCode::parse(&code).map_err(|_| Error::NotFound)?;
+    crate::store::org::get(&state.store, &code).await?.ok_or(Error::NotFound)?;
+    let mut errors = Vec::new();
+    if h.open >= h.close {
+        errors.push(crate::domain::FieldError::new("close", "must be after open"));
+    }
+    match (h.saturday_open, h.saturday_close) {
+        (Some(o), Some(c)) if o >= c => {
+            errors.push(crate::domain::FieldError::new("saturday_close", "must be after saturday_open"))
+        }
+        (Some(_), None) | (None, Some(_)) => {
+            errors.push(crate::domain::FieldError::new("saturday_open", "give both Saturday times, or neither"))
+        }
+        _ => {}
+    }
+    if !errors.is_empty() {
+        return Err(Error::Validation(errors));
+    }
+    crate::store::calendar::set_hours(&state.store, code.as_str(), &h, &user.actor()).await?;
+    Ok(axum::Json(h))
 }

@@ -109,3 +109,27 @@ crate::on_both_engines! {
         assert_eq!((due["due"].as_str(), due["calendar_version"].as_str()), (Some("2026-03-04T23:59:59+08:00"), Some("cn-2026.1+local")));
     }
 }
+
+crate::on_both_engines! {
+    async fn a_service_centre_open_on_saturday_mornings_counts_them_in_business_minutes(app) {
+        let admin = app.login("admin").await;
+        let put = |code: &str, body: Value| {
+            let url = app.url(&format!("/api/v1/org/nodes/{code}/business-hours"));
+            let req = admin.http.put(url).header("x-csrf-token", admin.csrf.clone().unwrap()).json(&body);
+            async move { req.send().await.unwrap() }
+        };
+        let centre = json!({"open": "09:00:00", "close": "17:00:00", "saturday_open": "09:00:00", "saturday_close": "12:00:00", "cutoff": null});
+        assert_eq!(put("XN-CX-ZWFW", centre).await.status(), StatusCode::OK);
+        let bad = json!({"open": "17:00:00", "close": "09:00:00", "saturday_open": "09:00:00", "saturday_close": null, "cutoff": null});
+        let r = put("XN-CX-ZWFW", bad).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let inherited = admin.get_json("/api/v1/org/nodes/XN-CX-ZWFW-001/business-hours", StatusCode::OK).await;
+        assert_eq!(inherited["saturday_close"], "12:00:00");
+        let c = app.anonymous();
+        let friday = "/api/v1/calendar/deadline?start=2026-03-06T16:30:00%2B08:00&business_minutes=60";
+        let v: Value = c.get_json(&format!("{friday}&org=XN-CX-ZWFW-001"), StatusCode::OK).await;
+        assert_eq!(v["due"], "2026-03-07T09:30:00+08:00", "the centre's Saturday morning counts");
+        let v: Value = c.get_json(friday, StatusCode::OK).await;
+        assert_eq!(v["due"], "2026-03-09T09:30:00+08:00", "elsewhere Monday");
+    }
+}
