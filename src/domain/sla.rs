@@ -120,6 +120,55 @@ impl Colour {
     }
 }
 
+/// How far along a clock is: its colour, and beyond red, whether it has been overdue for as
+/// long again as it was allowed (then the bureau head is told).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// Green.
+    Green,
+    /// Blue.
+    Blue,
+    /// Yellow.
+    Yellow,
+    /// Orange.
+    Orange,
+    /// Red: overdue.
+    Red,
+    /// Still red, and overdue by as long again as the time allowed.
+    LongOverdue,
+}
+
+impl Stage {
+    /// The colour shown.
+    pub fn colour(self) -> Colour {
+        match self {
+            Stage::Green => Colour::Green,
+            Stage::Blue => Colour::Blue,
+            Stage::Yellow => Colour::Yellow,
+            Stage::Orange => Colour::Orange,
+            Stage::Red | Stage::LongOverdue => Colour::Red,
+        }
+    }
+
+    /// Stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::LongOverdue => "long_overdue",
+            other => other.colour().as_str(),
+        }
+    }
+
+    /// Parses the stored form.
+    pub fn parse(s: &str) -> Option<Stage> {
+        [Stage::Green, Stage::Blue, Stage::Yellow, Stage::Orange, Stage::Red, Stage::LongOverdue]
+            .into_iter()
+            .find(|x| x.as_str() == s)
+    }
+}
+
 /// Thresholds as shares of the time allowed.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Thresholds {
@@ -138,29 +187,39 @@ impl Default for Thresholds {
 }
 
 impl Thresholds {
-    /// The colour at `now` of a clock that started at `start` and falls due at `due` (ms).
-    pub fn colour(&self, start: i64, due: i64, now: i64) -> Colour {
-        if now > due {
-            return Colour::Red;
+    /// The stage at `now` of a clock that started at `start` and falls due at `due` (ms).
+    pub fn stage(&self, start: i64, due: i64, now: i64) -> Stage {
+        let span = (due - start).max(1);
+        if now > due + span {
+            return Stage::LongOverdue;
         }
-        let span = (due - start).max(1) as f64;
-        let used = (now - start) as f64 / span;
+        if now > due {
+            return Stage::Red;
+        }
+        let used = (now - start) as f64 / span as f64;
         if used >= self.orange {
-            Colour::Orange
+            Stage::Orange
         } else if used >= self.yellow {
-            Colour::Yellow
+            Stage::Yellow
         } else if used >= self.blue {
-            Colour::Blue
+            Stage::Blue
         } else {
-            Colour::Green
+            Stage::Green
         }
     }
 
-    /// When the colour next changes after `now` (ms), or `None` once red.
+    /// The colour at `now`.
+    pub fn colour(&self, start: i64, due: i64, now: i64) -> Colour {
+        self.stage(start, due, now).colour()
+    }
+
+    /// When the stage next changes after `now` (ms), or `None` once long overdue.
     pub fn next_change(&self, start: i64, due: i64, now: i64) -> Option<i64> {
-        let span = (due - start).max(1) as f64;
-        let point = |share: f64| start + (span * share).ceil() as i64;
-        [point(self.blue), point(self.yellow), point(self.orange), due + 1].into_iter().find(|t| *t > now)
+        let span = (due - start).max(1);
+        let point = |share: f64| start + (span as f64 * share).ceil() as i64;
+        [point(self.blue), point(self.yellow), point(self.orange), due + 1, due + span + 1]
+            .into_iter()
+            .find(|t| *t > now)
     }
 }
 
@@ -172,7 +231,7 @@ pub enum Notice {
     Reminder,
     /// 催办 to the unit head (orange).
     Urge,
-    /// 督办 to the supervising office (red: overdue).
+    /// 督办 to the supervising office (red: overdue), and to the bureau head when long overdue.
     Supervise,
 }
 
@@ -186,15 +245,19 @@ pub enum Tier {
     UnitHead,
     /// The supervising office (supervisors over the unit).
     SupervisingOffice,
+    /// The bureau head (supervisors over the whole city).
+    BureauHead,
 }
 
-/// The notice a colour triggers when it is reached: handler → unit head → supervising office.
-pub fn escalation(colour: Colour) -> Option<(Notice, Tier)> {
-    match colour {
-        Colour::Yellow => Some((Notice::Reminder, Tier::Handler)),
-        Colour::Orange => Some((Notice::Urge, Tier::UnitHead)),
-        Colour::Red => Some((Notice::Supervise, Tier::SupervisingOffice)),
-        Colour::Green | Colour::Blue => None,
+/// The notice a stage triggers when it is reached: handler → unit head → supervising office →
+/// bureau head.
+pub fn escalation(stage: Stage) -> Option<(Notice, Tier)> {
+    match stage {
+        Stage::Yellow => Some((Notice::Reminder, Tier::Handler)),
+        Stage::Orange => Some((Notice::Urge, Tier::UnitHead)),
+        Stage::Red => Some((Notice::Supervise, Tier::SupervisingOffice)),
+        Stage::LongOverdue => Some((Notice::Supervise, Tier::BureauHead)),
+        Stage::Green | Stage::Blue => None,
     }
 }
 
@@ -224,15 +287,19 @@ mod tests {
         assert_eq!(t.next_change(start, due, 0), Some(500));
         assert_eq!(t.next_change(start, due, 500), Some(750));
         assert_eq!(t.next_change(start, due, 950), Some(1001));
-        assert_eq!(t.next_change(start, due, 1001), None);
+        assert_eq!(t.next_change(start, due, 1001), Some(2001));
+        assert_eq!(t.stage(start, due, 2001), Stage::LongOverdue);
+        assert_eq!(t.colour(start, due, 2001), Colour::Red);
+        assert_eq!(t.next_change(start, due, 2001), None);
     }
 
     #[test]
     fn each_colour_escalates_one_level_further() {
-        assert_eq!(escalation(Colour::Blue), None);
-        assert_eq!(escalation(Colour::Yellow), Some((Notice::Reminder, Tier::Handler)));
-        assert_eq!(escalation(Colour::Orange), Some((Notice::Urge, Tier::UnitHead)));
-        assert_eq!(escalation(Colour::Red), Some((Notice::Supervise, Tier::SupervisingOffice)));
+        assert_eq!(escalation(Stage::Blue), None);
+        assert_eq!(escalation(Stage::Yellow), Some((Notice::Reminder, Tier::Handler)));
+        assert_eq!(escalation(Stage::Orange), Some((Notice::Urge, Tier::UnitHead)));
+        assert_eq!(escalation(Stage::Red), Some((Notice::Supervise, Tier::SupervisingOffice)));
+        assert_eq!(escalation(Stage::LongOverdue), Some((Notice::Supervise, Tier::BureauHead)));
     }
 
     #[test]
@@ -282,7 +349,7 @@ mod tests {
         fn colours_never_go_back_as_time_passes(span in 1i64..10_000_000, a in 0i64..20_000_000, b in 0i64..20_000_000) {
             let t = Thresholds::default();
             let (early, late) = (a.min(b), a.max(b));
-            prop_assert!(t.colour(0, span, early) <= t.colour(0, span, late));
+            prop_assert!(t.stage(0, span, early) <= t.stage(0, span, late));
         }
     }
 }

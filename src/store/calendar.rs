@@ -111,7 +111,7 @@ pub async fn recompute_provisional_clocks(
         )
         .bind(&id)
         .bind(due)
-        .bind(t.colour(started, due, now).as_str())
+        .bind(t.stage(started, due, now).as_str())
         .bind(t.next_change(started, due, now.max(started)))
         .bind(cal.version())
         .bind(i64::from(provisional))

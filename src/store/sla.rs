@@ -7,7 +7,7 @@ use sqlx::Row;
 use super::audit::{self, Actor};
 use super::{Result, Store, StoreError, Tx, new_id, now_ms, opt_text};
 use crate::domain::calendar::Calendar;
-use crate::domain::sla::{Clock, Colour, Notice, Thresholds, Tier, escalation};
+use crate::domain::sla::{Clock, Colour, Notice, Stage, Thresholds, Tier, escalation};
 
 fn cal_err(e: crate::domain::calendar::CalendarError) -> StoreError {
     StoreError::Database(sqlx::Error::Protocol(e.to_string()))
@@ -58,7 +58,7 @@ pub async fn start(tx: &mut Tx, cal: &Calendar, t: &Thresholds, new: &NewClock<'
     .bind(new.started_at)
     .bind(due)
     // The colour as the clock starts; the sweep catches up from there.
-    .bind(t.colour(new.started_at, due, new.started_at).as_str())
+    .bind(t.stage(new.started_at, due, new.started_at).as_str())
     .bind(t.next_change(new.started_at, due, new.started_at))
     .bind(cal.version())
     .bind(i64::from(provisional))
@@ -101,7 +101,9 @@ pub async fn get(store: &Store, id: &str) -> Result<Option<ClockView>> {
             subject: r.try_get("subject")?,
             state: r.try_get("state")?,
             due_at: r.try_get("due_at")?,
-            colour: r.try_get("colour")?,
+            colour: Stage::parse(&r.try_get::<String, _>("colour")?)
+                .map_or("green", |s| s.colour().as_str())
+                .to_owned(),
             paused_at: r.try_get("paused_at")?,
             calendar_version: r.try_get("calendar_version")?,
         })
@@ -152,7 +154,7 @@ pub async fn resume(store: &Store, cal: &Calendar, t: &Thresholds, id: &str, now
     .bind(id)
     .bind(new_start)
     .bind(new_due)
-    .bind(t.colour(new_start, new_due, now).as_str())
+    .bind(t.stage(new_start, new_due, now).as_str())
     .bind(t.next_change(new_start, new_due, now))
     .bind(cal.version())
     .bind(now)
@@ -204,20 +206,21 @@ pub async fn sweep(store: &Store, t: &Thresholds, now: i64, limit: i64) -> Resul
         let unit = opt_text(&r, "unit_code")?;
         let handler = opt_text(&r, "handler")?;
         let (started, due): (i64, i64) = (r.try_get("started_at")?, r.try_get("due_at")?);
-        let before = Colour::parse(&r.try_get::<String, _>("colour")?).unwrap_or(Colour::Green);
-        let colour = t.colour(started, due, now);
+        let before = Stage::parse(&r.try_get::<String, _>("colour")?).unwrap_or(Stage::Green);
+        let stage = t.stage(started, due, now);
+        let colour = stage.colour();
         sqlx::query("update sla_clocks set colour = $2, next_check_at = $3, updated_at = $4 where id = $1 and state = 'running'")
             .bind(&id)
-            .bind(colour.as_str())
+            .bind(stage.as_str())
             .bind(t.next_change(started, due, now))
             .bind(now)
             .execute(&mut *tx)
             .await?;
-        if colour == before {
+        if stage == before {
             continue;
         }
-        // Skipping a colour (a sweep that ran late) sends the notice of the colour reached.
-        let notice = escalation(colour);
+        // Skipping a stage (a sweep that ran late) sends the notice of the stage reached.
+        let notice = escalation(stage);
         let mut recipients = 0;
         if let Some((kind, tier)) = notice {
             let users = tier_users(&mut tx, tier, unit.as_deref(), handler.as_deref()).await?;
@@ -240,7 +243,7 @@ pub async fn sweep(store: &Store, t: &Thresholds, now: i64, limit: i64) -> Resul
                 &Actor::system(),
                 "sla.escalate",
                 &format!("sla:{id}"),
-                &serde_json::json!({"subject": subject, "before": before.as_str(), "after": colour.as_str(), "notice": kind, "tier": tier, "recipients": recipients}),
+                &serde_json::json!({"subject": subject, "before": before.as_str(), "after": stage.as_str(), "notice": kind, "tier": tier, "recipients": recipients}),
             )
             .await?;
         }
@@ -268,6 +271,15 @@ async fn tier_users(tx: &mut Tx, tier: Tier, unit: Option<&str>, handler: Option
         Tier::Handler => return Ok(handler.map(|h| vec![h.to_owned()]).unwrap_or_default()),
         Tier::UnitHead => "unit_head",
         Tier::SupervisingOffice => "supervisor",
+        Tier::BureauHead => {
+            // Supervisors whose scope is the top of the tree.
+            return Ok(sqlx::query_scalar(
+                "select distinct u.id from users u join user_scopes s on s.user_id = u.id join org_nodes n on n.code = s.org_code
+                 where n.parent_code is null and u.role = 'supervisor' and u.disabled = 0",
+            )
+            .fetch_all(&mut **tx)
+            .await?);
+        }
     };
     let Some(unit) = unit else { return Ok(Vec::new()) };
     Ok(sqlx::query_scalar(

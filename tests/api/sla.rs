@@ -43,11 +43,15 @@ crate::on_both_engines! {
         assert_eq!(orange[0].notice, Some((Notice::Urge, Tier::UnitHead)));
         let red = sla::sweep(&app.store, &t, at("2026-03-02T11:41:00+08:00"), 100).await.unwrap();
         assert_eq!((red[0].colour, red[0].notice), (Colour::Red, Some((Notice::Supervise, Tier::SupervisingOffice))));
-        assert!(sla::sweep(&app.store, &t, at("2026-03-09T00:00:00+08:00"), 100).await.unwrap().is_empty(), "red is final");
+        assert!(sla::sweep(&app.store, &t, at("2026-03-02T13:20:00+08:00"), 100).await.unwrap().is_empty(), "still just red");
+        // Overdue for as long again as it was allowed: the bureau head (supervisors over the city).
+        let bureau = sla::sweep(&app.store, &t, at("2026-03-02T13:21:00+08:00"), 100).await.unwrap();
+        assert_eq!((bureau[0].colour, bureau[0].notice), (Colour::Red, Some((Notice::Supervise, Tier::BureauHead))));
+        assert!(sla::sweep(&app.store, &t, at("2026-03-09T00:00:00+08:00"), 100).await.unwrap().is_empty(), "nothing after that");
 
         assert_eq!(inbox_kinds(&app, "staff").await, ["sla.reminder"]);
         assert_eq!(inbox_kinds(&app, "unithead").await, ["sla.urge"]);
-        assert_eq!(inbox_kinds(&app, "supervisor").await, ["sla.supervise"]);
+        assert_eq!(inbox_kinds(&app, "supervisor").await, ["sla.supervise", "sla.supervise"], "as the office, then as the bureau");
         let root = pingyi::domain::ids::OrgCode::parse("XN-CD").unwrap();
         assert_eq!(sla::overdue_count(&app.store, &root, at("2026-03-02T12:00:00+08:00")).await.unwrap(), 1);
         assert_eq!(sla::get(&app.store, &id).await.unwrap().unwrap().colour, "red");
