@@ -146,8 +146,9 @@ fn weekend(d: NaiveDate) -> bool {
 
 impl Calendar {
     /// Builds the calendar from the official notices; other years are provisional: weekends
-    /// and the fixed-date holidays of the current law (元旦 1 Jan, 劳动节 1–2 May, 国庆节 1–3 Oct).
-    /// The lunar holidays and 清明 of provisional years are not yet computed.
+    /// and the holidays of the current law (元旦 1 Jan, 春节 除夕 to 初三, 清明, 劳动节 1–2 May,
+    /// 端午, 中秋, 国庆节 1–3 Oct), the lunar ones and 清明 computed; no adjusted working days,
+    /// which only a notice sets.
     pub fn new(data: &CalendarData) -> Calendar {
         let start = NaiveDate::from_ymd_opt(FIRST_YEAR, 1, 1).unwrap_or_default();
         let end = NaiveDate::from_ymd_opt(LAST_YEAR, 12, 31).unwrap_or_default();
@@ -205,6 +206,18 @@ impl Calendar {
                         set(&mut days, d, DayKind::Holiday, id);
                     }
                 }
+            }
+            // The lunar festivals and 清明, computed: 春节 is 除夕 and the first three days.
+            let mut lunar = Vec::new();
+            if let Some(cny) = super::lunar::spring_festival(year) {
+                lunar.extend((-1..=2).map(|k| ("春节", cny + Duration::days(k))));
+            }
+            lunar.push(("清明节", super::lunar::qingming(year)));
+            lunar.extend(super::lunar::dragon_boat(year).map(|d| ("端午节", d)));
+            lunar.extend(super::lunar::mid_autumn(year).map(|d| ("中秋节", d)));
+            for (name, d) in lunar {
+                let id = name_id(&mut names, name);
+                set(&mut days, d, DayKind::Holiday, id);
             }
         }
         let mut worked_before = Vec::with_capacity(count + 1);
@@ -571,6 +584,15 @@ mod tests {
         let c = cal();
         let d = c.day(date("2027-10-02")).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!((d.kind, d.provisional), (DayKind::Holiday, true));
+        // 春节 2027: 除夕 5 February to 初三 8 February, computed.
+        for s in ["2027-02-05", "2027-02-06", "2027-02-07", "2027-02-08"] {
+            assert_eq!(
+                c.day(date(s)).map(|i| (i.kind, i.name)),
+                Ok((DayKind::Holiday, Some("春节".to_owned()))),
+                "{s}"
+            );
+        }
+        assert_eq!(c.day(date("2027-02-09")).map(|i| i.kind), Ok(DayKind::Workday));
         assert!(!c.day(date("2026-10-02")).map(|d| d.provisional).unwrap_or(true));
         assert_eq!(c.day(date("2019-12-31")), Err(CalendarError::OutOfRange));
     }

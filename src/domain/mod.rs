@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod calendar;
 pub mod ids;
+pub mod lunar;
 pub mod org;
 pub mod rating;
 pub mod role;
