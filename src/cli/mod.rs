@@ -1,20 +1,22 @@
 //! The command line: every subcommand of `pingyi`, parsed by clap and run here. Each one that
 //! touches the store takes the same `--database`.
 
-use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+mod calendar;
+mod qr;
+mod users;
+
 use crate::config::{Config, Overrides};
 use crate::demo::{self, DemoOptions};
-use crate::domain::ids::{NewPassword, OrgCode, Username, parse_name};
-use crate::domain::role::Role;
+use crate::domain::ids::OrgCode;
 use crate::imports::{self, Format, ImportError};
 use crate::startup::{self, App};
 use crate::store::audit::{self, Actor, Verdict};
-use crate::store::{Store, StoreError, org, users};
+use crate::store::{Store, StoreError, org};
 
 /// Pingyi (评议): public-service satisfaction ratings and the closed loop from complaint to fix.
 #[derive(Debug, Parser)]
@@ -361,15 +363,6 @@ async fn open(config: &Config) -> Result<Store, CliError> {
     Ok(Store::open(&config.database).await?)
 }
 
-fn read_password() -> Result<NewPassword, CliError> {
-    let mut input = String::new();
-    std::io::stdin()
-        .read_to_string(&mut input)
-        .map_err(|e| CliError::Failed(format!("reading standard input: {e}")))?;
-    let line = input.lines().next().unwrap_or_default();
-    NewPassword::parse(line).map_err(|e| CliError::Usage(format!("password: {}", e.0)))
-}
-
 fn print_demo_logins(summary: &demo::DemoSummary, url: &str) {
     println!("Demo logins (password for all: {}):", demo::DEMO_PASSWORD);
     for (name, role, scope) in &summary.users {
@@ -512,8 +505,8 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
                 }
             }
         }
-        Command::User { action } => user_command(&cli.global, action).await?,
-        Command::Qr { action } => qr_command(&cli.global, action).await?,
+        Command::User { action } => users::user_command(&cli.global, action).await?,
+        Command::Qr { action } => qr::qr_command(&cli.global, action).await?,
         Command::Calendar { action: CalendarAction::Import { file } } => {
             let config = load_config(&cli.global, None, false)?;
             let text =
@@ -547,7 +540,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
             .await?;
             println!("{} year(s) imported; calendar {}; {n} open clock(s) recomputed", years.year.len(), cal.version());
         }
-        Command::Calendar { action } => calendar_command(action)?,
+        Command::Calendar { action } => calendar::calendar_command(action)?,
         Command::Bench { what: BenchWhat::SlaSweep { engine, postgres_url, clocks, record } } => {
             let command = format!("pingyi {}", std::env::args().skip(1).collect::<Vec<_>>().join(" "));
             crate::bench::sla_sweep(&engine, &postgres_url, clocks.max(1000), record.as_deref(), &command)
@@ -571,7 +564,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
             };
             crate::bench::ratings(opts).await.map_err(CliError::Failed)?;
         }
-        Command::Token { action } => token_command(&cli.global, action).await?,
+        Command::Token { action } => users::token_command(&cli.global, action).await?,
         Command::Audit { action: AuditAction::Verify } => {
             let config = load_config(&cli.global, None, false)?;
             let store = open(&config).await?;
@@ -585,194 +578,4 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-async fn user_command(global: &GlobalArgs, action: UserAction) -> Result<(), CliError> {
-    let config = load_config(global, None, false)?;
-    match action {
-        UserAction::Add { name, role, scopes, display_name, email } => {
-            if let Some(e) = &email
-                && e.parse::<lettre::Address>().is_err()
-            {
-                return Err(CliError::Usage(format!("--email: {e:?} is not an email address")));
-            }
-            let username = Username::parse(&name).map_err(|e| CliError::Usage(format!("NAME: {}", e.0)))?;
-            let role = Role::parse(&role).ok_or_else(|| {
-                let all: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
-                CliError::Usage(format!("--role: {role:?} is not one of {}", all.join(", ")))
-            })?;
-            let scopes = scopes
-                .iter()
-                .map(|s| OrgCode::parse(s).map_err(|e| CliError::Usage(format!("--scope {s}: {}", e.0))))
-                .collect::<Result<Vec<_>, _>>()?;
-            let display_name = parse_name(display_name.as_deref().unwrap_or(username.as_str()), "display name")
-                .map_err(|e| CliError::Usage(format!("--display-name: {}", e.0)))?;
-            let password = read_password()?;
-            let password_hash = users::hash_password(&password).map_err(CliError::Failed)?;
-            let store = open(&config).await?;
-            let mut tx = store.write().await?;
-            let new = users::NewUser { username, display_name, role, scopes, password_hash, email };
-            let user = users::create(&mut tx, &new, &Actor::cli()).await.map_err(|e| match e {
-                users::CreateUserError::Store(s) => CliError::Store(s),
-                other => CliError::Usage(other.to_string()),
-            })?;
-            tx.commit().await.map_err(StoreError::from)?;
-            println!("user {} ({}) created with scope {}", user.username, user.role, scope_list(&user.scopes));
-        }
-        UserAction::Passwd { name } => {
-            let password = read_password()?;
-            let hash = users::hash_password(&password).map_err(CliError::Failed)?;
-            let store = open(&config).await?;
-            let (user, _) = users::by_username(&store, &name.to_ascii_lowercase())
-                .await?
-                .ok_or_else(|| CliError::Usage(format!("no user named {name}")))?;
-            let mut tx = store.write().await?;
-            users::set_password(&mut tx, &user, &hash, &Actor::cli()).await?;
-            tx.commit().await.map_err(StoreError::from)?;
-            println!("password of {} changed; their sessions were ended", user.username);
-        }
-        UserAction::List => {
-            let store = open(&config).await?;
-            for u in users::list(&store).await? {
-                let state = if u.disabled { " (disabled)" } else { "" };
-                println!(
-                    "{:<16} {:<11} {:<24} {}{state}",
-                    u.username,
-                    u.role.as_str(),
-                    scope_list(&u.scopes),
-                    u.display_name
-                );
-            }
-        }
-    }
-    Ok(())
-}
-
-async fn qr_command(global: &GlobalArgs, action: QrAction) -> Result<(), CliError> {
-    use crate::store::rating_codes;
-    let config = load_config(global, None, false)?;
-    let store = open(&config).await?;
-    let node = |code: &str| OrgCode::parse(code).map_err(|e| CliError::Usage(format!("{code}: {}", e.0)));
-    match action {
-        QrAction::Issue { under } => {
-            let root = node(&under)?;
-            let keys = rating_codes::ensure_key(&store).await?;
-            let key = keys.last().ok_or_else(|| CliError::Failed("no signing key".into()))?;
-            let n = rating_codes::issue_missing_codes(&store, key, &root, &Actor::cli()).await?;
-            println!("{n} rating code(s) issued under {root}");
-        }
-        QrAction::Posters { under, paper, output } => {
-            let root = node(&under)?;
-            if org::get(&store, &root).await?.is_none() {
-                return Err(CliError::Usage(format!("--under: {root} is not in the org tree")));
-            }
-            let paper = crate::qr::Paper::parse(&paper).ok_or_else(|| CliError::Usage("--paper: a5 or a4".into()))?;
-            let posters = crate::web::codes::poster_list(&store, &config.public_url, &root).await?;
-            let bar = indicatif::ProgressBar::new(posters.len() as u64);
-            let name = output.display().to_string();
-            let bytes = if name.ends_with(".zip") {
-                crate::qr::posters_zip(&posters, paper, || bar.inc(1)).map_err(CliError::Failed)?
-            } else if name.ends_with(".html") {
-                crate::qr::posters_html(&posters, paper, || bar.inc(1)).map_err(CliError::Failed)?.into_bytes()
-            } else {
-                return Err(CliError::Usage("--output: a .html or .zip file".into()));
-            };
-            bar.finish_and_clear();
-            std::fs::write(&output, bytes).map_err(|e| CliError::Failed(format!("{name}: {e}")))?;
-            println!("{} poster(s) written to {name} (links start {})", posters.len(), config.public_url);
-        }
-        QrAction::Reissue { code } => {
-            let code = node(&code)?;
-            let keys = rating_codes::ensure_key(&store).await?;
-            let key = keys.last().ok_or_else(|| CliError::Failed("no signing key".into()))?;
-            match rating_codes::reissue_code(&store, key, code.as_str(), &Actor::cli()).await? {
-                Some(c) => println!("{code}: old code revoked; new link {}/r/{}", config.public_url, c.token),
-                None => {
-                    return Err(CliError::Usage(format!(
-                        "{code} has no live code; run `pingyi qr issue --under {code}`"
-                    )));
-                }
-            }
-        }
-        QrAction::RotateKey => match rating_codes::rotate_key(&store, &Actor::cli()).await? {
-            Some(k) => println!("new codes are now signed with key {k}; printed codes keep working"),
-            None => return Err(CliError::Failed("all 255 signing keys are used".into())),
-        },
-    }
-    Ok(())
-}
-
-fn calendar_command(action: CalendarAction) -> Result<(), CliError> {
-    use crate::domain::calendar::cst;
-    let cal = crate::calendar_data::load();
-    match action {
-        CalendarAction::Day { date } => {
-            let d = chrono::NaiveDate::parse_from_str(&date, "%Y-%m-%d")
-                .map_err(|_| CliError::Usage("DATE: YYYY-MM-DD".into()))?;
-            let info = cal.day(d).map_err(|e| CliError::Usage(e.to_string()))?;
-            let kind =
-                serde_json::to_value(info.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
-            println!(
-                "{d} {kind}{}{}",
-                info.name.map(|n| format!(" ({n})")).unwrap_or_default(),
-                if info.provisional { " [provisional]" } else { "" }
-            );
-        }
-        CalendarAction::Import { .. } => return Err(CliError::Usage("import needs the database".into())),
-        CalendarAction::Add { start, n } => {
-            let t = match chrono::DateTime::parse_from_rfc3339(&start) {
-                Ok(t) => t,
-                Err(_) => {
-                    let d = chrono::NaiveDate::parse_from_str(&start, "%Y-%m-%d")
-                        .map_err(|_| CliError::Usage("START: RFC 3339 or YYYY-MM-DD".into()))?;
-                    use chrono::TimeZone;
-                    cst()
-                        .from_local_datetime(&d.and_time(chrono::NaiveTime::MIN))
-                        .single()
-                        .ok_or_else(|| CliError::Usage("START: not a valid time".into()))?
-                }
-            };
-            let due = cal.working_days_deadline(t, n).map_err(|e| CliError::Usage(e.to_string()))?;
-            let provisional = cal.any_provisional(t.with_timezone(&cst()).date_naive(), due.date_naive());
-            println!("{}{}", due.to_rfc3339(), if provisional { " [provisional]" } else { "" });
-        }
-    }
-    Ok(())
-}
-
-fn scope_list(scopes: &[OrgCode]) -> String {
-    scopes.iter().map(OrgCode::as_str).collect::<Vec<_>>().join(",")
-}
-
-async fn token_command(global: &GlobalArgs, action: TokenAction) -> Result<(), CliError> {
-    let config = load_config(global, None, false)?;
-    let store = open(&config).await?;
-    match action {
-        TokenAction::Create { user, name } => {
-            let (u, _) = users::by_username(&store, &user.to_ascii_lowercase())
-                .await?
-                .ok_or_else(|| CliError::Usage(format!("--user: no user named {user}")))?;
-            let name = parse_name(&name, "name").map_err(|e| CliError::Usage(format!("--name: {}", e.0)))?;
-            let mut tx = store.write().await?;
-            let (id, token) = users::create_token(&mut tx, &u, &name, &Actor::cli()).await?;
-            tx.commit().await.map_err(StoreError::from)?;
-            eprintln!("token {id} created for {}; it is shown only once:", u.username);
-            println!("{token}");
-        }
-        TokenAction::List { user } => {
-            for t in users::list_tokens(&store, user.as_deref()).await? {
-                let state = if t.revoked_at.is_some() { "revoked" } else { "live" };
-                println!("{}  {:<16} {:<7} {}", t.id, t.username, state, t.name);
-            }
-        }
-        TokenAction::Revoke { id } => {
-            let mut tx = store.write().await?;
-            if !users::revoke_token(&mut tx, &id, &Actor::cli()).await? {
-                return Err(CliError::Usage(format!("no live token with id {id}")));
-            }
-            tx.commit().await.map_err(StoreError::from)?;
-            println!("token {id} revoked");
-        }
-    }
-    Ok(())
 }
