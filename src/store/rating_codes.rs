@@ -194,6 +194,52 @@ pub async fn live_code(store: &Store, org_code: &str) -> Result<Option<CodeView>
     row.as_ref().map(code_view).transpose()
 }
 
+/// The live personal code of a staff member, issuing one (audited) when there is none.
+/// Returns `None` when there is no such staff member.
+pub async fn staff_code(store: &Store, key: &SigningKey, staff_no: &str, actor: &Actor) -> Result<Option<CodeView>> {
+    let org: Option<String> = sqlx::query_scalar("select org_code from staff where staff_no = $1")
+        .bind(staff_no)
+        .fetch_optional(store.pool())
+        .await?;
+    let Some(org) = org else { return Ok(None) };
+    let mut tx = store.write().await?;
+    let existing = sqlx::query(
+        "select id, token, org_code, staff_no, created_at from rating_codes where staff_no = $1 and revoked_at is null",
+    )
+    .bind(staff_no)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(r) = existing {
+        return Ok(Some(code_view(&r)?));
+    }
+    let raw = random_id();
+    let code = CodeView {
+        id: hex::encode(raw),
+        token: rating::sign(key, TokenKind::Code, raw),
+        org_code: org,
+        staff_no: Some(staff_no.to_owned()),
+        created_at: now_ms(),
+    };
+    sqlx::query("insert into rating_codes (id, token, org_code, staff_no, created_at) values ($1, $2, $3, $4, $5)")
+        .bind(&code.id)
+        .bind(&code.token)
+        .bind(&code.org_code)
+        .bind(staff_no)
+        .bind(code.created_at)
+        .execute(&mut *tx)
+        .await?;
+    audit::append(
+        &mut tx,
+        actor,
+        "rating_code.issue",
+        &format!("staff:{staff_no}"),
+        &serde_json::json!({"code": code.id, "key": key.id}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Some(code))
+}
+
 /// A live code with the names a poster prints.
 #[derive(Debug, Clone)]
 pub struct PosterRow {

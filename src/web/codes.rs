@@ -30,6 +30,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(issue_codes))
         .routes(routes!(rotate_key))
         .routes(routes!(get_settings, put_settings))
+        .routes(routes!(staff_code))
 }
 
 /// QR images and posters.
@@ -100,6 +101,31 @@ async fn reissue_code(
         rating_codes::reissue_code(&state.store, &key, code.as_str(), &user.actor()).await?.ok_or(Error::NotFound)?;
     state.ratings.forget_codes();
     Ok((StatusCode::CREATED, axum::Json(links(&state, new))))
+}
+
+/// A staff member's personal rating code (badge or desk sign), issued on first request
+/// (admins and supervisors within scope).
+#[utoipa::path(post, path = "/staff/{staff_no}/rating-code", tag = "rating codes", params(("staff_no" = String, Path, description = "Staff number")),
+    responses((status = 200, body = CodeLinks), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("session" = []), ("bearer" = [])))]
+async fn staff_code(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiPath(staff_no): ApiPath<String>,
+) -> Result<axum::Json<CodeLinks>> {
+    user.require(matches!(user.user.role, Role::Admin | Role::Supervisor))?;
+    let no = crate::domain::ids::StaffNo::parse(&staff_no).map_err(|_| Error::NotFound)?;
+    let org: Option<String> = sqlx::query_scalar("select org_code from staff where staff_no = $1")
+        .bind(no.as_str())
+        .fetch_optional(state.store.pool())
+        .await
+        .map_err(crate::store::StoreError::from)?;
+    let org = org.ok_or(Error::NotFound)?;
+    user.require_scope(&state, &OrgCode::parse(&org).map_err(|e| Error::Internal(e.0))?).await?;
+    let key = state.ratings.keys.current().ok_or_else(|| Error::Internal("no signing key".into()))?;
+    let code =
+        rating_codes::staff_code(&state.store, &key, no.as_str(), &user.actor()).await?.ok_or(Error::NotFound)?;
+    Ok(axum::Json(links(&state, code)))
 }
 
 /// Where to issue codes.

@@ -314,3 +314,25 @@ crate::on_both_engines! {
         assert!(app.anonymous().get(&format!("/r/{code}")).await.text().await.unwrap().contains("非常不满意"));
     }
 }
+
+crate::on_both_engines! {
+    async fn a_staff_members_personal_code_rates_them_by_name(app) {
+        let admin = app.login("admin").await;
+        let staff_no: String = sqlx::query_scalar("select staff_no from staff where org_code = 'XN-CD-GA-001-W1' order by staff_no limit 1")
+            .fetch_one(app.store.pool()).await.unwrap();
+        let name: String = sqlx::query_scalar("select name from staff where staff_no = $1").bind(&staff_no).fetch_one(app.store.pool()).await.unwrap();
+        let r = admin.post_json(&format!("/api/v1/staff/{staff_no}/rating-code"), &json!({})).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let code: Value = r.json().await.unwrap();
+        let again: Value = admin.post_json(&format!("/api/v1/staff/{staff_no}/rating-code"), &json!({})).await.json().await.unwrap();
+        assert_eq!(again["token"], code["token"], "one live personal code");
+        let token = code["token"].as_str().unwrap();
+        let page = app.anonymous().get(&format!("/r/{token}")).await.text().await.unwrap();
+        assert!(page.contains(&name), "the page names who served");
+        let v: Value = rate(&app.anonymous(), json!({"code": token, "satisfied": true})).await.json().await.unwrap();
+        let stored = app.login("supervisor").await.get_json(&format!("/api/v1/ratings/{}", v["id"].as_str().unwrap()), StatusCode::OK).await;
+        assert_eq!(stored["staff_no"], staff_no.as_str());
+        assert_eq!(admin.post_json("/api/v1/staff/NOBODY/rating-code", &json!({})).await.status(), StatusCode::NOT_FOUND);
+        assert_eq!(app.login("inspector02").await.post_json(&format!("/api/v1/staff/{staff_no}/rating-code"), &json!({})).await.status(), StatusCode::FORBIDDEN);
+    }
+}
