@@ -8,6 +8,7 @@ pub mod calendar_page;
 pub mod codes;
 pub mod error;
 pub mod health;
+pub mod inbox_page;
 pub mod notifications;
 pub mod org;
 pub mod pages;
@@ -116,6 +117,7 @@ pub fn router(state: AppState) -> Router {
         .merge(rate::pages())
         .merge(codes::pages())
         .merge(calendar_page::pages())
+        .merge(inbox_page::pages())
         .route_layer(middleware::from_fn_with_state(state.clone(), track_metrics))
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)

@@ -239,6 +239,11 @@ crate::on_both_engines! {
         assert_eq!(inbox.as_array().unwrap().iter().filter(|m| m["kind"] == "alert").count(), 1);
         let sup_inbox = app.login("supervisor").await.get_json("/api/v1/inbox", StatusCode::OK).await;
         assert_eq!(sup_inbox.as_array().unwrap().len(), 1);
+        // The message links to the alerts page, which shows the open episode.
+        assert!(inbox[0]["link"].as_str().unwrap().starts_with("/alerts#"));
+        let page = head.get("/alerts").await.text().await.unwrap();
+        assert!(page.contains("城东区八一路派出所：差评预警"), "the page lists the message");
+        assert!(page.contains("href=\"/org/XN-CD-GA-001\""), "and the open alert");
         // Twenty minutes later the window has passed: housekeeping closes the episode.
         let later = pingyi::store::now_ms() + 20 * 60_000;
         pingyi::ingest::housekeeping(&app.store, &app.ratings, later).await.unwrap();

@@ -1,0 +1,70 @@
+//! The inbox page: the caller's messages (alerts, SLA notices) and the open live alerts within
+//! their scope. Messages link here.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use super::AppState;
+use super::auth::{Lang, PageUser};
+use super::pages::{Nav, Page, PageError};
+use crate::domain::role::Role;
+use crate::i18n::Tr;
+use crate::store::alerts::{self, Alert, Message};
+
+/// `/alerts` (and `/inbox`, the same page).
+pub fn pages() -> Router<AppState> {
+    Router::new().route("/alerts", get(page)).route("/inbox", get(page))
+}
+
+struct Row {
+    message: Message,
+    at: String,
+}
+
+struct AlertRow {
+    alert: Alert,
+    at: String,
+}
+
+#[derive(Template)]
+#[template(path = "inbox.html")]
+struct InboxPage {
+    tr: Tr,
+    nav: Nav,
+    messages: Vec<Row>,
+    alerts: Vec<AlertRow>,
+}
+
+fn local(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms + 8 * 3600 * 1000)
+        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_default()
+}
+
+async fn page(
+    State(state): State<AppState>,
+    Lang(locale): Lang,
+    PageUser(user): PageUser,
+) -> Result<Response, PageError> {
+    let messages = alerts::inbox(&state.store, &user.user.id)
+        .await?
+        .into_iter()
+        .map(|m| Row { at: local(m.created_at), message: m })
+        .collect();
+    let mut open = Vec::new();
+    if user.user.role != Role::Enterprise {
+        for root in &user.user.scopes {
+            open.extend(
+                alerts::list(&state.store, root, true)
+                    .await?
+                    .into_iter()
+                    .map(|a| AlertRow { at: local(a.opened_at), alert: a }),
+            );
+        }
+    }
+    let page = InboxPage { tr: Tr { locale }, nav: Nav::new(Some(&user), "/inbox"), messages, alerts: open };
+    Ok(Page(page).into_response())
+}
