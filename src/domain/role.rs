@@ -64,6 +64,12 @@ impl Role {
         matches!(self, Role::Admin | Role::Supervisor | Role::Inspector)
     }
 
+    /// Sees citizens' phone numbers in full: the supervisors, who make the return visits;
+    /// everyone else sees them masked.
+    pub fn sees_full_phone(self) -> bool {
+        self == Role::Supervisor
+    }
+
     /// May see staff lists within its scope (citizens' and enterprises' views never show them).
     pub fn can_read_staff(self) -> bool {
         !matches!(self, Role::Enterprise)

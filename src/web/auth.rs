@@ -75,6 +75,18 @@ impl CurrentUser {
         if allowed { Ok(()) } else { Err(Error::Forbidden) }
     }
 
+    /// The subtree a listing asks for: `under` (422 if malformed, 404 if unknown) or, by
+    /// default, the caller's first scope; 403 unless it lies within the caller's scopes.
+    pub async fn subtree(&self, state: &AppState, under: Option<&str>) -> Result<OrgCode, Error> {
+        let root = match under.map(str::trim).filter(|u| !u.is_empty()) {
+            Some(c) => OrgCode::parse(c).map_err(|e| Error::field("under", e.0))?,
+            None => self.user.scopes.first().cloned().ok_or(Error::Forbidden)?,
+        };
+        org::get(&state.store, &root).await?.ok_or(Error::NotFound)?;
+        self.require_scope(state, &root).await?;
+        Ok(root)
+    }
+
     /// Refuses with 403 unless `code` lies within one of the caller's scopes.
     pub async fn require_scope(&self, state: &AppState, code: &OrgCode) -> Result<(), Error> {
         if org::within(&state.store, code, &self.user.scopes).await? { Ok(()) } else { Err(Error::Forbidden) }

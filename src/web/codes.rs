@@ -318,12 +318,7 @@ async fn posters(
     Query(p): Query<PosterParams>,
 ) -> Result<Response, PageError> {
     user.require(matches!(user.user.role, Role::Admin | Role::Supervisor))?;
-    let root = match p.under.as_deref() {
-        Some(c) => OrgCode::parse(c).map_err(|_| Error::NotFound)?,
-        None => user.user.scopes.first().cloned().ok_or(Error::Forbidden)?,
-    };
-    org::get(&state.store, &root).await?.ok_or(Error::NotFound)?;
-    user.require_scope(&state, &root).await?;
+    let root = user.subtree(&state, p.under.as_deref()).await?;
     let paper = Paper::parse(p.paper.as_deref().unwrap_or("a5")).ok_or_else(|| Error::field("paper", "a5 or a4"))?;
     let list = poster_list(&state.store, &state.config.public_url, &root).await?;
     match p.format.as_deref().unwrap_or("html") {

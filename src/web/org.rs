@@ -274,12 +274,7 @@ async fn export_org(
     ApiQuery(p): ApiQuery<ExportParams>,
 ) -> Result<Response> {
     user.require(user.user.role.can_export_org())?;
-    let root = match &p.under {
-        Some(c) => parse_code(c)?,
-        None => user.user.scopes.first().cloned().ok_or(Error::Forbidden)?,
-    };
-    org::get(&state.store, &root).await?.ok_or(Error::NotFound)?;
-    user.require_scope(&state, &root).await?;
+    let root = user.subtree(&state, p.under.as_deref()).await?;
     let format = match p.format.as_deref().unwrap_or("csv") {
         "csv" => Format::Csv,
         "xlsx" => Format::Xlsx,

@@ -32,18 +32,6 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(inbox))
 }
 
-/// Who sees phone numbers in full: the supervisors, who make return visits.
-fn reveals_phone(role: Role) -> bool {
-    role == Role::Supervisor
-}
-
-fn scope_root(user: &CurrentUser, under: Option<&str>) -> Result<OrgCode> {
-    match under {
-        Some(c) => OrgCode::parse(c).map_err(|e| Error::field("under", e.0)),
-        None => user.user.scopes.first().cloned().ok_or(Error::Forbidden),
-    }
-}
-
 /// Listing filters.
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 pub struct RatingParams {
@@ -68,8 +56,7 @@ async fn list_ratings(
     ApiQuery(p): ApiQuery<RatingParams>,
 ) -> Result<axum::Json<Vec<RatingView>>> {
     user.require(user.user.role != Role::Enterprise)?;
-    let root = scope_root(&user, p.under.as_deref())?;
-    user.require_scope(&state, &root).await?;
+    let root = user.subtree(&state, p.under.as_deref()).await?;
     let outcome = match p.outcome.as_deref() {
         None | Some("") => None,
         Some("satisfied") => Some(Outcome::Satisfied),
@@ -77,7 +64,7 @@ async fn list_ratings(
         Some("unsatisfied") => Some(Outcome::Unsatisfied),
         Some(o) => return Err(Error::field("outcome", format!("{o:?} is not satisfied, neutral or unsatisfied"))),
     };
-    let reveal = reveals_phone(user.user.role).then_some(&state.ratings.sealer);
+    let reveal = user.user.role.sees_full_phone().then_some(&state.ratings.sealer);
     Ok(axum::Json(ratings::list(&state.store, &root, outcome, p.before, p.limit.unwrap_or(100), reveal).await?))
 }
 
@@ -101,15 +88,14 @@ async fn rating_counts(
     user: CurrentUser,
     ApiQuery(p): ApiQuery<CountParams>,
 ) -> Result<axum::Json<Counts>> {
-    let root = scope_root(&user, p.under.as_deref())?;
-    user.require_scope(&state, &root).await?;
+    let root = user.subtree(&state, p.under.as_deref()).await?;
     Ok(axum::Json(
         ratings::counts(&state.store, &root, p.from.unwrap_or(0), p.to.unwrap_or_else(|| now_ms() + 1)).await?,
     ))
 }
 
 async fn rating_in_scope(state: &AppState, user: &CurrentUser, id: &str) -> Result<RatingView> {
-    let reveal = reveals_phone(user.user.role).then_some(&state.ratings.sealer);
+    let reveal = user.user.role.sees_full_phone().then_some(&state.ratings.sealer);
     let r = ratings::get(&state.store, id, reveal).await?.ok_or(Error::NotFound)?;
     let unit = OrgCode::parse(&r.unit_code).map_err(|e| Error::Internal(e.0))?;
     user.require_scope(state, &unit).await?;
@@ -182,8 +168,7 @@ async fn list_appeals(
     ApiQuery(p): ApiQuery<AppealParams>,
 ) -> Result<axum::Json<Vec<Appeal>>> {
     user.require(matches!(user.user.role, Role::UnitHead | Role::Supervisor | Role::Admin))?;
-    let root = scope_root(&user, p.under.as_deref())?;
-    user.require_scope(&state, &root).await?;
+    let root = user.subtree(&state, p.under.as_deref()).await?;
     let st = p.state.as_deref().filter(|s| !s.is_empty());
     if let Some(s) = st
         && !matches!(s, "pending" | "upheld" | "rejected")
@@ -312,8 +297,7 @@ async fn list_alerts(
     ApiQuery(p): ApiQuery<AlertParams>,
 ) -> Result<axum::Json<Vec<Alert>>> {
     user.require(user.user.role != Role::Enterprise)?;
-    let root = scope_root(&user, p.under.as_deref())?;
-    user.require_scope(&state, &root).await?;
+    let root = user.subtree(&state, p.under.as_deref()).await?;
     Ok(axum::Json(alerts::list(&state.store, &root, p.open).await?))
 }
 

@@ -8,7 +8,6 @@ use super::AppState;
 use super::auth::CurrentUser;
 use super::error::{ApiJson, ApiQuery, Error, ErrorBody, Result};
 use crate::domain::FieldError;
-use crate::domain::ids::OrgCode;
 use crate::domain::role::Role;
 use crate::domain::sla::Clock;
 use crate::store::now_ms;
@@ -97,11 +96,7 @@ async fn overdue(
     user: CurrentUser,
     ApiQuery(p): ApiQuery<OverdueParams>,
 ) -> Result<axum::Json<Overdue>> {
-    let root = match p.under.as_deref() {
-        Some(c) => OrgCode::parse(c).map_err(|e| Error::field("under", e.0))?,
-        None => user.user.scopes.first().cloned().ok_or(Error::Forbidden)?,
-    };
-    user.require_scope(&state, &root).await?;
+    let root = user.subtree(&state, p.under.as_deref()).await?;
     let overdue = sla::overdue_count(&state.store, &root, now_ms()).await?;
     Ok(axum::Json(Overdue { under: root.to_string(), overdue }))
 }
