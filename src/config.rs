@@ -113,6 +113,11 @@ pub struct FileConfig {
     pub mail_from: Option<String>,
     /// Run the job runner inside `serve` (default true; false when `pingyi worker` runs them).
     pub run_jobs: Option<bool>,
+    /// Where evidence files are kept (default: `pingyi-files` beside a SQLite database, or in
+    /// the working directory).
+    pub files_dir: Option<PathBuf>,
+    /// Largest evidence file, bytes (default 10 MiB).
+    pub max_attachment_bytes: Option<usize>,
 }
 
 /// Values given on the command line or in the environment (clap fills both).
@@ -165,6 +170,10 @@ pub struct Config {
     /// colours, alert windows, invitation defaults). Off in tests that drive them with their
     /// own clock, and where `pingyi worker` processes run the jobs.
     pub run_jobs: bool,
+    /// Where evidence files (photos, PDFs) are stored, by content hash.
+    pub files_dir: PathBuf,
+    /// Largest evidence file, bytes.
+    pub max_attachment_bytes: usize,
 }
 
 impl fmt::Debug for Config {
@@ -183,6 +192,10 @@ impl fmt::Debug for Config {
 impl Config {
     /// Defaults: SQLite `./pingyi.db`, 127.0.0.1:8080.
     pub fn for_database(database: DatabaseUrl) -> Self {
+        let files_dir = match &database {
+            DatabaseUrl::Sqlite(path) => path.parent().unwrap_or(Path::new("")).join("pingyi-files"),
+            DatabaseUrl::Postgres(_) => PathBuf::from("pingyi-files"),
+        };
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             database,
@@ -195,6 +208,8 @@ impl Config {
             smtp_url: None,
             mail_from: "评议 Pingyi <noreply@pingyi.localhost>".into(),
             run_jobs: true,
+            files_dir,
+            max_attachment_bytes: 10 * 1024 * 1024,
         }
     }
 
@@ -249,6 +264,15 @@ impl Config {
                 return Err("max_import_bytes: must be at least 1024".into());
             }
             config.max_import_bytes = n;
+        }
+        if let Some(dir) = file.files_dir {
+            config.files_dir = dir;
+        }
+        if let Some(n) = file.max_attachment_bytes {
+            if n < 1024 {
+                return Err("max_attachment_bytes: must be at least 1024".into());
+            }
+            config.max_attachment_bytes = n;
         }
         Ok(config)
     }

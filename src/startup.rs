@@ -98,7 +98,9 @@ impl App {
                     }
                 }
             });
-            crate::jobs::Runner::new(self.state.store.clone(), worker_name(), self.state.outbound.clone()).spawn();
+            crate::jobs::Runner::new(self.state.store.clone(), worker_name(), self.state.outbound.clone())
+                .with_calendar(self.state.calendar.clone())
+                .spawn();
         }
         let router = web::router(self.state.clone());
         axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())

@@ -404,7 +404,10 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
             let outbound =
                 std::sync::Arc::new(crate::jobs::Outbound::new(config.smtp_url.clone(), config.mail_from.clone()));
             let store_for_sweeps = store.clone();
-            let runner = crate::jobs::Runner::new(store, crate::startup::worker_name(), outbound);
+            let calendar = std::sync::Arc::new(crate::calendar_data::CalendarHandle::new(crate::calendar_data::load()));
+            calendar.reload(&store).await.map_err(|e| CliError::Failed(e.to_string()))?;
+            let runner =
+                crate::jobs::Runner::new(store, crate::startup::worker_name(), outbound).with_calendar(calendar);
             if once {
                 let n = runner.run_until_empty().await?;
                 println!("{n} job(s) run");

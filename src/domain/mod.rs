@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod calendar;
+pub mod case;
 pub mod ids;
 pub mod lunar;
 pub mod org;

@@ -3,6 +3,7 @@
 //! `pingyi serve` and alone as `pingyi worker`; several runners on one PostgreSQL never run
 //! the same job twice. Each kind lives in a file of its own.
 
+pub mod case_open;
 pub mod email;
 pub mod sms;
 pub mod webhook;
@@ -47,12 +48,21 @@ pub struct Runner {
     store: Store,
     worker: String,
     outbound: Arc<Outbound>,
+    calendar: Arc<crate::calendar_data::CalendarHandle>,
 }
 
 impl Runner {
     /// A runner named `worker` (unique per process).
     pub fn new(store: Store, worker: impl Into<String>, outbound: Arc<Outbound>) -> Runner {
-        Runner { store, worker: worker.into(), outbound }
+        let calendar = Arc::new(crate::calendar_data::CalendarHandle::new(crate::calendar_data::load()));
+        Runner { store, worker: worker.into(), outbound, calendar }
+    }
+
+    /// Uses `calendar` (the server's, with imported years and regional overrides) for the
+    /// deadlines jobs compute; the shipped calendar otherwise.
+    pub fn with_calendar(mut self, calendar: Arc<crate::calendar_data::CalendarHandle>) -> Runner {
+        self.calendar = calendar;
+        self
     }
 
     /// Claims and runs up to `limit` due jobs; returns how many ran (succeeded or not).
@@ -102,6 +112,7 @@ impl Runner {
 
     async fn perform(&self, job: &Claimed) -> Result<(), String> {
         match job.kind.as_str() {
+            case_open::KIND => case_open::run(&self.store, &self.calendar, &job.payload).await,
             email::KIND => email::run(&self.outbound, &job.payload).await,
             webhook::KIND => webhook::run(&self.store, &self.outbound, &job.id, &job.payload).await,
             other => Err(format!("unknown job kind {other:?}")),

@@ -6,6 +6,7 @@ pub mod alerts;
 pub mod appeals;
 pub mod audit;
 pub mod calendar;
+pub mod cases;
 pub mod invitations;
 pub mod jobs;
 mod migrate;

@@ -227,6 +227,32 @@ pub async fn insert_batch(
     .await?;
     let actor = Actor { name: "citizen".into(), client_addr: String::new() };
     audit::append_many(conn, &actor, &audit_rows).await?;
+    // Every unsatisfied rating opens a case: the job exists exactly when the rating does.
+    let jobs: Vec<Vec<Bind>> = out
+        .iter()
+        .filter_map(|r| r.as_ref().ok())
+        .filter(|r| r.outcome == Outcome::Unsatisfied)
+        .map(|r| {
+            vec![
+                Bind::Text(new_id()),
+                Bind::Text(crate::jobs::case_open::KIND.to_owned()),
+                Bind::Text(serde_json::json!({"rating": r.id}).to_string()),
+                Bind::Int(now),
+                Bind::Int(0),
+                Bind::Int(20),
+                Bind::Text("queued".into()),
+                Bind::Int(now),
+                Bind::Int(now),
+            ]
+        })
+        .collect();
+    insert_batched(
+        conn,
+        "insert into jobs (id, kind, payload, run_at, attempts, max_attempts, state, created_at, updated_at)",
+        9,
+        &jobs,
+    )
+    .await?;
     Ok(out)
 }
 

@@ -233,7 +233,10 @@ pub async fn sweep(store: &Store, t: &Thresholds, now: i64, limit: i64) -> Resul
                     .bind(format!("sla.{}", serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()))
                     .bind(&title)
                     .bind(&body)
-                    .bind(format!("/inbox#{id}"))
+                    .bind(match subject.strip_prefix("case:").and_then(|r| r.split(':').next()) {
+                        Some(case) => format!("/cases/{case}"),
+                        None => format!("/inbox#{id}"),
+                    })
                     .bind(now)
                     .execute(&mut *tx)
                     .await?;

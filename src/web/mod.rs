@@ -1,10 +1,12 @@
 //! The HTTP layer: a JSON API under `/api/v1` (documented at `/api/openapi.json`), HTML pages,
 //! health and metrics. Every router is merged in [`router`], top to bottom.
 
+pub mod accountability;
 pub mod audit;
 pub mod auth;
 pub mod calendar;
 pub mod calendar_page;
+pub mod cases;
 pub mod codes;
 pub mod error;
 pub mod health;
@@ -103,7 +105,9 @@ pub fn router(state: AppState) -> Router {
                 .merge(codes::api())
                 .merge(calendar::api())
                 .merge(notifications::api())
-                .merge(sla::api()),
+                .merge(sla::api())
+                .merge(cases::api(&state.config))
+                .merge(accountability::api()),
         )
         .split_for_parts();
 
@@ -118,6 +122,8 @@ pub fn router(state: AppState) -> Router {
         .merge(codes::pages())
         .merge(calendar_page::pages())
         .merge(inbox_page::pages())
+        .merge(cases::page::pages(&state.config))
+        .merge(accountability::pages())
         .route_layer(middleware::from_fn_with_state(state.clone(), track_metrics))
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)

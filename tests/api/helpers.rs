@@ -104,6 +104,7 @@ pub async fn spawn_app(engine: Engine) -> TestApp {
     config.listen = "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}"));
     // Tests drive the job queue themselves.
     config.run_jobs = false;
+    config.files_dir = dir.path().join("files");
     let app = App::build(config).await.unwrap_or_else(|e| panic!("{e}"));
     demo::load(app.store(), DemoOptions { units: TEST_UNITS, progress: false })
         .await

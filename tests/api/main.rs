@@ -5,6 +5,7 @@ mod helpers;
 
 mod audit;
 mod calendar;
+mod cases;
 mod cli;
 mod durability;
 mod import;

@@ -1,0 +1,444 @@
+//! Applying a transition the domain permitted: one guarded update (`where state = $from and
+//! version = $v`), the step clocks, the timeline entry with its evidence, the documents, the
+//! accountability rows, the notices (inbox, email, webhook) and the audit row, all in one
+//! transaction. A stale or concurrent update changes nothing and answers [`ApplyError::Stale`].
+
+use super::{Case, get, office_for, recipients, register, start_clock};
+use crate::calendar_data::CalendarHandle;
+use crate::domain::FieldError;
+use crate::domain::case::{Action, State, Transition};
+use crate::domain::role::Role;
+use crate::domain::sla::Clock;
+use crate::store::audit::{self, Actor};
+use crate::store::{Result, Store, StoreError, Tx, new_id, now_ms};
+
+/// What travels beside an action, validated at the edge.
+#[derive(Debug, Clone, Default)]
+pub struct Details {
+    /// What the actor wrote (what the citizen said, the explanation, the reason, …).
+    pub note: String,
+    /// The rectification order's requirements.
+    pub requirements: Option<String>,
+    /// Evidence uploaded for this step.
+    pub attachments: Vec<String>,
+    /// Staff numbers held to account.
+    pub staff: Vec<String>,
+    /// The unit head held to account, by name.
+    pub unit_head: Option<String>,
+    /// The unit a sent-back case goes to.
+    pub unit: Option<String>,
+}
+
+/// Why a transition was not applied.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    /// The case changed since the caller read it (or another change won the race).
+    #[error("the case was changed by someone else; reload it and try again")]
+    Stale,
+    /// A detail refers to something that does not exist or does not fit.
+    #[error("invalid details")]
+    Invalid(Vec<FieldError>),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for ApplyError {
+    fn from(e: sqlx::Error) -> Self {
+        ApplyError::Store(StoreError::from(e))
+    }
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> ApplyError {
+    ApplyError::Invalid(vec![FieldError::new(field, message)])
+}
+
+/// Stops a clock inside `tx`.
+async fn stop_clock(tx: &mut Tx, id: Option<&str>, now: i64) -> Result<()> {
+    if let Some(id) = id {
+        sqlx::query(
+            "update sla_clocks set state = 'stopped', next_check_at = null, updated_at = $2 where id = $1 and state <> 'stopped'",
+        )
+        .bind(id)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Sets the step being timed.
+async fn set_step(tx: &mut Tx, case_id: &str, step: Option<(&str, String, i64)>) -> Result<()> {
+    let (name, clock, due) = match step {
+        Some((n, c, d)) => (Some(n), Some(c), Some(d)),
+        None => (None, None, None),
+    };
+    sqlx::query("update cases set step = $2, step_clock_id = $3, step_due_at = $4 where id = $1")
+        .bind(case_id)
+        .bind(name)
+        .bind(clock)
+        .bind(due)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Applies `t` to `case` as `actor` (in `role`). The caller has checked scope and asked the
+/// domain; this checks the details against the database and writes everything or nothing.
+pub async fn apply(
+    store: &Store,
+    calendar: &CalendarHandle,
+    case: &Case,
+    t: Transition,
+    d: &Details,
+    actor: &Actor,
+    role: Role,
+) -> Result<Case, ApplyError> {
+    let now = now_ms();
+    let mut unit = case.unit_code.clone();
+    if let Action::Reassign = t.action {
+        unit = d.unit.clone().ok_or_else(|| invalid("unit", "name the unit the case goes to"))?;
+        let kind: Option<String> = sqlx::query_scalar("select kind from org_nodes where code = $1")
+            .bind(&unit)
+            .fetch_optional(store.pool())
+            .await
+            .map_err(StoreError::from)?;
+        if kind.is_none() {
+            return Err(invalid("unit", format!("no unit {unit:?}")));
+        }
+    }
+    let policy = crate::store::sla::policy_for(store, case.source.as_str(), &case.category, &case.priority).await?;
+    let cal = calendar.for_node(store, &unit).await?;
+    let mut tx = store.write().await?;
+    let guarded = sqlx::query(
+        "update cases set state = $2, version = version + 1, updated_at = $3 where id = $1 and state = $4 and version = $5",
+    )
+    .bind(&case.id)
+    .bind(t.to.as_str())
+    .bind(now)
+    .bind(t.from.as_str())
+    .bind(case.version)
+    .execute(&mut *tx)
+    .await?;
+    if guarded.rows_affected() != 1 {
+        return Err(ApplyError::Stale);
+    }
+    let mut data = serde_json::to_value(t.action).unwrap_or_default();
+    let step_clock = case.step_clock_id.as_deref();
+    let mut document = None;
+    match t.action {
+        Action::Acknowledge => {
+            stop_clock(&mut tx, step_clock, now).await?;
+            let (clock, due) =
+                start_clock(&mut tx, &cal, &case.id, &unit, "return_visit", policy.return_visit, now).await?;
+            set_step(&mut tx, &case.id, Some(("return_visit", clock, due))).await?;
+        }
+        Action::ReturnVisit { .. } | Action::SendBack => {
+            stop_clock(&mut tx, step_clock, now).await?;
+            set_step(&mut tx, &case.id, None).await?;
+        }
+        Action::Verify { verdict } => {
+            sqlx::query("update cases set verdict = $2 where id = $1")
+                .bind(&case.id)
+                .bind(verdict.as_str())
+                .execute(&mut *tx)
+                .await?;
+            if verdict == crate::domain::case::Verdict::Malicious
+                && let Some(rating) = &case.rating_id
+            {
+                file_appeal(&mut tx, rating, &case.unit_code, &d.note, actor, now).await?;
+                data["appeal_filed"] = serde_json::Value::Bool(true);
+            }
+        }
+        Action::Order { deadline_days } | Action::Return { deadline_days } => {
+            stop_clock(&mut tx, step_clock, now).await?;
+            let clock = Clock::WorkingDays(deadline_days);
+            let (id, due) = start_clock(&mut tx, &cal, &case.id, &unit, "rectification", clock, now).await?;
+            set_step(&mut tx, &case.id, Some(("rectification", id, due))).await?;
+            sqlx::query("update cases set order_due_at = $2, reported_on_time = null where id = $1")
+                .bind(&case.id)
+                .bind(due)
+                .execute(&mut *tx)
+                .await?;
+            data["due_at"] = due.into();
+            if let Some(req) = &d.requirements {
+                data["requirements"] = req.clone().into();
+            }
+            if let Action::Order { .. } = t.action {
+                document = Some(serde_json::json!({
+                    "title": case.title, "description": case.description, "unit": case.unit_name,
+                    "requirements": d.requirements, "deadline_days": deadline_days, "due_at": due,
+                }));
+            }
+        }
+        Action::Report => {
+            stop_clock(&mut tx, step_clock, now).await?;
+            set_step(&mut tx, &case.id, None).await?;
+            let on_time = case.order_due_at.is_none_or(|due| now <= due);
+            sqlx::query("update cases set reported_on_time = $2 where id = $1")
+                .bind(&case.id)
+                .bind(i64::from(on_time))
+                .execute(&mut *tx)
+                .await?;
+            data["on_time"] = on_time.into();
+        }
+        Action::FollowUp { satisfied: false } => {
+            sqlx::query("update cases set reopened = reopened + 1 where id = $1")
+                .bind(&case.id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Action::RequestExtension { days } => {
+            sqlx::query("update cases set extension_days = $2, extension_reason = $3 where id = $1")
+                .bind(&case.id)
+                .bind(i64::from(days))
+                .bind(&d.note)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Action::DecideExtension { approve } => {
+            if approve {
+                // The extra working days count from the deadline they extend.
+                let days = u32::try_from(case.extension_days.unwrap_or(0)).unwrap_or(0);
+                let from = case.order_due_at.unwrap_or(now);
+                stop_clock(&mut tx, step_clock, now).await?;
+                let clock = Clock::WorkingDays(days);
+                let (id, due) = start_clock(&mut tx, &cal, &case.id, &unit, "rectification", clock, from).await?;
+                set_step(&mut tx, &case.id, Some(("rectification", id, due))).await?;
+                sqlx::query("update cases set order_due_at = $2 where id = $1")
+                    .bind(&case.id)
+                    .bind(due)
+                    .execute(&mut *tx)
+                    .await?;
+                data["due_at"] = due.into();
+            }
+            data["days"] = case.extension_days.into();
+            sqlx::query("update cases set extension_days = null, extension_reason = null where id = $1")
+                .bind(&case.id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Action::Reassign => {
+            let office = office_for(&mut tx, &unit).await?;
+            sqlx::query("update cases set unit_code = $2, office_code = $3 where id = $1")
+                .bind(&case.id)
+                .bind(&unit)
+                .bind(&office)
+                .execute(&mut *tx)
+                .await?;
+            let (clock, due) =
+                start_clock(&mut tx, &cal, &case.id, &unit, "acknowledge", policy.acknowledge, now).await?;
+            set_step(&mut tx, &case.id, Some(("acknowledge", clock, due))).await?;
+            data["unit"] = unit.clone().into();
+        }
+        Action::Accept | Action::FollowUp { satisfied: true } | Action::Decide { .. } | Action::Close => {}
+    }
+    if t.to == State::Closed {
+        stop_clock(&mut tx, step_clock, now).await?;
+        stop_clock(&mut tx, case.clock_id.as_deref(), now).await?;
+        set_step(&mut tx, &case.id, None).await?;
+        sqlx::query("update cases set closed_at = $2 where id = $1").bind(&case.id).bind(now).execute(&mut *tx).await?;
+    }
+    let event = insert_event(
+        &mut tx,
+        &case.id,
+        t.action.name().as_str(),
+        t.from.as_str(),
+        t.to.as_str(),
+        actor,
+        role.as_str(),
+        &d.note,
+        &data,
+        now,
+    )
+    .await?;
+    for id in &d.attachments {
+        let linked =
+            sqlx::query("update attachments set event_id = $3 where id = $1 and case_id = $2 and event_id is null")
+                .bind(id)
+                .bind(&case.id)
+                .bind(&event)
+                .execute(&mut *tx)
+                .await?;
+        if linked.rows_affected() != 1 {
+            return Err(invalid("attachments", format!("{id} is not an unused file uploaded to this case")));
+        }
+    }
+    if let Some(body) = document {
+        register::issue_document(&mut tx, &case.id, Some(&event), "order", &case.office_code, &body, now).await?;
+    }
+    if let Action::Decide { kind } = t.action {
+        register::record_decision(&mut tx, case, &event, kind, d, actor, now).await?;
+    }
+    let office: String =
+        sqlx::query_scalar("select office_code from cases where id = $1").bind(&case.id).fetch_one(&mut *tx).await?;
+    let tell = match t.action {
+        // The supervisor decides extension requests; the unit hears the answer.
+        Action::RequestExtension { .. } => Some(Role::Supervisor),
+        Action::DecideExtension { .. } => Some(Role::UnitHead),
+        _ => t.to.awaits(),
+    };
+    if let Some(role) = tell {
+        notify_role(&mut tx, &case.id, &case.title, role, t.to, &unit, &office, t.action.name().as_str()).await?;
+    }
+    announce(&mut tx, &case.id, t.action.name().as_str(), t.to, &unit, &office).await?;
+    audit::append(
+        &mut tx,
+        actor,
+        &format!("case.{}", t.action.name().as_str()),
+        &format!("case:{}", case.id),
+        &serde_json::json!({"before": t.from, "after": t.to, "version": case.version + 1, "note": d.note, "data": data}),
+    )
+    .await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    get(store, &case.id).await?.ok_or(ApplyError::Stale)
+}
+
+/// Appends a timeline entry; returns its id.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn insert_event(
+    tx: &mut Tx,
+    case_id: &str,
+    action: &str,
+    from: &str,
+    to: &str,
+    actor: &Actor,
+    role: &str,
+    note: &str,
+    data: &serde_json::Value,
+    now: i64,
+) -> Result<String> {
+    let seq: i64 =
+        sqlx::query_scalar("select cast(coalesce(max(seq), 0) + 1 as bigint) from case_events where case_id = $1")
+            .bind(case_id)
+            .fetch_one(&mut **tx)
+            .await?;
+    let id = new_id();
+    sqlx::query(
+        "insert into case_events (id, case_id, seq, action, from_state, to_state, actor, actor_role, note, data, created_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(&id)
+    .bind(case_id)
+    .bind(seq)
+    .bind(action)
+    .bind(from)
+    .bind(to)
+    .bind(&actor.name)
+    .bind(role)
+    .bind(note)
+    .bind(data.to_string())
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(id)
+}
+
+/// A malicious verdict feeds the rating's appeal path: a pending appeal for a supervisor to
+/// decide (unless one was filed already). The rating itself is never touched.
+async fn file_appeal(tx: &mut Tx, rating: &str, unit: &str, note: &str, actor: &Actor, now: i64) -> Result<()> {
+    let exists: Option<String> = sqlx::query_scalar("select id from appeals where rating_id = $1")
+        .bind(rating)
+        .fetch_optional(&mut **tx)
+        .await?;
+    if exists.is_some() {
+        return Ok(());
+    }
+    let id = new_id();
+    let reason = format!("核实为恶意评价：{note}");
+    sqlx::query(
+        "insert into appeals (id, rating_id, unit_code, reason, filed_by, filed_at, state) values ($1, $2, $3, $4, $5, $6, 'pending')",
+    )
+    .bind(&id)
+    .bind(rating)
+    .bind(unit)
+    .bind(&reason)
+    .bind(&actor.name)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    audit::append(
+        tx,
+        actor,
+        "appeal.file",
+        &format!("rating:{rating}"),
+        &serde_json::json!({"appeal": id, "reason": reason}),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Tells whoever must act next on a newly opened case.
+pub(crate) async fn notify(
+    tx: &mut Tx,
+    case_id: &str,
+    title: &str,
+    state: State,
+    unit: &str,
+    office: &str,
+    action: &str,
+) -> Result<()> {
+    if let Some(role) = state.awaits() {
+        notify_role(tx, case_id, title, role, state, unit, office, action).await?;
+    }
+    announce(tx, case_id, action, state, unit, office).await
+}
+
+/// The `case.transition` webhook event of every change.
+pub(crate) async fn announce(
+    tx: &mut Tx,
+    case_id: &str,
+    action: &str,
+    state: State,
+    unit: &str,
+    office: &str,
+) -> Result<()> {
+    crate::jobs::webhook::enqueue_event(
+        tx,
+        "case.transition",
+        &serde_json::json!({"case": case_id, "action": action, "state": state, "unit": unit, "office": office}),
+    )
+    .await?;
+    Ok(())
+}
+
+/// The notices of one change: an inbox message to each user of `role` in scope and an email
+/// to those with an address.
+#[allow(clippy::too_many_arguments)]
+async fn notify_role(
+    tx: &mut Tx,
+    case_id: &str,
+    title: &str,
+    role: Role,
+    state: State,
+    unit: &str,
+    office: &str,
+    action: &str,
+) -> Result<()> {
+    let users = recipients(tx, role, unit, office).await?;
+    let now = now_ms();
+    let zh = |key: String| crate::i18n::t(crate::i18n::Locale::ZhCn, &key).to_owned();
+    let label = zh(format!("case.state.{}", state.as_str()));
+    let heading = format!("【{label}】{title}");
+    let body = format!("工单 {case_id}：{}", zh(format!("case.action.{action}")));
+    let mut emails = Vec::new();
+    for (user, email) in &users {
+        sqlx::query(
+            "insert into inbox (id, user_id, kind, title, body, link, created_at) values ($1, $2, 'case', $3, $4, $5, $6)",
+        )
+        .bind(new_id())
+        .bind(user)
+        .bind(&heading)
+        .bind(&body)
+        .bind(format!("/cases/{case_id}"))
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+        if let Some(email) = email {
+            let key = format!("case:{case_id}:{action}:{user}:{now}");
+            emails.push(crate::jobs::email::job(email, &heading, &body, Some(key)));
+        }
+    }
+    crate::store::jobs::enqueue(tx, &emails).await?;
+    Ok(())
+}

@@ -1,0 +1,547 @@
+//! Cases' SQL: opening a case (from a rating, through the `case.open` job, or by hand), reading
+//! one with its timeline, listing an inbox. Transitions are in [`apply`]; the accountability
+//! register, documents and evidence files in [`register`].
+
+pub mod apply;
+pub mod register;
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::audit::{self, Actor};
+use super::sla::{self, NewClock};
+use super::{Bind, Result, Store, StoreError, Tx, bind_all, new_id, now_ms, opt_text};
+use crate::calendar_data::CalendarHandle;
+use crate::domain::case::{Source, State};
+use crate::domain::ids::OrgCode;
+use crate::domain::role::Role;
+
+/// A case as read back.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Case {
+    /// Id.
+    pub id: String,
+    /// Where it came from.
+    pub source: Source,
+    /// Category (free text, used by SLA policies).
+    pub category: String,
+    /// Priority (`normal`, `urgent`, …).
+    pub priority: String,
+    /// One line.
+    pub title: String,
+    /// What happened.
+    pub description: String,
+    /// The responsible unit.
+    pub unit_code: String,
+    /// Its name.
+    pub unit_name: String,
+    /// The supervising office.
+    pub office_code: String,
+    /// Its name.
+    pub office_name: String,
+    /// The rating that opened it.
+    pub rating_id: Option<String>,
+    /// Where it stands.
+    pub state: State,
+    /// The verification verdict, once given.
+    pub verdict: Option<String>,
+    /// Bumped by every change; send it back with an action to refuse stale updates.
+    pub version: i64,
+    /// How many times the case was redone (重办) after an unhappy follow-up visit.
+    pub reopened: i64,
+    /// Who opened it (`system` for ratings).
+    pub created_by: String,
+    /// Opened, ms.
+    pub created_at: i64,
+    /// Last change, ms.
+    pub updated_at: i64,
+    /// Closed, ms.
+    pub closed_at: Option<i64>,
+    /// The whole case's deadline (the policy's resolution time), ms.
+    pub due_at: i64,
+    /// The step being timed (`acknowledge`, `return_visit`, `rectification`).
+    pub step: Option<String>,
+    /// The step's deadline, ms.
+    pub step_due_at: Option<i64>,
+    /// The rectification deadline in force, ms.
+    pub order_due_at: Option<i64>,
+    /// Whether the last rectification report came in before its deadline.
+    pub reported_on_time: Option<bool>,
+    /// Working days asked for by a pending extension request.
+    pub extension_days: Option<i64>,
+    /// Why they were asked for.
+    pub extension_reason: Option<String>,
+    #[serde(skip)]
+    pub(crate) clock_id: Option<String>,
+    #[serde(skip)]
+    pub(crate) step_clock_id: Option<String>,
+}
+
+impl Case {
+    /// Past the step's or the whole case's deadline while still open.
+    pub fn overdue(&self, now: i64) -> bool {
+        self.state != State::Closed && (self.step_due_at.is_some_and(|d| d < now) || self.due_at < now)
+    }
+
+    /// The deadline that comes first while open.
+    pub fn next_due(&self) -> Option<i64> {
+        if self.state == State::Closed {
+            return None;
+        }
+        Some(self.step_due_at.map_or(self.due_at, |s| s.min(self.due_at)))
+    }
+}
+
+const COLUMNS: &str =
+    "c.id, c.source, c.category, c.priority, c.title, c.description, c.unit_code, u.name as unit_name,
+    c.office_code, o.name as office_name, c.rating_id, c.state, c.verdict, c.version, c.reopened, c.created_by,
+    c.created_at, c.updated_at, c.closed_at, c.due_at, c.clock_id, c.step, c.step_due_at, c.step_clock_id,
+    c.order_due_at, c.reported_on_time, c.extension_days, c.extension_reason";
+const FROM: &str = "from cases c join org_nodes u on u.code = c.unit_code join org_nodes o on o.code = c.office_code";
+
+fn case_from(r: &AnyRow) -> Result<Case> {
+    let bad =
+        |what: &str, v: String| StoreError::Database(sqlx::Error::Decode(format!("bad case {what} {v:?}").into()));
+    let source: String = r.try_get("source")?;
+    let state: String = r.try_get("state")?;
+    Ok(Case {
+        id: r.try_get("id")?,
+        source: Source::parse(&source).ok_or_else(|| bad("source", source.clone()))?,
+        category: r.try_get("category")?,
+        priority: r.try_get("priority")?,
+        title: r.try_get("title")?,
+        description: r.try_get("description")?,
+        unit_code: r.try_get("unit_code")?,
+        unit_name: r.try_get("unit_name")?,
+        office_code: r.try_get("office_code")?,
+        office_name: r.try_get("office_name")?,
+        rating_id: opt_text(r, "rating_id")?,
+        state: State::parse(&state).ok_or_else(|| bad("state", state.clone()))?,
+        verdict: opt_text(r, "verdict")?,
+        version: r.try_get("version")?,
+        reopened: r.try_get("reopened")?,
+        created_by: r.try_get("created_by")?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+        closed_at: r.try_get("closed_at")?,
+        due_at: r.try_get("due_at")?,
+        clock_id: opt_text(r, "clock_id")?,
+        step: opt_text(r, "step")?,
+        step_due_at: r.try_get("step_due_at")?,
+        step_clock_id: opt_text(r, "step_clock_id")?,
+        order_due_at: r.try_get("order_due_at")?,
+        reported_on_time: r.try_get::<Option<i64>, _>("reported_on_time")?.map(|v| v != 0),
+        extension_days: r.try_get("extension_days")?,
+        extension_reason: opt_text(r, "extension_reason")?,
+    })
+}
+
+/// One case.
+pub async fn get(store: &Store, id: &str) -> Result<Option<Case>> {
+    let sql = format!("select {COLUMNS} {FROM} where c.id = $1");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(store.pool()).await?;
+    row.as_ref().map(case_from).transpose()
+}
+
+/// The case a rating opened, if any.
+pub async fn for_rating(store: &Store, rating_id: &str) -> Result<Option<Case>> {
+    let sql = format!("select {COLUMNS} {FROM} where c.rating_id = $1");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(rating_id).fetch_optional(store.pool()).await?;
+    row.as_ref().map(case_from).transpose()
+}
+
+/// A case to open.
+#[derive(Debug, Clone)]
+pub struct NewCase {
+    /// Where it came from.
+    pub source: Source,
+    /// Category (`*` matches any SLA policy).
+    pub category: String,
+    /// Priority.
+    pub priority: String,
+    /// One line.
+    pub title: String,
+    /// What happened.
+    pub description: String,
+    /// The responsible unit.
+    pub unit_code: String,
+    /// The rating behind it.
+    pub rating_id: Option<String>,
+}
+
+/// The office that supervises `unit`: the nearest configured ancestor's, or the unit's
+/// region (the node just below the top), or the top itself.
+pub(crate) async fn office_for(tx: &mut Tx, unit: &str) -> Result<String> {
+    let configured: Option<String> = sqlx::query_scalar(
+        "select o.office_code from org_closure a join case_offices o on o.org_code = a.ancestor
+         join org_nodes n on n.code = a.ancestor where a.descendant = $1 order by n.depth desc limit 1",
+    )
+    .bind(unit)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if let Some(office) = configured {
+        return Ok(office);
+    }
+    Ok(sqlx::query_scalar(
+        "select a.ancestor from org_closure a join org_nodes n on n.code = a.ancestor where a.descendant = $1
+         order by case when n.depth = 1 then 0 else 1 end, n.depth limit 1",
+    )
+    .bind(unit)
+    .fetch_one(&mut **tx)
+    .await?)
+}
+
+/// Sets the office that supervises the cases of `org_code`'s subtree, audited.
+pub async fn set_office(store: &Store, org_code: &OrgCode, office: &OrgCode, actor: &Actor) -> Result<()> {
+    let mut tx = store.write().await?;
+    let before: Option<String> = sqlx::query_scalar("select office_code from case_offices where org_code = $1")
+        .bind(org_code.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+    sqlx::query("delete from case_offices where org_code = $1").bind(org_code.as_str()).execute(&mut *tx).await?;
+    sqlx::query("insert into case_offices (org_code, office_code, updated_at) values ($1, $2, $3)")
+        .bind(org_code.as_str())
+        .bind(office.as_str())
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
+    audit::append(
+        &mut tx,
+        actor,
+        "case.office",
+        &format!("org:{org_code}"),
+        &serde_json::json!({"before": before, "after": office}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Starts a step's clock inside `tx`; returns its id and due time.
+pub(crate) async fn start_clock(
+    tx: &mut Tx,
+    cal: &crate::domain::calendar::Calendar,
+    case_id: &str,
+    unit: &str,
+    step: &str,
+    clock: crate::domain::sla::Clock,
+    started_at: i64,
+) -> Result<(String, i64)> {
+    let subject = format!("case:{case_id}:{step}");
+    let new = NewClock { subject: &subject, unit_code: Some(unit), handler: None, clock, started_at };
+    sla::start(tx, cal, &crate::domain::sla::Thresholds::default(), &new).await
+}
+
+/// Opens a case: routes it to its supervising office, starts the whole case's clock and the
+/// acknowledgement clock from the matching SLA policy, writes its first timeline entry, a
+/// feedback sheet for inspection and enterprise sources, the notices to the unit and the audit
+/// row, all in one transaction. For a rating that has a case already, returns `None`.
+pub async fn open(store: &Store, calendar: &CalendarHandle, new: &NewCase, actor: &Actor) -> Result<Option<Case>> {
+    let policy = sla::policy_for(store, new.source.as_str(), &new.category, &new.priority).await?;
+    let cal = calendar.for_node(store, &new.unit_code).await?;
+    let mut tx = store.write().await?;
+    if let Some(rating) = &new.rating_id {
+        let exists: Option<String> = sqlx::query_scalar("select id from cases where rating_id = $1")
+            .bind(rating)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if exists.is_some() {
+            return Ok(None);
+        }
+    }
+    let office = office_for(&mut tx, &new.unit_code).await?;
+    let id = new_id();
+    let now = now_ms();
+    let (clock_id, due) = start_clock(&mut tx, &cal, &id, &new.unit_code, "resolution", policy.resolution, now).await?;
+    let (step_clock, step_due) =
+        start_clock(&mut tx, &cal, &id, &new.unit_code, "acknowledge", policy.acknowledge, now).await?;
+    let inserted = sqlx::query(
+        "insert into cases (id, source, category, priority, title, description, unit_code, office_code, rating_id, state,
+             version, reopened, created_by, created_at, updated_at, due_at, clock_id, step, step_due_at, step_clock_id)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'open', 1, 0, $10, $11, $11, $12, $13, 'acknowledge', $14, $15)",
+    )
+    .bind(&id)
+    .bind(new.source.as_str())
+    .bind(&new.category)
+    .bind(&new.priority)
+    .bind(&new.title)
+    .bind(&new.description)
+    .bind(&new.unit_code)
+    .bind(&office)
+    .bind(&new.rating_id)
+    .bind(&actor.name)
+    .bind(now)
+    .bind(due)
+    .bind(&clock_id)
+    .bind(step_due)
+    .bind(&step_clock)
+    .execute(&mut *tx)
+    .await;
+    match inserted.map_err(StoreError::from) {
+        Ok(_) => {}
+        // Another runner opened this rating's case first.
+        Err(StoreError::Duplicate) if new.rating_id.is_some() => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    let event = apply::insert_event(
+        &mut tx,
+        &id,
+        "open",
+        "new",
+        State::Open.as_str(),
+        actor,
+        "system",
+        &new.description,
+        &serde_json::json!({"source": new.source, "office": office}),
+        now,
+    )
+    .await?;
+    if new.source.issues_feedback_sheet() {
+        let body = serde_json::json!({"title": new.title, "description": new.description});
+        register::issue_document(&mut tx, &id, Some(&event), "feedback", &office, &body, now).await?;
+    }
+    apply::notify(&mut tx, &id, &new.title, State::Open, &new.unit_code, &office, "open").await?;
+    audit::append(
+        &mut tx,
+        actor,
+        "case.open",
+        &format!("case:{id}"),
+        &serde_json::json!({"source": new.source, "unit": new.unit_code, "office": office, "rating": new.rating_id}),
+    )
+    .await?;
+    tx.commit().await?;
+    get(store, &id).await
+}
+
+/// Opens the case of an unsatisfied rating (run by the `case.open` job). Idempotent: a rating
+/// opens one case however often the job runs. Ratings excluded by an appeal open none.
+pub async fn open_for_rating(store: &Store, calendar: &CalendarHandle, rating_id: &str) -> Result<Option<Case>> {
+    let row = sqlx::query(
+        "select r.unit_code, r.org_code, r.outcome, r.reasons, r.comment, n.name from ratings r
+         join org_nodes n on n.code = r.org_code where r.id = $1",
+    )
+    .bind(rating_id)
+    .fetch_optional(store.pool())
+    .await?;
+    let Some(r) = row else { return Ok(None) };
+    if r.try_get::<String, _>("outcome")? != "unsatisfied" {
+        return Ok(None);
+    }
+    let reasons: Vec<String> = serde_json::from_str(&r.try_get::<String, _>("reasons")?).unwrap_or_default();
+    let org_code: String = r.try_get("org_code")?;
+    let settings = super::ratings::settings_for(store, &org_code).await?;
+    let labels: Vec<String> = reasons
+        .iter()
+        .map(|code| match settings.extra_reasons.iter().find(|d| &d.code == code) {
+            Some(d) => d.zh.clone(),
+            None => crate::i18n::t(crate::i18n::Locale::ZhCn, &format!("reason.{code}")).to_owned(),
+        })
+        .collect();
+    let name: String = r.try_get("name")?;
+    let comment = opt_text(&r, "comment")?.unwrap_or_default();
+    let new = NewCase {
+        source: Source::Rating,
+        category: "*".into(),
+        priority: "normal".into(),
+        title: format!("{name}：不满意评价（{}）", labels.join("、")),
+        description: comment,
+        unit_code: r.try_get("unit_code")?,
+        rating_id: Some(rating_id.to_owned()),
+    };
+    open(store, calendar, &new, &Actor::system()).await
+}
+
+/// Which cases a listing shows.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// Only cases whose unit lies under this node.
+    pub under: Option<OrgCode>,
+    /// Only these states (empty: all).
+    pub states: Vec<State>,
+    /// Only open cases past a deadline.
+    pub overdue_at: Option<i64>,
+    /// Only this source.
+    pub source: Option<Source>,
+    /// Page size.
+    pub limit: i64,
+    /// Page start.
+    pub offset: i64,
+}
+
+/// Cases visible to someone scoped to `scopes` (the unit or the supervising office within a
+/// scope; for staff, also the unit their window belongs to): open ones first, earliest deadline
+/// first (so overdue ones lead), then closed ones.
+pub async fn list(store: &Store, scopes: &[OrgCode], role: Role, f: &Filter) -> Result<(Vec<Case>, i64)> {
+    if scopes.is_empty() {
+        return Ok((Vec::new(), 0));
+    }
+    let mut binds: Vec<Bind> = Vec::new();
+    let next = |b: Bind, binds: &mut Vec<Bind>| {
+        binds.push(b);
+        format!("${}", binds.len())
+    };
+    let scope_list: Vec<String> =
+        scopes.iter().map(|s| next(Bind::Text(s.as_str().to_owned()), &mut binds)).collect::<Vec<_>>();
+    let scope_list = scope_list.join(",");
+    let mut wh = format!(
+        "(exists (select 1 from org_closure a where a.descendant = c.unit_code and a.ancestor in ({scope_list}))
+          or exists (select 1 from org_closure a where a.descendant = c.office_code and a.ancestor in ({scope_list}))
+          {})",
+        if role == Role::Staff { staff_clause(&scope_list) } else { String::new() }
+    );
+    if let Some(under) = &f.under {
+        let p = next(Bind::Text(under.as_str().to_owned()), &mut binds);
+        wh.push_str(&format!(
+            " and exists (select 1 from org_closure b where b.descendant = c.unit_code and b.ancestor = {p})"
+        ));
+    }
+    if !f.states.is_empty() {
+        let ps: Vec<String> = f.states.iter().map(|s| next(Bind::Text(s.as_str().to_owned()), &mut binds)).collect();
+        wh.push_str(&format!(" and c.state in ({})", ps.join(",")));
+    }
+    if let Some(now) = f.overdue_at {
+        let p = next(Bind::Int(now), &mut binds);
+        wh.push_str(&format!(" and c.state <> 'closed' and (c.step_due_at < {p} or c.due_at < {p})"));
+    }
+    if let Some(source) = f.source {
+        let p = next(Bind::Text(source.as_str().to_owned()), &mut binds);
+        wh.push_str(&format!(" and c.source = {p}"));
+    }
+    let count_sql = format!("select cast(count(*) as bigint) from cases c where {wh}");
+    let total: i64 = bind_all(sqlx::query(sqlx::AssertSqlSafe(count_sql)), binds.clone())
+        .fetch_one(store.pool())
+        .await?
+        .try_get(0)?;
+    let sql = format!(
+        "select {COLUMNS} {FROM} where {wh}
+         order by case when c.state = 'closed' then 1 else 0 end,
+                  case when c.step_due_at is not null and c.step_due_at < c.due_at then c.step_due_at else c.due_at end,
+                  c.created_at
+         limit {} offset {}",
+        f.limit.clamp(1, 500),
+        f.offset.max(0)
+    );
+    let rows = bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), binds).fetch_all(store.pool()).await?;
+    Ok((rows.iter().map(case_from).collect::<Result<Vec<_>>>()?, total))
+}
+
+/// Staff scoped to a window see the cases of the unit the window belongs to.
+fn staff_clause(scope_list: &str) -> String {
+    format!(
+        "or exists (select 1 from org_closure a join org_nodes k on k.code = a.ancestor
+            where a.ancestor = c.unit_code and k.kind = 'unit' and a.descendant in ({scope_list}))"
+    )
+}
+
+/// Whether a user of `role` scoped to `scopes` may see `case`: its unit or its office is in
+/// scope, or (for staff) their scope lies in the case's unit.
+pub async fn visible(store: &Store, case: &Case, scopes: &[OrgCode], role: Role) -> Result<bool> {
+    if scopes.is_empty() {
+        return Ok(false);
+    }
+    let mut binds = vec![Bind::Text(case.unit_code.clone()), Bind::Text(case.office_code.clone())];
+    binds.extend(scopes.iter().map(|s| Bind::Text(s.as_str().to_owned())));
+    let scope_list: Vec<String> = (3..=binds.len()).map(|i| format!("${i}")).collect();
+    let scope_list = scope_list.join(",");
+    let mut sql = format!(
+        "select cast(count(*) as bigint) from org_closure a
+         where a.descendant in ($1, $2) and a.ancestor in ({scope_list})"
+    );
+    if role == Role::Staff {
+        sql = format!(
+            "select cast(count(*) as bigint) + (select cast(count(*) as bigint) from org_closure a join org_nodes k on k.code = a.ancestor
+                 where a.ancestor = $1 and k.kind = 'unit' and a.descendant in ({scope_list})) from org_closure a
+             where a.descendant in ($1, $2) and a.ancestor in ({scope_list})"
+        );
+    }
+    let n: i64 = bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), binds).fetch_one(store.pool()).await?.try_get(0)?;
+    Ok(n > 0)
+}
+
+/// One entry of a case's timeline.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Event {
+    /// Id.
+    pub id: String,
+    /// 1, 2, … in order.
+    pub seq: i64,
+    /// The action (`open`, `acknowledge`, …).
+    pub action: String,
+    /// State before.
+    pub from_state: String,
+    /// State after.
+    pub to_state: String,
+    /// Who.
+    pub actor: String,
+    /// In which role.
+    pub actor_role: String,
+    /// What they wrote.
+    pub note: String,
+    /// The action's details (verdict, requirements, deadline, people named, …).
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+    /// When, ms.
+    pub created_at: i64,
+    /// Evidence attached to this step.
+    pub attachments: Vec<register::Attachment>,
+}
+
+/// A case's timeline, oldest first, with each step's evidence.
+pub async fn timeline(store: &Store, case_id: &str) -> Result<Vec<Event>> {
+    let rows = sqlx::query(
+        "select id, seq, action, from_state, to_state, actor, actor_role, note, data, created_at from case_events
+         where case_id = $1 order by seq",
+    )
+    .bind(case_id)
+    .fetch_all(store.pool())
+    .await?;
+    let files = register::attachments(store, case_id).await?;
+    rows.iter()
+        .map(|r| {
+            let id: String = r.try_get("id")?;
+            Ok(Event {
+                attachments: files.iter().filter(|a| a.event_id.as_deref() == Some(id.as_str())).cloned().collect(),
+                id,
+                seq: r.try_get("seq")?,
+                action: r.try_get("action")?,
+                from_state: r.try_get("from_state")?,
+                to_state: r.try_get("to_state")?,
+                actor: r.try_get("actor")?,
+                actor_role: r.try_get("actor_role")?,
+                note: r.try_get("note")?,
+                data: serde_json::from_str(&r.try_get::<String, _>("data")?).unwrap_or_default(),
+                created_at: r.try_get("created_at")?,
+            })
+        })
+        .collect()
+}
+
+/// The users who should hear that a case awaits `role`: unit heads (and, for orders, staff)
+/// whose scope holds the unit, or supervisors whose scope holds the office.
+pub(crate) async fn recipients(
+    tx: &mut Tx,
+    role: Role,
+    unit: &str,
+    office: &str,
+) -> Result<Vec<(String, Option<String>)>> {
+    let (node, roles): (&str, &[&str]) = match role {
+        Role::Supervisor => (office, &["supervisor"]),
+        _ => (unit, &["unit_head"]),
+    };
+    let mut out = Vec::new();
+    for r in roles {
+        let rows = sqlx::query(
+            "select distinct u.id, u.email from users u join user_scopes s on s.user_id = u.id
+             join org_closure a on a.ancestor = s.org_code
+             where a.descendant = $1 and u.role = $2 and u.disabled = 0",
+        )
+        .bind(node)
+        .bind(*r)
+        .fetch_all(&mut **tx)
+        .await?;
+        for row in rows {
+            out.push((row.try_get("id")?, opt_text(&row, "email")?));
+        }
+    }
+    Ok(out)
+}
