@@ -269,6 +269,12 @@ crate::on_both_engines! {
         assert!(extended >= due + 3 * 86_400_000, "three more working days from the old deadline");
         assert!(v["extension_days"].is_null());
         assert_eq!(v["step_due_at"], v["order_due_at"]);
+        // A refused request leaves the deadline where it was.
+        ok(&head, &id, json!({"action": "request_extension", "days": 5, "note": "再要五天"})).await;
+        let v = ok(&sup, &id, json!({"action": "decide_extension", "approve": false})).await;
+        assert_eq!(v["order_due_at"].as_i64(), Some(extended));
+        assert!(v["extension_days"].is_null());
+        assert_eq!(v["timeline"].as_array().unwrap().last().unwrap()["data"]["approve"], false);
         // Once the deadline has passed, no more extensions.
         sqlx::query("update cases set order_due_at = 1000 where id = $1").bind(&id).execute(app.store.pool()).await.unwrap();
         let resp = act(&head, &id, json!({"action": "request_extension", "days": 2, "note": "还要时间"})).await;
@@ -338,6 +344,17 @@ crate::on_both_engines! {
         let v = ok(&sup, &id, json!({"action": "reassign", "unit": unit, "note": "改派"})).await;
         assert_eq!((v["state"].as_str(), v["unit_code"].as_str(), v["step"].as_str()), (Some("open"), Some(unit.as_str()), Some("acknowledge")));
         assert_eq!(head.get(&format!("/api/v1/cases/{id}")).await.status(), StatusCode::FORBIDDEN, "no longer the old unit's");
+        // Another is sent back and closed by the office with an explanation.
+        let v: Value = sup.post_json("/api/v1/cases", &json!({"source": "unresolved_window", "unit": UNIT, "title": "办不成事", "description": "证明材料无法开具"})).await.json().await.unwrap();
+        let id = v["id"].as_str().unwrap().to_owned();
+        assert_eq!(act(&sup, &id, json!({"action": "close", "note": "x"})).await.status(), StatusCode::CONFLICT, "only a sent-back case closes this way");
+        ok(&head, &id, json!({"action": "send_back", "note": "非本单位职责"})).await;
+        assert_eq!(act(&sup, &id, json!({"action": "close"})).await.status(), StatusCode::UNPROCESSABLE_ENTITY, "an explanation is required");
+        let v = ok(&sup, &id, json!({"action": "close", "note": "已告知申请人向民政部门申请"})).await;
+        assert_eq!(v["state"], "closed");
+        let clocks: i64 = sqlx::query_scalar("select cast(count(*) as bigint) from sla_clocks where subject like $1 and state <> 'stopped'")
+            .bind(format!("case:{id}:%")).fetch_one(app.store.pool()).await.unwrap();
+        assert_eq!(clocks, 0);
     }
 
     async fn evidence_is_checked_stored_by_hash_and_shown_only_in_scope(app) {
@@ -347,7 +364,7 @@ crate::on_both_engines! {
         let resp = upload(&head, &id, b"MZ\x90\0 not a picture", "image/png").await;
         assert_eq!(resp.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
         assert_eq!(upload(&head, &id, b"", "image/png").await.status(), StatusCode::UNPROCESSABLE_ENTITY);
-        let big = vec![0xFFu8; 11 * 1024 * 1024];
+        let big = vec![0xFFu8; crate::helpers::ATTACHMENT_LIMIT + 1000];
         assert_eq!(upload(&head, &id, &big, "image/jpeg").await.status(), StatusCode::PAYLOAD_TOO_LARGE);
         let a: Value = upload(&head, &id, PNG, "image/png").await.json().await.unwrap();
         assert_eq!(a["content_type"], "image/png");

@@ -58,6 +58,9 @@ pub struct TestApp {
     pg_db: Option<(String, String)>,
 }
 
+/// The evidence size limit of the test server.
+pub const ATTACHMENT_LIMIT: usize = 256 * 1024;
+
 /// Units in the test city: one per department, enough for every role's scope.
 pub const TEST_UNITS: usize = 80;
 
@@ -105,6 +108,8 @@ pub async fn spawn_app(engine: Engine) -> TestApp {
     // Tests drive the job queue themselves.
     config.run_jobs = false;
     config.files_dir = dir.path().join("files");
+    // Small enough that a test can send a file just over it in one go.
+    config.max_attachment_bytes = ATTACHMENT_LIMIT;
     let app = App::build(config).await.unwrap_or_else(|e| panic!("{e}"));
     demo::load(app.store(), DemoOptions { units: TEST_UNITS, progress: false })
         .await

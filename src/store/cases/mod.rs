@@ -317,8 +317,8 @@ pub async fn open(store: &Store, calendar: &CalendarHandle, new: &NewCase, actor
 /// opens one case however often the job runs. Ratings excluded by an appeal open none.
 pub async fn open_for_rating(store: &Store, calendar: &CalendarHandle, rating_id: &str) -> Result<Option<Case>> {
     let row = sqlx::query(
-        "select r.unit_code, r.org_code, r.outcome, r.reasons, r.comment, n.name from ratings r
-         join org_nodes n on n.code = r.org_code where r.id = $1",
+        "select r.unit_code, r.org_code, r.outcome, r.reasons, r.comment, n.name, u.name as unit_name from ratings r
+         join org_nodes n on n.code = r.org_code join org_nodes u on u.code = r.unit_code where r.id = $1",
     )
     .bind(rating_id)
     .fetch_optional(store.pool())
@@ -337,7 +337,13 @@ pub async fn open_for_rating(store: &Store, calendar: &CalendarHandle, rating_id
             None => crate::i18n::t(crate::i18n::Locale::ZhCn, &format!("reason.{code}")).to_owned(),
         })
         .collect();
+    let unit_name: String = r.try_get("unit_name")?;
     let name: String = r.try_get("name")?;
+    let name = if r.try_get::<String, _>("org_code")? == r.try_get::<String, _>("unit_code")? {
+        unit_name
+    } else {
+        format!("{unit_name}·{name}")
+    };
     let comment = opt_text(&r, "comment")?.unwrap_or_default();
     let new = NewCase {
         source: Source::Rating,

@@ -113,6 +113,8 @@ struct CasePage {
     events: Vec<EventRow>,
     actions: Vec<(String, String)>,
     verdict_key: String,
+    reasons: Vec<String>,
+    outcome_key: String,
     errors: Vec<String>,
     csrf: String,
 }
@@ -162,6 +164,18 @@ async fn render_case(
             event: e.clone(),
         })
         .collect();
+    let mut reasons = Vec::new();
+    if let Some(r) = &d.rating {
+        let settings = crate::store::ratings::settings_for(&state.store, &r.org_code).await?;
+        for code in &r.reasons {
+            reasons.push(match settings.extra_reasons.iter().find(|x| &x.code == code) {
+                Some(x) if locale == crate::i18n::Locale::En => x.en.clone(),
+                Some(x) => x.zh.clone(),
+                None => crate::i18n::t(locale, &format!("reason.{code}")).to_owned(),
+            });
+        }
+    }
+    let outcome_key = d.rating.as_ref().map(|r| format!("outcome.{}", r.outcome)).unwrap_or_default();
     let actions = d.actions.iter().map(|a| (a.as_str().to_owned(), format!("case.action.{}", a.as_str()))).collect();
     let page = CasePage {
         tr: Tr { locale },
@@ -175,6 +189,8 @@ async fn render_case(
         verdict_key: c.verdict.as_deref().map(|v| format!("case.verdict.{v}")).unwrap_or_default(),
         events,
         actions,
+        reasons,
+        outcome_key,
         errors,
         csrf: user.csrf().to_owned(),
         d,
