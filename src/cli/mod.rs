@@ -71,6 +71,12 @@ enum Command {
         /// Number of units.
         #[arg(long, default_value_t = 3200)]
         units: usize,
+        /// Also generate this many ratings of history (with their rollups) for dashboards.
+        #[arg(long, default_value_t = 0)]
+        ratings: u64,
+        /// Spread the history over this many days up to today.
+        #[arg(long, default_value_t = 365)]
+        days: i64,
     },
     /// Import org nodes or staff from CSV or XLSX (all or nothing, idempotent).
     Import {
@@ -371,6 +377,9 @@ fn print_demo_logins(summary: &demo::DemoSummary, url: &str) {
     println!("Open {url}/login");
 }
 
+/// Ratings of history `serve --demo` generates.
+const DEMO_RATINGS: u64 = 100_000;
+
 async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
     match cli.command {
         Command::Serve { listen, demo, secure_cookies } => {
@@ -385,6 +394,15 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
                     println!(
                         "Loaded the demo city: {} org nodes, {} staff, {} inspection teams, {} rating codes.",
                         summary.nodes, summary.staff, summary.teams.0, summary.codes
+                    );
+                    // A history for the dashboards; the last days' unsatisfied ratings become
+                    // cases as the server's job runner picks them up.
+                    let h = crate::demo_history::generate(app.store(), DEMO_RATINGS, 180, 3, false)
+                        .await
+                        .map_err(|e| CliError::Failed(e.to_string()))?;
+                    println!(
+                        "Generated {} ratings over 180 days; {} cases are being opened.",
+                        h.ratings, h.cases_queued
                     );
                 }
                 print_demo_logins(&summary, &url);
@@ -432,9 +450,12 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
             let n = store.migrate().await?;
             println!("{n} migration(s) applied to {}", config.database);
         }
-        Command::Demo { units } => {
+        Command::Demo { units, ratings, days } => {
             let config = load_config(&cli.global, None, false)?;
             let store = open(&config).await?;
+            if days < 1 {
+                return Err(CliError::Failed("--days must be at least 1".into()));
+            }
             let summary = demo::load(&store, DemoOptions { units, progress: true })
                 .await
                 .map_err(|e| CliError::Failed(e.to_string()))?;
@@ -444,6 +465,19 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
                 println!(
                     "Loaded the demo city into {}: {} org nodes, {} staff, {} inspection teams with {} members, {} rating codes.",
                     config.database, summary.nodes, summary.staff, summary.teams.0, summary.teams.1, summary.codes
+                );
+            }
+            if ratings > 0 {
+                let started = std::time::Instant::now();
+                let h = crate::demo_history::generate(&store, ratings, days, 3, true)
+                    .await
+                    .map_err(|e| CliError::Failed(e.to_string()))?;
+                println!(
+                    "Generated {} ratings ({} unsatisfied) over {days} days in {:.0?}; {} cases queued for the job runner.",
+                    h.ratings,
+                    h.unsatisfied,
+                    started.elapsed(),
+                    h.cases_queued
                 );
             }
             print_demo_logins(&summary, &format!("http://{}", config.listen));

@@ -7,6 +7,7 @@ pub mod case;
 pub mod ids;
 pub mod lunar;
 pub mod org;
+pub mod rates;
 pub mod rating;
 pub mod role;
 pub mod sla;

@@ -169,6 +169,14 @@ pub async fn decide(store: &Store, id: &str, upheld: bool, note: &str, actor: &A
             .execute(&mut *tx)
             .await
             .map_err(StoreError::from)?;
+        // Out of the statistics: out of the rollups, in the same transaction.
+        let row =
+            sqlx::query("select org_code, created_at, outcome, defaulted, source, reasons from ratings where id = $1")
+                .bind(&rating_id)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(StoreError::from)?;
+        super::rollups::add_ratings(&mut tx, &[super::rollups::delta_of(&row, -1)?]).await?;
     }
     audit::append(
         &mut tx,

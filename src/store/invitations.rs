@@ -120,6 +120,7 @@ pub async fn issue(
     .execute(&mut *tx)
     .await
     .map_err(super::StoreError::from)?;
+    super::rollups::add_invitation(&mut tx, &inv.org_code, now_ms()).await?;
     audit::append(
         &mut tx,
         actor,

@@ -22,6 +22,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 4, name: "sla", sql: include_str!("../../migrations/0004_sla.sql") },
     Migration { version: 5, name: "calendar", sql: include_str!("../../migrations/0005_calendar.sql") },
     Migration { version: 6, name: "cases", sql: include_str!("../../migrations/0006_cases.sql") },
+    Migration { version: 7, name: "rollups", sql: include_str!("../../migrations/0007_rollups.sql") },
 ];
 
 pub(super) async fn run(store: &Store) -> Result<usize> {

@@ -227,6 +227,21 @@ pub async fn insert_batch(
     .await?;
     let actor = Actor { name: "citizen".into(), client_addr: String::new() };
     audit::append_many(conn, &actor, &audit_rows).await?;
+    let deltas: Vec<super::rollups::RatingDelta> = items
+        .iter()
+        .zip(&out)
+        .filter(|(_, r)| r.is_ok())
+        .map(|(item, _)| super::rollups::RatingDelta {
+            org_code: item.target.org_code.clone(),
+            at: now,
+            outcome: item.submission.outcome,
+            defaulted: item.source == Source::Default,
+            invited: item.invitation_id.is_some() && item.source != Source::Default,
+            reasons: item.submission.reasons.clone(),
+            sign: 1,
+        })
+        .collect();
+    super::rollups::add_ratings(conn, &deltas).await?;
     // Every unsatisfied rating opens a case: the job exists exactly when the rating does.
     let jobs: Vec<Vec<Bind>> = out
         .iter()

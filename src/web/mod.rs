@@ -7,13 +7,16 @@ pub mod auth;
 pub mod calendar;
 pub mod calendar_page;
 pub mod cases;
+pub mod charts;
 pub mod codes;
+pub mod dashboard;
 pub mod error;
 pub mod health;
 pub mod inbox_page;
 pub mod notifications;
 pub mod org;
 pub mod pages;
+pub mod rankings;
 pub mod rate;
 pub mod ratings;
 pub mod session;
@@ -107,7 +110,9 @@ pub fn router(state: AppState) -> Router {
                 .merge(notifications::api())
                 .merge(sla::api())
                 .merge(cases::api(&state.config))
-                .merge(accountability::api()),
+                .merge(accountability::api())
+                .merge(dashboard::api())
+                .merge(rankings::api()),
         )
         .split_for_parts();
 
@@ -124,6 +129,8 @@ pub fn router(state: AppState) -> Router {
         .merge(inbox_page::pages())
         .merge(cases::page::pages(&state.config))
         .merge(accountability::pages())
+        .merge(dashboard::pages())
+        .merge(rankings::pages())
         .route_layer(middleware::from_fn_with_state(state.clone(), track_metrics))
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)

@@ -50,7 +50,7 @@ pub async fn ok(c: &Client, case: &str, body: Value) -> Value {
     v
 }
 
-async fn upload(c: &Client, case: &str, bytes: &[u8], ct: &str) -> reqwest::Response {
+pub async fn upload(c: &Client, case: &str, bytes: &[u8], ct: &str) -> reqwest::Response {
     c.post_body(&format!("/api/v1/cases/{case}/attachments?name=fix.png"), ct, bytes.to_vec()).await
 }
 

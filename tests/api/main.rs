@@ -7,6 +7,7 @@ mod audit;
 mod calendar;
 mod cases;
 mod cli;
+mod dashboard;
 mod durability;
 mod import;
 mod jobs;

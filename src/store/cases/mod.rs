@@ -300,6 +300,7 @@ pub async fn open(store: &Store, calendar: &CalendarHandle, new: &NewCase, actor
         let body = serde_json::json!({"title": new.title, "description": new.description});
         register::issue_document(&mut tx, &id, Some(&event), "feedback", &office, &body, now).await?;
     }
+    crate::store::rollups::add_case(&mut tx, &new.unit_code, now, &[("opened", 1)]).await?;
     apply::notify(&mut tx, &id, &new.title, State::Open, &new.unit_code, &office, "open").await?;
     audit::append(
         &mut tx,

@@ -257,6 +257,7 @@ pub async fn document(store: &Store, id: &str) -> Result<Option<Document>> {
 
 /// Records an accountability decision inside `tx`: one row per person named (staff by number,
 /// who must belong to the case's unit; the unit head by name), or one row saying nobody.
+/// Returns how many people were held to account.
 pub(crate) async fn record_decision(
     tx: &mut Tx,
     case: &Case,
@@ -265,7 +266,7 @@ pub(crate) async fn record_decision(
     d: &Details,
     actor: &Actor,
     now: i64,
-) -> Result<(), ApplyError> {
+) -> Result<i64, ApplyError> {
     let mut people: Vec<(&str, Option<String>, Option<String>, String)> = Vec::new();
     let mut errors = Vec::new();
     for no in &d.staff {
@@ -294,6 +295,7 @@ pub(crate) async fn record_decision(
     if !errors.is_empty() {
         return Err(ApplyError::Invalid(errors));
     }
+    let held = if kind == Accountability::None { 0 } else { i64::try_from(people.len()).unwrap_or(0) };
     if people.is_empty() {
         people.push(("none", None, None, case.unit_code.clone()));
     }
@@ -317,7 +319,7 @@ pub(crate) async fn record_decision(
         .execute(&mut **tx)
         .await?;
     }
-    Ok(())
+    Ok(held)
 }
 
 /// One row of the accountability register.

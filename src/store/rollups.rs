@@ -1,0 +1,372 @@
+//! Rollups: per node and per day counts that dashboards and rankings read instead of raw rows.
+//! Every change adds to the rows of the node and all its ancestors, in the transaction of the
+//! change itself (ratings in their group-commit batch, appeal decisions, invitations, case
+//! events); [`recompute_ratings`] rebuilds the rating rollups from the raw rows, for repairs
+//! and to check the incremental ones.
+
+use std::collections::{BTreeMap, HashMap};
+
+use sqlx::Row;
+
+use super::{Bind, Result, Store};
+use crate::domain::rating::Outcome;
+
+/// Milliseconds in a day.
+const DAY_MS: i64 = 86_400_000;
+/// China Standard Time's offset from UTC.
+const CST_MS: i64 = 8 * 3_600_000;
+
+/// The day (days since 1970-01-01, China time) of a timestamp.
+pub fn day_of(ms: i64) -> i64 {
+    (ms + CST_MS).div_euclid(DAY_MS)
+}
+
+/// The hour of day (0–23, China time) of a timestamp.
+pub fn hour_of(ms: i64) -> i64 {
+    (ms + CST_MS).rem_euclid(DAY_MS) / 3_600_000
+}
+
+/// The day number of a date.
+pub fn day_of_date(d: chrono::NaiveDate) -> i64 {
+    d.signed_duration_since(chrono::NaiveDate::default()).num_days()
+}
+
+/// The date of a day number.
+pub fn date_of_day(day: i64) -> chrono::NaiveDate {
+    chrono::NaiveDate::default() + chrono::Duration::days(day)
+}
+
+/// One rating counted in (`sign` 1) or out (`sign` -1, an upheld appeal).
+#[derive(Debug, Clone)]
+pub struct RatingDelta {
+    /// The node rated.
+    pub org_code: String,
+    /// When it was given, ms.
+    pub at: i64,
+    /// What it counts as.
+    pub outcome: Outcome,
+    /// Recorded by default for an unrated invitation.
+    pub defaulted: bool,
+    /// Given through an invitation (not by default).
+    pub invited: bool,
+    /// Reason codes (unsatisfied ratings).
+    pub reasons: Vec<String>,
+    /// 1 to count it, -1 to take it out.
+    pub sign: i64,
+}
+
+#[derive(Default, Clone, Copy)]
+struct DayCounts {
+    total: i64,
+    satisfied: i64,
+    neutral: i64,
+    unsatisfied: i64,
+    defaulted: i64,
+    invited: i64,
+    excluded: i64,
+}
+
+/// Each node's ancestors, itself included.
+async fn ancestors(conn: &mut sqlx::AnyConnection, codes: &[&str]) -> Result<HashMap<String, Vec<String>>> {
+    let mut out: HashMap<String, Vec<String>> = HashMap::new();
+    for chunk in codes.chunks(500) {
+        let ps: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!("select ancestor, descendant from org_closure where descendant in ({})", ps.join(","));
+        let rows =
+            super::bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), chunk.iter().map(|c| Bind::Text((*c).to_owned())))
+                .fetch_all(&mut *conn)
+                .await?;
+        for r in rows {
+            out.entry(r.try_get("descendant")?).or_default().push(r.try_get("ancestor")?);
+        }
+    }
+    Ok(out)
+}
+
+/// Adds ratings to the rollups of their nodes and every ancestor, inside the caller's transaction.
+pub async fn add_ratings(conn: &mut sqlx::AnyConnection, deltas: &[RatingDelta]) -> Result<()> {
+    if deltas.is_empty() {
+        return Ok(());
+    }
+    let mut codes: Vec<&str> = deltas.iter().map(|d| d.org_code.as_str()).collect();
+    codes.sort_unstable();
+    codes.dedup();
+    let up = ancestors(conn, &codes).await?;
+    let mut days: BTreeMap<(String, i64), DayCounts> = BTreeMap::new();
+    let mut hours: BTreeMap<(String, i64, i64), i64> = BTreeMap::new();
+    let mut reasons: BTreeMap<(String, i64, String), i64> = BTreeMap::new();
+    for d in deltas {
+        let (day, hour) = (day_of(d.at), hour_of(d.at));
+        for node in up.get(&d.org_code).into_iter().flatten() {
+            let c = days.entry((node.clone(), day)).or_default();
+            c.total += d.sign;
+            match d.outcome {
+                Outcome::Satisfied => c.satisfied += d.sign,
+                Outcome::Neutral => c.neutral += d.sign,
+                Outcome::Unsatisfied => c.unsatisfied += d.sign,
+            }
+            c.defaulted += d.sign * i64::from(d.defaulted);
+            c.invited += d.sign * i64::from(d.invited);
+            c.excluded += i64::from(d.sign < 0);
+            if d.outcome == Outcome::Unsatisfied {
+                *hours.entry((node.clone(), day, hour)).or_default() += d.sign;
+                for r in &d.reasons {
+                    *reasons.entry((node.clone(), day, r.clone())).or_default() += d.sign;
+                }
+            }
+        }
+    }
+    let rows: Vec<Vec<Bind>> = days
+        .into_iter()
+        .map(|((node, day), c)| {
+            vec![
+                Bind::Text(node),
+                Bind::Int(day),
+                Bind::Int(c.total),
+                Bind::Int(c.satisfied),
+                Bind::Int(c.neutral),
+                Bind::Int(c.unsatisfied),
+                Bind::Int(c.defaulted),
+                Bind::Int(c.invited),
+                Bind::Int(c.excluded),
+            ]
+        })
+        .collect();
+    upsert(
+        conn,
+        "insert into rating_days (org_code, day, total, satisfied, neutral, unsatisfied, defaulted, invited, excluded)",
+        9,
+        "(org_code, day)",
+        &["total", "satisfied", "neutral", "unsatisfied", "defaulted", "invited", "excluded"],
+        "rating_days",
+        &rows,
+    )
+    .await?;
+    let rows: Vec<Vec<Bind>> = hours
+        .into_iter()
+        .map(|((node, day, hour), n)| vec![Bind::Text(node), Bind::Int(day), Bind::Int(hour), Bind::Int(n)])
+        .collect();
+    upsert(
+        conn,
+        "insert into rating_hours (org_code, day, hour, unsatisfied)",
+        4,
+        "(org_code, day, hour)",
+        &["unsatisfied"],
+        "rating_hours",
+        &rows,
+    )
+    .await?;
+    let rows: Vec<Vec<Bind>> = reasons
+        .into_iter()
+        .map(|((node, day, reason), n)| vec![Bind::Text(node), Bind::Int(day), Bind::Text(reason), Bind::Int(n)])
+        .collect();
+    upsert(
+        conn,
+        "insert into rating_reasons (org_code, day, reason, n)",
+        4,
+        "(org_code, day, reason)",
+        &["n"],
+        "rating_reasons",
+        &rows,
+    )
+    .await
+}
+
+/// A multi-row insert that adds to existing rows (keys within one statement are distinct).
+async fn upsert(
+    conn: &mut sqlx::AnyConnection,
+    head: &str,
+    cols: usize,
+    key: &str,
+    add: &[&str],
+    table: &str,
+    rows: &[Vec<Bind>],
+) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let per_stmt = (super::BATCH_PARAMS / cols).max(1);
+    let set: Vec<String> = add.iter().map(|c| format!("{c} = {table}.{c} + excluded.{c}")).collect();
+    for chunk in rows.chunks(per_stmt) {
+        let sql = format!(
+            "{} on conflict {key} do update set {}",
+            super::insert_values_sql(head, chunk.len(), cols),
+            set.join(", ")
+        );
+        super::bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), chunk.iter().flatten().cloned())
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Adds ready-made rows to a rating rollup table (`rating_days`, `rating_hours` or
+/// `rating_reasons`, columns in table order), for bulk loads.
+pub(crate) async fn add_rows(conn: &mut sqlx::AnyConnection, table: &str, rows: &[Vec<Bind>]) -> Result<()> {
+    let (head, cols, key, add): (&str, usize, &str, &[&str]) = match table {
+        "rating_days" => (
+            "insert into rating_days (org_code, day, total, satisfied, neutral, unsatisfied, defaulted, invited, excluded)",
+            9,
+            "(org_code, day)",
+            &["total", "satisfied", "neutral", "unsatisfied", "defaulted", "invited", "excluded"],
+        ),
+        "rating_hours" => (
+            "insert into rating_hours (org_code, day, hour, unsatisfied)",
+            4,
+            "(org_code, day, hour)",
+            &["unsatisfied"],
+        ),
+        _ => ("insert into rating_reasons (org_code, day, reason, n)", 4, "(org_code, day, reason)", &["n"]),
+    };
+    upsert(conn, head, cols, key, add, table, rows).await
+}
+
+/// Counts one issued invitation for its node and ancestors.
+pub async fn add_invitation(conn: &mut sqlx::AnyConnection, org_code: &str, at: i64) -> Result<()> {
+    let up = ancestors(conn, &[org_code]).await?;
+    let rows: Vec<Vec<Bind>> = up
+        .get(org_code)
+        .into_iter()
+        .flatten()
+        .map(|n| vec![Bind::Text(n.clone()), Bind::Int(day_of(at)), Bind::Int(1)])
+        .collect();
+    upsert(
+        conn,
+        "insert into invitation_days (org_code, day, issued)",
+        3,
+        "(org_code, day)",
+        &["issued"],
+        "invitation_days",
+        &rows,
+    )
+    .await
+}
+
+/// The case counters.
+pub const CASE_COUNTERS: [&str; 15] = [
+    "opened",
+    "acknowledged",
+    "visited",
+    "reached",
+    "substantiated",
+    "unsubstantiated",
+    "ordered",
+    "reported",
+    "reported_on_time",
+    "accepted",
+    "reopened",
+    "closed",
+    "sent_back",
+    "decided",
+    "held",
+];
+
+/// Adds to case counters (`(name, n)`, names from [`CASE_COUNTERS`]) of `unit` and its ancestors.
+pub async fn add_case(conn: &mut sqlx::AnyConnection, unit: &str, at: i64, counters: &[(&str, i64)]) -> Result<()> {
+    if counters.is_empty() {
+        return Ok(());
+    }
+    let up = ancestors(conn, &[unit]).await?;
+    let rows: Vec<Vec<Bind>> = up
+        .get(unit)
+        .into_iter()
+        .flatten()
+        .map(|n| {
+            let mut row = vec![Bind::Text(n.clone()), Bind::Int(day_of(at))];
+            row.extend(
+                CASE_COUNTERS.iter().map(|c| Bind::Int(counters.iter().filter(|(k, _)| k == c).map(|(_, v)| v).sum())),
+            );
+            row
+        })
+        .collect();
+    let head = format!("insert into case_days (org_code, day, {})", CASE_COUNTERS.join(", "));
+    upsert(conn, &head, 2 + CASE_COUNTERS.len(), "(org_code, day)", &CASE_COUNTERS, "case_days", &rows).await
+}
+
+/// The delta of a stored rating row (`org_code, created_at, outcome, defaulted, source, reasons`).
+pub fn delta_of(r: &sqlx::any::AnyRow, sign: i64) -> Result<RatingDelta> {
+    let outcome: String = r.try_get("outcome")?;
+    let reasons: String = r.try_get("reasons")?;
+    Ok(RatingDelta {
+        org_code: r.try_get("org_code")?,
+        at: r.try_get("created_at")?,
+        outcome: match outcome.as_str() {
+            "satisfied" => Outcome::Satisfied,
+            "neutral" => Outcome::Neutral,
+            _ => Outcome::Unsatisfied,
+        },
+        defaulted: r.try_get::<i64, _>("defaulted")? != 0,
+        invited: r.try_get::<String, _>("source")? == "invitation",
+        reasons: serde_json::from_str(&reasons).unwrap_or_default(),
+        sign,
+    })
+}
+
+/// Rebuilds the rating rollups from the raw ratings and exclusions (in one transaction).
+pub async fn recompute_ratings(store: &Store) -> Result<()> {
+    let mut tx = store.write().await?;
+    for t in ["rating_days", "rating_hours", "rating_reasons"] {
+        sqlx::query(sqlx::AssertSqlSafe(format!("delete from {t}"))).execute(&mut *tx).await?;
+    }
+    let rows = sqlx::query(
+        "select r.org_code, r.created_at, r.outcome, r.defaulted, r.source, r.reasons,
+                case when x.rating_id is null then 0 else 1 end as excluded
+         from ratings r left join rating_exclusions x on x.rating_id = r.id",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut deltas = Vec::with_capacity(rows.len());
+    for r in &rows {
+        deltas.push(delta_of(r, 1)?);
+        if r.try_get::<i64, _>("excluded")? != 0 {
+            deltas.push(delta_of(r, -1)?);
+        }
+    }
+    for chunk in deltas.chunks(5_000) {
+        add_ratings(&mut tx, chunk).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Rows of a rollup table as text, for comparing two states of the rollups.
+pub async fn snapshot(store: &Store) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for (table, cols) in [
+        ("rating_days", "org_code, day, total, satisfied, neutral, unsatisfied, defaulted, invited, excluded"),
+        ("rating_hours", "org_code, day, hour, unsatisfied"),
+        ("rating_reasons", "org_code, day, reason, n"),
+    ] {
+        let sql = format!("select {cols} from {table} order by {cols}");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(store.pool()).await?;
+        for r in rows {
+            let mut line = format!("{table}:");
+            for i in 0..cols.split(", ").count() {
+                match r.try_get::<i64, _>(i) {
+                    Ok(v) => line.push_str(&format!(" {v}")),
+                    Err(_) => line.push_str(&format!(" {}", r.try_get::<String, _>(i)?)),
+                }
+            }
+            out.push(line);
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_and_hours_are_china_time() {
+        // 2026-01-01 00:30 in Beijing is 2025-12-31 16:30 UTC.
+        let ms = chrono::NaiveDate::from_ymd_opt(2025, 12, 31)
+            .and_then(|d| d.and_hms_opt(16, 30, 0))
+            .map(|t| t.and_utc().timestamp_millis())
+            .unwrap_or_default();
+        assert_eq!(date_of_day(day_of(ms)).to_string(), "2026-01-01");
+        assert_eq!(hour_of(ms), 0);
+        let d = chrono::NaiveDate::from_ymd_opt(2026, 11, 29).unwrap_or_default();
+        assert_eq!(date_of_day(day_of_date(d)), d);
+    }
+}

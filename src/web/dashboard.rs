@@ -1,0 +1,502 @@
+//! The supervisor dashboard: for any node the viewer may see and any period, the standard rates,
+//! ratings by child node (drilling down to staff), the trend, the hour × weekday heatmap of
+//! unsatisfied ratings, the reasons, the case funnel, live alerts, overdue cases and people held
+//! to account. Everything comes from the rollups. JSON API, exports and the page.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use chrono::Datelike;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::AppState;
+use super::auth::{CurrentUser, Lang, PageUser};
+use super::charts::{self, Bars, Columns, Heat, percent};
+use super::error::{ApiQuery, Error, ErrorBody, Result};
+use super::pages::{Nav, Page, PageError};
+use crate::domain::FieldError;
+use crate::domain::ids::OrgCode;
+use crate::domain::rates::{Counts, Rate};
+use crate::domain::role::Role;
+use crate::i18n::Tr;
+use crate::imports::{self, Format};
+use crate::store::dashboard::{self, Members, NodeCounts};
+use crate::store::rollups::{date_of_day, day_of, day_of_date};
+use crate::store::{now_ms, org};
+
+/// The dashboard API.
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(data)).routes(routes!(export))
+}
+
+/// The dashboard and rate help pages.
+pub fn pages() -> Router<AppState> {
+    Router::new().route("/dashboard", get(page)).route("/help/rates", get(help))
+}
+
+/// Who sees dashboards: everyone but enterprises, within their scope.
+fn may_view(role: Role) -> bool {
+    role != Role::Enterprise
+}
+
+/// The node and period asked for.
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
+pub struct Params {
+    /// The node (default: the caller's first scope).
+    pub under: Option<String>,
+    /// First day, YYYY-MM-DD (default: 30 days before `to`).
+    pub from: Option<String>,
+    /// Last day, YYYY-MM-DD (default: today, China time).
+    pub to: Option<String>,
+    /// Trend by `day` (default), `week` or `month`.
+    pub trend: Option<String>,
+    /// Exports: `csv` (default) or `xlsx`.
+    pub format: Option<String>,
+}
+
+/// A period of days `[from, to)`, parsed from dates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Period {
+    /// First day.
+    pub from: i64,
+    /// The day after the last.
+    pub to: i64,
+}
+
+impl Period {
+    /// Parses `from` and `to` (inclusive dates); defaults to the 30 days up to today.
+    pub fn parse(from: Option<&str>, to: Option<&str>) -> Result<Period> {
+        let mut errors = Vec::new();
+        let mut date = |field: &str, s: Option<&str>| -> Option<i64> {
+            let s = s.map(str::trim).filter(|s| !s.is_empty())?;
+            match chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+                Ok(d) => Some(day_of_date(d)),
+                Err(_) => {
+                    errors.push(FieldError::new(field, "a date as YYYY-MM-DD"));
+                    None
+                }
+            }
+        };
+        let last = date("to", to).unwrap_or_else(|| day_of(now_ms()));
+        let first = date("from", from).unwrap_or(last - 29);
+        if errors.is_empty() && first > last {
+            errors.push(FieldError::new("from", "must not be after `to`"));
+        }
+        if errors.is_empty() && last - first > 3 * 366 {
+            errors.push(FieldError::new("from", "a period of at most three years"));
+        }
+        if !errors.is_empty() {
+            return Err(Error::Validation(errors));
+        }
+        Ok(Period { from: first, to: last + 1 })
+    }
+
+    /// The first day as a date.
+    pub fn first(&self) -> String {
+        date_of_day(self.from).to_string()
+    }
+
+    /// The last day as a date.
+    pub fn last(&self) -> String {
+        date_of_day(self.to - 1).to_string()
+    }
+}
+
+/// A node in the dashboard's answer.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Member {
+    /// The node (or staff number).
+    pub code: String,
+    /// Its name.
+    pub name: String,
+    /// region, department, unit, window or staff.
+    pub kind: String,
+    /// Counts over the period.
+    pub counts: Counts,
+    /// 满意率 over the period.
+    pub satisfaction: Option<f64>,
+    /// 按期整改率 over the period.
+    pub on_time: Option<f64>,
+}
+
+impl From<NodeCounts> for Member {
+    fn from(n: NodeCounts) -> Member {
+        Member {
+            satisfaction: n.counts.satisfaction().value,
+            on_time: n.counts.on_time().value,
+            code: n.code,
+            name: n.name,
+            kind: n.kind,
+            counts: n.counts,
+        }
+    }
+}
+
+/// One point of the trend.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct TrendPoint {
+    /// The period's first day.
+    pub start: String,
+    /// Counts.
+    pub counts: Counts,
+}
+
+/// One stage of the case funnel.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Stage {
+    /// Stable key.
+    pub key: &'static str,
+    /// How many.
+    pub n: i64,
+}
+
+/// Everything the dashboard shows.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Dashboard {
+    /// The node.
+    pub code: String,
+    /// Its name.
+    pub name: String,
+    /// Its kind.
+    pub kind: String,
+    /// First day.
+    pub from: String,
+    /// Last day.
+    pub to: String,
+    /// Totals over the period.
+    pub totals: Counts,
+    /// The standard rates, with their formulas.
+    pub rates: Vec<Rate>,
+    /// By child node (or by staff member below a window).
+    pub members: Vec<Member>,
+    /// By day, week or month.
+    pub trend: Vec<TrendPoint>,
+    /// Unsatisfied ratings by weekday (0 = Monday) × hour.
+    pub heatmap: Vec<Vec<i64>>,
+    /// Reasons given, most frequent first.
+    pub reasons: Vec<(String, i64)>,
+    /// unsatisfied → cases → substantiated → rectified on time → accountability decisions.
+    pub funnel: Vec<Stage>,
+    /// Live alerts open now.
+    pub alerts: Vec<crate::store::alerts::Alert>,
+    /// Open cases past a deadline, most overdue first (at most 20).
+    pub overdue: Vec<crate::store::cases::Case>,
+    /// People held to account in the period, by kind.
+    pub accountability: Vec<(crate::domain::case::Accountability, i64)>,
+}
+
+fn bucket(day: i64, trend: &str) -> i64 {
+    let d = date_of_day(day);
+    match trend {
+        "week" => day - i64::from(d.weekday().num_days_from_monday()),
+        "month" => day - i64::from(d.day0()),
+        _ => day,
+    }
+}
+
+/// Builds the dashboard of `node` for `p`.
+pub async fn build(state: &AppState, node: &OrgCode, p: Period, trend: &str) -> Result<Dashboard> {
+    let info = org::get(&state.store, node).await?.ok_or(Error::NotFound)?;
+    let store = &state.store;
+    let mut members: Vec<Member> = dashboard::members(store, node.as_str(), Members::Children, p.from, p.to)
+        .await?
+        .into_iter()
+        .map(Member::from)
+        .collect();
+    if members.is_empty() && matches!(info.kind.as_str(), "unit" | "window") {
+        let day_ms = 86_400_000;
+        let cst = 8 * 3_600_000;
+        members = dashboard::staff(store, node.as_str(), p.from * day_ms - cst, p.to * day_ms - cst)
+            .await?
+            .into_iter()
+            .map(Member::from)
+            .collect();
+    }
+    let days = dashboard::days(store, node.as_str(), p.from, p.to).await?;
+    let mut totals = Counts::default();
+    let mut by_bucket: std::collections::BTreeMap<i64, Counts> = std::collections::BTreeMap::new();
+    for (day, c) in &days {
+        totals.add(c);
+        by_bucket.entry(bucket(*day, trend)).or_default().add(c);
+    }
+    let trend = by_bucket
+        .into_iter()
+        .map(|(start, counts)| TrendPoint { start: date_of_day(start).to_string(), counts })
+        .collect();
+    let grid = dashboard::heatmap(store, node.as_str(), p.from, p.to).await?;
+    let reasons = dashboard::reasons(store, node.as_str(), p.from, p.to).await?;
+    let funnel = vec![
+        Stage { key: "unsatisfied", n: totals.unsatisfied },
+        Stage { key: "cases", n: totals.opened },
+        Stage { key: "substantiated", n: totals.substantiated },
+        Stage { key: "rectified_on_time", n: totals.reported_on_time },
+        Stage { key: "decided", n: totals.decided },
+    ];
+    let alerts = crate::store::alerts::list(store, node, true).await?;
+    let filter = crate::store::cases::Filter {
+        under: Some(node.clone()),
+        overdue_at: Some(now_ms()),
+        limit: 20,
+        ..Default::default()
+    };
+    let (overdue, _) = crate::store::cases::list(store, std::slice::from_ref(node), Role::Supervisor, &filter).await?;
+    let day_ms = 86_400_000;
+    let cst = 8 * 3_600_000;
+    let accountability =
+        crate::store::cases::register::counts(store, node, p.from * day_ms - cst, p.to * day_ms - cst).await?;
+    Ok(Dashboard {
+        code: info.code.clone(),
+        name: info.name.clone(),
+        kind: info.kind.as_str().to_owned(),
+        from: p.first(),
+        to: p.last(),
+        rates: totals.rates(),
+        totals,
+        members,
+        trend,
+        heatmap: grid.iter().map(|r| r.to_vec()).collect(),
+        reasons,
+        funnel,
+        alerts,
+        overdue,
+        accountability,
+    })
+}
+
+fn trend_of(p: &Params) -> Result<&str> {
+    match p.trend.as_deref().unwrap_or("day") {
+        t @ ("day" | "week" | "month") => Ok(t),
+        other => Err(Error::field("trend", format!("{other:?} is not day, week or month"))),
+    }
+}
+
+/// The dashboard's data for a node and period.
+#[utoipa::path(get, path = "/dashboard", tag = "dashboard", params(Params),
+    responses((status = 200, body = Dashboard), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("session" = []), ("bearer" = [])))]
+async fn data(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiQuery(p): ApiQuery<Params>,
+) -> Result<axum::Json<Dashboard>> {
+    user.require(may_view(user.user.role))?;
+    let period = Period::parse(p.from.as_deref(), p.to.as_deref())?;
+    let trend = trend_of(&p)?;
+    let node = user.subtree(&state, p.under.as_deref()).await?;
+    Ok(axum::Json(build(&state, &node, period, trend).await?))
+}
+
+/// The table of the dashboard's members as rows (header first).
+pub fn member_rows(members: &[Member]) -> Vec<Vec<String>> {
+    let mut rows = vec![
+        [
+            "编码",
+            "名称",
+            "类型",
+            "评价数",
+            "满意",
+            "一般",
+            "不满意",
+            "满意率",
+            "工单",
+            "整改报告",
+            "按期整改率",
+            "问责人次",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect::<Vec<_>>(),
+    ];
+    for m in members {
+        let c = &m.counts;
+        rows.push(vec![
+            m.code.clone(),
+            m.name.clone(),
+            m.kind.clone(),
+            c.ratings.to_string(),
+            c.satisfied.to_string(),
+            c.neutral.to_string(),
+            c.unsatisfied.to_string(),
+            percent(m.satisfaction),
+            c.opened.to_string(),
+            c.reported.to_string(),
+            percent(m.on_time),
+            c.held.to_string(),
+        ]);
+    }
+    rows
+}
+
+/// Sends rows as a CSV or XLSX download.
+pub fn download(format: Option<&str>, sheet: &str, name: &str, rows: &[Vec<String>]) -> Result<Response> {
+    let format = match format.unwrap_or("csv") {
+        "csv" => Format::Csv,
+        "xlsx" => Format::Xlsx,
+        other => return Err(Error::field("format", format!("{other:?} is not csv or xlsx"))),
+    };
+    let bytes = imports::write_table(format, sheet, rows).map_err(Error::Internal)?;
+    let disposition = format!("attachment; filename=\"{name}.{}\"", format.extension());
+    Ok(([(header::CONTENT_TYPE, format.content_type().to_owned()), (header::CONTENT_DISPOSITION, disposition)], bytes)
+        .into_response())
+}
+
+/// The dashboard's table by child node as CSV or XLSX.
+#[utoipa::path(get, path = "/dashboard/export", tag = "dashboard", params(Params),
+    responses((status = 200, description = "The file"), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("session" = []), ("bearer" = [])))]
+async fn export(State(state): State<AppState>, user: CurrentUser, ApiQuery(p): ApiQuery<Params>) -> Result<Response> {
+    user.require(may_view(user.user.role))?;
+    let period = Period::parse(p.from.as_deref(), p.to.as_deref())?;
+    let node = user.subtree(&state, p.under.as_deref()).await?;
+    let d = build(&state, &node, period, "day").await?;
+    download(
+        p.format.as_deref(),
+        "dashboard",
+        &format!("dashboard-{}-{}-{}", d.code, d.from, d.to),
+        &member_rows(&d.members),
+    )
+}
+
+struct MemberRow {
+    m: Member,
+    satisfaction: String,
+    on_time: String,
+    drill: bool,
+}
+
+struct RateView {
+    rate: Rate,
+    shown: String,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+struct DashboardPage {
+    tr: Tr,
+    nav: Nav,
+    d: Dashboard,
+    query: String,
+    trend: String,
+    rates: Vec<RateView>,
+    rows: Vec<MemberRow>,
+    crumbs: Vec<(String, String)>,
+    member_bars: Bars,
+    columns: Columns,
+    heat: Heat,
+    reason_bars: Bars,
+    funnel_bars: Bars,
+    weekdays: Vec<(i64, String)>,
+    held: i64,
+}
+
+async fn page(
+    State(state): State<AppState>,
+    Lang(locale): Lang,
+    PageUser(user): PageUser,
+    Query(p): Query<Params>,
+) -> Result<Response, PageError> {
+    user.require(may_view(user.user.role))?;
+    let period = Period::parse(p.from.as_deref(), p.to.as_deref())?;
+    let trend = trend_of(&p)?.to_owned();
+    let node = user.subtree(&state, p.under.as_deref()).await?;
+    let d = build(&state, &node, period, &trend).await?;
+    let tr = Tr { locale };
+    // The path from the viewer's scope down to this node, for going back up.
+    let mut crumbs = Vec::new();
+    for a in org::ancestors(&state.store, &node).await? {
+        if a.code == node.as_str() {
+            continue;
+        }
+        let code = OrgCode::parse(&a.code).map_err(|e| Error::Internal(e.0))?;
+        if org::within(&state.store, &code, &user.user.scopes).await? {
+            crumbs.push((a.code, a.name));
+        }
+    }
+    let rows: Vec<MemberRow> = d
+        .members
+        .iter()
+        .map(|m| MemberRow {
+            satisfaction: percent(m.satisfaction),
+            on_time: percent(m.on_time),
+            drill: m.kind != "staff",
+            m: m.clone(),
+        })
+        .collect();
+    let member_bars = charts::bars(
+        &d.members
+            .iter()
+            .map(|m| (m.name.clone(), m.satisfaction.unwrap_or(0.0), percent(m.satisfaction)))
+            .collect::<Vec<_>>(),
+        Some(1.0),
+    );
+    let columns = charts::columns(
+        &d.trend.iter().map(|t| (t.start.clone(), t.counts.ratings, t.counts.unsatisfied)).collect::<Vec<_>>(),
+    );
+    let names: [&str; 7] = ["weekday.0", "weekday.1", "weekday.2", "weekday.3", "weekday.4", "weekday.5", "weekday.6"];
+    let weekday_names: Vec<String> = names.iter().map(|k| tr.t(k).to_owned()).collect();
+    let wd: [&str; 7] = std::array::from_fn(|i| weekday_names[i].as_str());
+    let grid: [[i64; 24]; 7] = std::array::from_fn(|r| {
+        std::array::from_fn(|h| d.heatmap.get(r).and_then(|row| row.get(h)).copied().unwrap_or(0))
+    });
+    let heat = charts::heat(&grid, &wd);
+    let reason_label = |code: &str| -> String {
+        let key = format!("reason.{code}");
+        let t = tr.t(&key);
+        if t == key { code.to_owned() } else { t.to_owned() }
+    };
+    let reason_bars = charts::bars(
+        &d.reasons.iter().map(|(r, n)| (reason_label(r), *n as f64, n.to_string())).collect::<Vec<_>>(),
+        None,
+    );
+    let funnel_bars = charts::bars(
+        &d.funnel
+            .iter()
+            .map(|s| (tr.t(&format!("funnel.{}", s.key)).to_owned(), s.n as f64, s.n.to_string()))
+            .collect::<Vec<_>>(),
+        None,
+    );
+    let query = form_urlencoded::Serializer::new(String::new())
+        .append_pair("under", &d.code)
+        .append_pair("from", &d.from)
+        .append_pair("to", &d.to)
+        .finish();
+    let rates = d.rates.iter().map(|r| RateView { shown: percent(r.value), rate: r.clone() }).collect();
+    let held = d.accountability.iter().map(|(_, n)| n).sum();
+    let weekdays = (0..7).map(|i| (4 + i * 22 + 15, weekday_names[usize::try_from(i).unwrap_or(0)].clone())).collect();
+    let page = DashboardPage {
+        nav: Nav::new(Some(&user), "/dashboard"),
+        tr,
+        query,
+        trend,
+        rates,
+        rows,
+        crumbs,
+        member_bars,
+        columns,
+        heat,
+        reason_bars,
+        funnel_bars,
+        weekdays,
+        held,
+        d,
+    };
+    Ok(Page(page).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "rates_help.html")]
+struct HelpPage {
+    tr: Tr,
+    nav: Nav,
+    rates: Vec<Rate>,
+}
+
+async fn help(Lang(locale): Lang, user: crate::web::auth::MaybeUser) -> Response {
+    let page =
+        HelpPage { tr: Tr { locale }, nav: Nav::new(user.0.as_ref(), "/help/rates"), rates: Counts::default().rates() };
+    Page(page).into_response()
+}
