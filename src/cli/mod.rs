@@ -144,6 +144,22 @@ enum CalendarAction {
 
 #[derive(Debug, Subcommand)]
 enum BenchWhat {
+    /// The city dashboard's data (from the rollups) against the same figures by GROUP BY over
+    /// raw ratings, with 3,200 units and N ratings of history.
+    Dashboard {
+        /// sqlite or postgres.
+        #[arg(long, default_value = "sqlite")]
+        engine: String,
+        /// PostgreSQL server URL under which a fresh database is created and dropped.
+        #[arg(long, env = "PINGYI_TEST_POSTGRES_URL", default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+        postgres_url: String,
+        /// Ratings of history.
+        #[arg(long, default_value_t = 10_000_000)]
+        ratings: u64,
+        /// Record the figures in this Markdown file.
+        #[arg(long)]
+        record: Option<PathBuf>,
+    },
     /// Finding the due SLA clocks among many open ones, against a scan.
     SlaSweep {
         /// sqlite or postgres.
@@ -581,6 +597,12 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Bench { what: BenchWhat::SlaSweep { engine, postgres_url, clocks, record } } => {
             let command = format!("pingyi {}", std::env::args().skip(1).collect::<Vec<_>>().join(" "));
             crate::bench::sla_sweep(&engine, &postgres_url, clocks.max(1000), record.as_deref(), &command)
+                .await
+                .map_err(CliError::Failed)?;
+        }
+        Command::Bench { what: BenchWhat::Dashboard { engine, postgres_url, ratings, record } } => {
+            let command = std::env::args().collect::<Vec<_>>().join(" ");
+            crate::bench::dashboard::run(&engine, &postgres_url, ratings.max(1000), record.as_deref(), &command)
                 .await
                 .map_err(CliError::Failed)?;
         }

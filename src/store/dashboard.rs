@@ -261,13 +261,16 @@ pub async fn raw_children(store: &Store, node: &str, from: i64, to: i64) -> Resu
     let day_ms = 86_400_000_i64;
     let cst = 8 * 3_600_000_i64;
     let rows = sqlx::query(
-        "select c.code, cast(count(r.id) as bigint) as ratings,
-                cast(coalesce(sum(case when r.outcome = 'satisfied' then 1 else 0 end), 0) as bigint) as satisfied,
-                cast(coalesce(sum(case when r.outcome = 'unsatisfied' then 1 else 0 end), 0) as bigint) as unsatisfied
-         from org_nodes c join org_closure a on a.ancestor = c.code
-         join ratings r on r.org_code = a.descendant and r.created_at >= $2 and r.created_at < $3
-         where c.parent_code = $1 and not exists (select 1 from rating_exclusions x where x.rating_id = r.id)
-         group by c.code order by c.code",
+        "select c.code, cast(sum(x.n) as bigint) as ratings, cast(sum(x.s) as bigint) as satisfied,
+                cast(sum(x.u) as bigint) as unsatisfied
+         from (select r.org_code, count(*) as n,
+                      sum(case when r.outcome = 'satisfied' then 1 else 0 end) as s,
+                      sum(case when r.outcome = 'unsatisfied' then 1 else 0 end) as u
+               from ratings r where r.created_at >= $2 and r.created_at < $3
+                 and not exists (select 1 from rating_exclusions x where x.rating_id = r.id)
+               group by r.org_code) x
+         join org_closure a on a.descendant = x.org_code join org_nodes c on c.code = a.ancestor
+         where c.parent_code = $1 group by c.code order by c.code",
     )
     .bind(node)
     .bind(from * day_ms - cst)

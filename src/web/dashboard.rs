@@ -56,6 +56,8 @@ pub struct Params {
     pub trend: Option<String>,
     /// Exports: `csv` (default) or `xlsx`.
     pub format: Option<String>,
+    /// Exports: `members` (default: the table by child node), `trend` or `reasons`.
+    pub table: Option<String>,
 }
 
 /// A period of days `[from, to)`, parsed from dates.
@@ -352,13 +354,39 @@ async fn export(State(state): State<AppState>, user: CurrentUser, ApiQuery(p): A
     user.require(may_view(user.user.role))?;
     let period = Period::parse(p.from.as_deref(), p.to.as_deref())?;
     let node = user.subtree(&state, p.under.as_deref()).await?;
-    let d = build(&state, &node, period, "day").await?;
-    download(
-        p.format.as_deref(),
-        "dashboard",
-        &format!("dashboard-{}-{}-{}", d.code, d.from, d.to),
-        &member_rows(&d.members),
-    )
+    let trend = trend_of(&p)?;
+    let d = build(&state, &node, period, trend).await?;
+    let (table, rows) = match p.table.as_deref().unwrap_or("members") {
+        "members" => ("dashboard", member_rows(&d.members)),
+        "trend" => {
+            let mut rows = vec![
+                ["起始日期", "评价数", "满意", "不满意", "工单", "整改报告", "按期"]
+                    .iter()
+                    .map(|s| (*s).to_owned())
+                    .collect::<Vec<_>>(),
+            ];
+            for t in &d.trend {
+                let c = &t.counts;
+                rows.push(vec![
+                    t.start.clone(),
+                    c.ratings.to_string(),
+                    c.satisfied.to_string(),
+                    c.unsatisfied.to_string(),
+                    c.opened.to_string(),
+                    c.reported.to_string(),
+                    c.reported_on_time.to_string(),
+                ]);
+            }
+            ("trend", rows)
+        }
+        "reasons" => {
+            let mut rows = vec![vec!["原因".to_owned(), "次数".to_owned()]];
+            rows.extend(d.reasons.iter().map(|(r, n)| vec![r.clone(), n.to_string()]));
+            ("reasons", rows)
+        }
+        other => return Err(Error::field("table", format!("{other:?} is not members, trend or reasons"))),
+    };
+    download(p.format.as_deref(), table, &format!("{table}-{}-{}-{}", d.code, d.from, d.to), &rows)
 }
 
 struct MemberRow {

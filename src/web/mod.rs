@@ -19,6 +19,7 @@ pub mod pages;
 pub mod rankings;
 pub mod rate;
 pub mod ratings;
+pub mod reports;
 pub mod session;
 pub mod sla;
 pub mod tokens;
@@ -112,7 +113,8 @@ pub fn router(state: AppState) -> Router {
                 .merge(cases::api(&state.config))
                 .merge(accountability::api())
                 .merge(dashboard::api())
-                .merge(rankings::api()),
+                .merge(rankings::api())
+                .merge(reports::api()),
         )
         .split_for_parts();
 

@@ -385,6 +385,8 @@ pub struct Public {
 pub struct PublicParams {
     /// A quarter such as `2026Q3` (default: the current quarter so far).
     pub period: Option<String>,
+    /// `json` (default), `csv` or `xlsx`.
+    pub format: Option<String>,
 }
 
 async fn public(state: &AppState, period: Option<&str>) -> Result<Public> {
@@ -424,9 +426,34 @@ async fn public(state: &AppState, period: Option<&str>) -> Result<Public> {
 /// The public transparency figures (no login): satisfaction and on-time rectification per
 /// department and unit with enough ratings.
 #[utoipa::path(get, path = "/public", tag = "dashboard", params(PublicParams),
-    responses((status = 200, body = Public), (status = 422, body = ErrorBody)))]
-async fn public_data(State(state): State<AppState>, ApiQuery(p): ApiQuery<PublicParams>) -> Result<axum::Json<Public>> {
-    Ok(axum::Json(public(&state, p.period.as_deref()).await?))
+    responses((status = 200, body = Public, description = "JSON, or the file for csv/xlsx"), (status = 422, body = ErrorBody)))]
+async fn public_data(State(state): State<AppState>, ApiQuery(p): ApiQuery<PublicParams>) -> Result<Response> {
+    let data = public(&state, p.period.as_deref()).await?;
+    match p.format.as_deref().unwrap_or("json") {
+        "json" => Ok(axum::Json(data).into_response()),
+        f => {
+            let mut rows = vec![
+                ["类型", "编码", "名称", "评价数", "满意率", "整改报告", "按期整改率"]
+                    .iter()
+                    .map(|s| (*s).to_owned())
+                    .collect::<Vec<_>>(),
+            ];
+            for (kind, list) in [("部门", &data.departments), ("单位", &data.units)] {
+                for r in list {
+                    rows.push(vec![
+                        kind.to_owned(),
+                        r.code.clone(),
+                        r.name.clone(),
+                        r.ratings.to_string(),
+                        percent(r.satisfaction),
+                        r.reports.to_string(),
+                        percent(r.on_time),
+                    ]);
+                }
+            }
+            download(Some(f), "public", &format!("public-{}-{}", data.from, data.to), &rows)
+        }
+    }
 }
 
 struct PublicView {

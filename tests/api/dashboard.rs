@@ -161,6 +161,26 @@ crate::on_both_engines! {
         assert!(public["units"].as_array().unwrap().is_empty(), "no unit has 30 ratings yet");
         let page = app.anonymous().get("/public").await;
         assert_eq!(page.status(), StatusCode::OK);
+        assert!(app.anonymous().get("/api/v1/public?format=xlsx").await.bytes().await.unwrap().starts_with(b"PK"));
+        let trend = sup.get("/api/v1/dashboard/export?under=XN-CD&table=trend&trend=month").await.text().await.unwrap();
+        assert!(trend.starts_with("起始日期") && trend.contains(",16,"), "{trend}");
+        assert_eq!(sup.get("/api/v1/dashboard/export?table=pie").await.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+        // The monthly report of a region: read it, then email it (an email job with its audit row).
+        let month = chrono::Utc::now().with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap()).format("%Y-%m").to_string();
+        let text = sup.get(&format!("/api/v1/reports/monthly?under=XN-CD&month={month}")).await.text().await.unwrap();
+        assert!(text.contains("服务满意度月报") && text.contains("有效评价 16 条") && text.contains("满意率"), "{text}");
+        let bad = sup.post_json("/api/v1/reports/monthly", &json!({"under": "XN-CD", "month": "2026-13", "to": "nobody"})).await;
+        assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let fields: Vec<String> = bad.json::<Value>().await.unwrap()["error"]["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap().to_owned()).collect();
+        assert_eq!(fields, vec!["to", "month"]);
+        let r = sup.post_json("/api/v1/reports/monthly", &json!({"under": "XN-CD", "month": month, "to": "bureau@xining.example"})).await;
+        assert_eq!(r.status(), StatusCode::ACCEPTED);
+        let payload: String = sqlx::query_scalar("select payload from jobs where kind = 'email'").fetch_one(app.store.pool()).await.unwrap();
+        let payload: Value = serde_json::from_str(&payload).unwrap();
+        assert_eq!(payload["to"], "bureau@xining.example");
+        assert!(payload["body"].as_str().unwrap().contains("有效评价 16 条"));
+        assert_eq!(app.login("staff").await.get(&format!("/api/v1/reports/monthly?month={month}")).await.status(), StatusCode::FORBIDDEN);
     }
 
     async fn rollups_equal_a_full_recomputation_after_random_ratings_and_appeals(app) {

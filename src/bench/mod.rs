@@ -5,6 +5,8 @@
 //! city; this process is the load generator: plain HTTP/1.1 keep-alive connections on
 //! loopback, written here so that nothing but the server is measured.
 
+pub mod dashboard;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -451,16 +453,7 @@ pub async fn sla_sweep(
     command: &str,
 ) -> Result<String, String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let (url, cleanup) = match engine {
-        "sqlite" => (crate::config::DatabaseUrl::Sqlite(dir.path().join("sla.db")), None),
-        "postgres" => {
-            let name = format!("pingyi_bench_{}", crate::store::new_secret(4));
-            admin_sql(postgres_url, &format!("create database {name}")).await?;
-            let base = postgres_url.rsplit_once('/').map_or(postgres_url, |(b, _)| b);
-            (crate::config::DatabaseUrl::Postgres(format!("{base}/{name}")), Some(name))
-        }
-        other => return Err(format!("--engine: {other:?} is not sqlite or postgres")),
-    };
+    let (url, cleanup) = fresh_database(engine, postgres_url, &dir.path().join("sla.db")).await?;
     let store = crate::store::Store::open(&url).await.map_err(|e| e.to_string())?;
     let base = 1_767_225_600_000i64; // 2026-01-01
     let spread_s = 30 * 86_400i64;
@@ -520,6 +513,25 @@ pub async fn sla_sweep(
         record_section(path, &format!("sla-sweep {engine}"), &format!("SLA sweep on {engine_name}"), command, &report)?;
     }
     Ok(report)
+}
+
+/// A fresh database for a benchmark: a SQLite file at `sqlite_path`, or a new database under the
+/// PostgreSQL server (whose name is returned, to drop afterwards).
+pub(crate) async fn fresh_database(
+    engine: &str,
+    postgres_url: &str,
+    sqlite_path: &Path,
+) -> Result<(crate::config::DatabaseUrl, Option<String>), String> {
+    match engine {
+        "sqlite" => Ok((crate::config::DatabaseUrl::Sqlite(sqlite_path.to_path_buf()), None)),
+        "postgres" => {
+            let name = format!("pingyi_bench_{}", crate::store::new_secret(4));
+            admin_sql(postgres_url, &format!("create database {name}")).await?;
+            let base = postgres_url.rsplit_once('/').map_or(postgres_url, |(b, _)| b);
+            Ok((crate::config::DatabaseUrl::Postgres(format!("{base}/{name}")), Some(name)))
+        }
+        other => Err(format!("--engine: {other:?} is not sqlite or postgres")),
+    }
 }
 
 /// (batches, rows, seconds spent writing) from the server's own metrics.
