@@ -1,17 +1,20 @@
 // Dashboards in a real browser: a supervisor opens the city dashboard, drills down twice and
 // downloads the table as XLSX; a unit head sees only their own subtree; the rankings and the
 // public page (no login) render with their charts and tables.
-import { test, before, after } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { BASE, SHOTS, launch, login } from './browser.mjs';
 
-let browser;
-before(async () => {
-  browser = await launch();
-});
+// One browser profile per person, so that each logs in afresh.
+const browsers = [];
+async function fresh() {
+  const b = await launch();
+  browsers.push(b);
+  return b.newPage();
+}
 after(async () => {
-  await browser?.close();
+  for (const b of browsers) await b.close();
 });
 
 async function node(page) {
@@ -19,7 +22,7 @@ async function node(page) {
 }
 
 test('a supervisor drills down from the city twice and downloads XLSX', async () => {
-  const page = await browser.newPage();
+  const page = await fresh();
   await login(page, 'supervisor');
   await page.goto(`${BASE}/dashboard`);
   assert.equal(await node(page), 'XN');
@@ -49,7 +52,7 @@ test('a supervisor drills down from the city twice and downloads XLSX', async ()
 });
 
 test('a unit head sees their own subtree only, down to their staff', async () => {
-  const page = await browser.newPage();
+  const page = await fresh();
   await login(page, 'unithead');
   await page.goto(`${BASE}/dashboard`);
   assert.equal(await node(page), 'XN-CD-GA-001');
@@ -63,7 +66,7 @@ test('a unit head sees their own subtree only, down to their staff', async () =>
 });
 
 test('rankings and the public page render without JavaScript tricks', async () => {
-  const page = await browser.newPage();
+  const page = await fresh();
   await login(page, 'supervisor');
   const r = await page.goto(`${BASE}/rankings?under=XN&kind=department&min_sample=5`);
   assert.equal(r.status(), 200);
