@@ -105,16 +105,12 @@ fn run_cli(exe: &Path, db: &str, dir: &Path, args: &[&str]) -> Result<(), String
 async fn start_server(opts: &BenchOptions) -> Result<Server, String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let (db, cleanup) = match opts.engine.as_str() {
-        "sqlite" => (dir.path().join("bench.db").display().to_string(), None),
-        "postgres" => {
-            let name = format!("pingyi_bench_{}", crate::store::new_secret(4));
-            admin_sql(&opts.postgres_url, &format!("create database {name}")).await?;
-            let base = opts.postgres_url.rsplit_once('/').map_or(opts.postgres_url.as_str(), |(b, _)| b);
-            (format!("{base}/{name}"), Some((opts.postgres_url.clone(), name)))
-        }
-        other => return Err(format!("--engine: {other:?} is not sqlite or postgres")),
+    let (url, name) = fresh_database(&opts.engine, &opts.postgres_url, &dir.path().join("bench.db")).await?;
+    let db = match url {
+        crate::config::DatabaseUrl::Sqlite(path) => path.display().to_string(),
+        crate::config::DatabaseUrl::Postgres(url) => url,
     };
+    let cleanup = name.map(|n| (opts.postgres_url.clone(), n));
     run_cli(&exe, &db, dir.path(), &["demo", "--units", "200"])?;
     let port =
         std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_err(|e| e.to_string())?.port();
@@ -527,8 +523,11 @@ pub(crate) async fn fresh_database(
         "postgres" => {
             let name = format!("pingyi_bench_{}", crate::store::new_secret(4));
             admin_sql(postgres_url, &format!("create database {name}")).await?;
-            let base = postgres_url.rsplit_once('/').map_or(postgres_url, |(b, _)| b);
-            Ok((crate::config::DatabaseUrl::Postgres(format!("{base}/{name}")), Some(name)))
+            // Keep the query (e.g. `?host=/var/run/postgresql` for a Unix socket).
+            let (url, query) = postgres_url.split_once('?').map_or((postgres_url, ""), |(u, q)| (u, q));
+            let base = url.rsplit_once('/').map_or(url, |(b, _)| b);
+            let query = if query.is_empty() { String::new() } else { format!("?{query}") };
+            Ok((crate::config::DatabaseUrl::Postgres(format!("{base}/{name}{query}")), Some(name)))
         }
         other => Err(format!("--engine: {other:?} is not sqlite or postgres")),
     }
