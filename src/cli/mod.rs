@@ -601,7 +601,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
                 .map_err(CliError::Failed)?;
         }
         Command::Bench { what: BenchWhat::Dashboard { engine, postgres_url, ratings, record } } => {
-            let command = std::env::args().collect::<Vec<_>>().join(" ");
+            let command = format!("pingyi {}", std::env::args().skip(1).collect::<Vec<_>>().join(" "));
             crate::bench::dashboard::run(&engine, &postgres_url, ratings.max(1000), record.as_deref(), &command)
                 .await
                 .map_err(CliError::Failed)?;
