@@ -68,28 +68,7 @@ impl Runner {
     /// Claims and runs up to `limit` due jobs; returns how many ran (succeeded or not).
     pub async fn run_once(&self, limit: i64) -> Result<usize, StoreError> {
         let claimed = jobs::claim(&self.store, &self.worker, now_ms(), LEASE_MS, limit).await?;
-        // The claim's rating cases open together: one transaction instead of one per case, so
-        // the rating writer waits for the write lock far less often.
-        let (cases, others): (Vec<&Claimed>, Vec<&Claimed>) = claimed.iter().partition(|j| j.kind == case_open::KIND);
-        if !cases.is_empty() {
-            let ids: Vec<String> = cases
-                .iter()
-                .filter_map(|j| j.payload.get("rating").and_then(|v| v.as_str()).map(str::to_owned))
-                .collect();
-            match crate::store::cases::open_for_ratings(&self.store, &self.calendar, &ids).await {
-                Ok(_) => {
-                    let ids: Vec<&str> = cases.iter().map(|j| j.id.as_str()).collect();
-                    jobs::finish_many(&self.store, &ids, &self.worker).await?;
-                }
-                Err(e) => {
-                    for job in &cases {
-                        tracing::warn!(job = %job.id, error = %e, "case.open failed");
-                        jobs::fail(&self.store, job, &self.worker, &e.to_string(), now_ms()).await?;
-                    }
-                }
-            }
-        }
-        for job in others {
+        for job in &claimed {
             match self.perform(job).await {
                 Ok(()) => {
                     jobs::finish(&self.store, &job.id, &self.worker).await?;

@@ -116,25 +116,6 @@ pub async fn finish(store: &Store, id: &str, worker: &str) -> Result<bool> {
     Ok(done.rows_affected() == 1)
 }
 
-/// Marks several claimed jobs done in one statement; returns how many were.
-pub async fn finish_many(store: &Store, ids: &[&str], worker: &str) -> Result<u64> {
-    let mut done = 0;
-    for chunk in ids.chunks(500) {
-        let ps: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 3)).collect();
-        let sql = format!(
-            "update jobs set state = 'done', locked_by = null, locked_until = null, updated_at = $2
-             where locked_by = $1 and id in ({})",
-            ps.join(",")
-        );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(worker).bind(now_ms());
-        for id in chunk {
-            q = q.bind(*id);
-        }
-        done += q.execute(store.pool()).await?.rows_affected();
-    }
-    Ok(done)
-}
-
 /// The wait before attempt `attempt + 1`: 10 s doubling, at most one hour.
 pub fn backoff_ms(attempt: i64) -> i64 {
     (10_000i64 << attempt.clamp(0, 20) as u32).min(3_600_000)

@@ -240,34 +240,21 @@ pub async fn open(store: &Store, calendar: &CalendarHandle, new: &NewCase, actor
     let policy = sla::policy_for(store, new.source.as_str(), &new.category, &new.priority).await?;
     let cal = calendar.for_node(store, &new.unit_code).await?;
     let mut tx = store.write().await?;
-    let Some(id) = open_in(&mut tx, new, &policy, &cal, actor).await? else { return Ok(None) };
-    tx.commit().await?;
-    get(store, &id).await
-}
-
-/// Opens a case inside `tx` (see [`open`]); returns its id, or `None` for a rating that has one.
-async fn open_in(
-    tx: &mut Tx,
-    new: &NewCase,
-    policy: &sla::Policy,
-    cal: &crate::domain::calendar::Calendar,
-    actor: &Actor,
-) -> Result<Option<String>> {
     if let Some(rating) = &new.rating_id {
         let exists: Option<String> = sqlx::query_scalar("select id from cases where rating_id = $1")
             .bind(rating)
-            .fetch_optional(&mut **tx)
+            .fetch_optional(&mut *tx)
             .await?;
         if exists.is_some() {
             return Ok(None);
         }
     }
-    let office = office_for(tx, &new.unit_code).await?;
+    let office = office_for(&mut tx, &new.unit_code).await?;
     let id = new_id();
     let now = now_ms();
-    let (clock_id, due) = start_clock(tx, cal, &id, &new.unit_code, "resolution", policy.resolution, now).await?;
+    let (clock_id, due) = start_clock(&mut tx, &cal, &id, &new.unit_code, "resolution", policy.resolution, now).await?;
     let (step_clock, step_due) =
-        start_clock(tx, cal, &id, &new.unit_code, "acknowledge", policy.acknowledge, now).await?;
+        start_clock(&mut tx, &cal, &id, &new.unit_code, "acknowledge", policy.acknowledge, now).await?;
     let inserted = sqlx::query(
         "insert into cases (id, source, category, priority, title, description, unit_code, office_code, rating_id, state,
              version, reopened, created_by, created_at, updated_at, due_at, clock_id, step, step_due_at, step_clock_id)
@@ -288,7 +275,7 @@ async fn open_in(
     .bind(&clock_id)
     .bind(step_due)
     .bind(&step_clock)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await;
     match inserted.map_err(StoreError::from) {
         Ok(_) => {}
@@ -297,7 +284,7 @@ async fn open_in(
         Err(e) => return Err(e),
     }
     let event = apply::insert_event(
-        tx,
+        &mut tx,
         &id,
         "open",
         "new",
@@ -311,56 +298,25 @@ async fn open_in(
     .await?;
     if new.source.issues_feedback_sheet() {
         let body = serde_json::json!({"title": new.title, "description": new.description});
-        register::issue_document(tx, &id, Some(&event), "feedback", &office, &body, now).await?;
+        register::issue_document(&mut tx, &id, Some(&event), "feedback", &office, &body, now).await?;
     }
-    crate::store::rollups::add_case(tx, &new.unit_code, now, &[("opened", 1)]).await?;
-    apply::notify(tx, &id, &new.title, State::Open, &new.unit_code, &office, "open").await?;
+    crate::store::rollups::add_case(&mut tx, &new.unit_code, now, &[("opened", 1)]).await?;
+    apply::notify(&mut tx, &id, &new.title, State::Open, &new.unit_code, &office, "open").await?;
     audit::append(
-        tx,
+        &mut tx,
         actor,
         "case.open",
         &format!("case:{id}"),
         &serde_json::json!({"source": new.source, "unit": new.unit_code, "office": office, "rating": new.rating_id}),
     )
     .await?;
-    Ok(Some(id))
+    tx.commit().await?;
+    get(store, &id).await
 }
 
 /// Opens the case of an unsatisfied rating (run by the `case.open` job). Idempotent: a rating
 /// opens one case however often the job runs. Ratings excluded by an appeal open none.
 pub async fn open_for_rating(store: &Store, calendar: &CalendarHandle, rating_id: &str) -> Result<Option<Case>> {
-    match rating_case(store, rating_id).await? {
-        Some(new) => open(store, calendar, &new, &Actor::system()).await,
-        None => Ok(None),
-    }
-}
-
-/// Opens the cases of many unsatisfied ratings in one transaction (one commit, one wait for the
-/// write lock), as the job runner does with a claim of `case.open` jobs. Idempotent like
-/// [`open_for_rating`]; returns how many cases were opened.
-pub async fn open_for_ratings(store: &Store, calendar: &CalendarHandle, rating_ids: &[String]) -> Result<usize> {
-    let mut ready = Vec::new();
-    for id in rating_ids {
-        if let Some(new) = rating_case(store, id).await? {
-            let policy = sla::policy_for(store, new.source.as_str(), &new.category, &new.priority).await?;
-            let cal = calendar.for_node(store, &new.unit_code).await?;
-            ready.push((new, policy, cal));
-        }
-    }
-    if ready.is_empty() {
-        return Ok(0);
-    }
-    let mut tx = store.write().await?;
-    let mut opened = 0;
-    for (new, policy, cal) in &ready {
-        opened += usize::from(open_in(&mut tx, new, policy, cal, &Actor::system()).await?.is_some());
-    }
-    tx.commit().await?;
-    Ok(opened)
-}
-
-/// The case an unsatisfied rating should open (`None` for other ratings or none).
-async fn rating_case(store: &Store, rating_id: &str) -> Result<Option<NewCase>> {
     let row = sqlx::query(
         "select r.unit_code, r.org_code, r.outcome, r.reasons, r.comment, n.name, u.name as unit_name from ratings r
          join org_nodes n on n.code = r.org_code join org_nodes u on u.code = r.unit_code where r.id = $1",
@@ -399,7 +355,7 @@ async fn rating_case(store: &Store, rating_id: &str) -> Result<Option<NewCase>> 
         unit_code: r.try_get("unit_code")?,
         rating_id: Some(rating_id.to_owned()),
     };
-    Ok(Some(new))
+    open(store, calendar, &new, &Actor::system()).await
 }
 
 /// Which cases a listing shows.
