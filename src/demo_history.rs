@@ -9,6 +9,8 @@ use std::collections::HashMap;
 use indicatif::ProgressBar;
 use sqlx::Row;
 
+use crate::demo::Rng;
+use crate::store::rollups::{day_of, day_start_ms, hour_of};
 use crate::store::{Bind, Store, StoreError, insert_batched, new_id, now_ms};
 
 /// What was generated.
@@ -20,26 +22,6 @@ pub struct History {
     pub unsatisfied: u64,
     /// Cases to open (jobs queued).
     pub cases_queued: u64,
-}
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
 }
 
 struct Target {
@@ -98,7 +80,7 @@ pub async fn generate(store: &Store, n: u64, days: i64, case_days: i64, progress
     }
     let hour_total: u32 = HOUR_WEIGHTS.iter().sum();
     let now = now_ms();
-    let today = crate::store::rollups::day_of(now);
+    let today = day_of(now);
     let bar = if progress { ProgressBar::new(n) } else { ProgressBar::hidden() };
     let mut days_rollup: HashMap<(u32, i64), [i64; 4]> = HashMap::new();
     let mut hours_rollup: HashMap<(u32, i64, i64), i64> = HashMap::new();
@@ -134,7 +116,7 @@ pub async fn generate(store: &Store, n: u64, days: i64, case_days: i64, progress
                 h -= w;
             }
             let minute = i64::try_from(rng.below(3_600_000)).unwrap_or(0);
-            let mut at = day * 86_400_000 - 8 * 3_600_000 + hour * 3_600_000 + minute;
+            let mut at = day_start_ms(day) + hour * 3_600_000 + minute;
             // Today's hours still to come go to the same hour a week earlier.
             if at >= now {
                 at -= 7 * 86_400_000;
@@ -159,8 +141,8 @@ pub async fn generate(store: &Store, n: u64, days: i64, case_days: i64, progress
                     reasons.push(second as u8);
                 }
             }
-            let day = crate::store::rollups::day_of(at);
-            let hour = crate::store::rollups::hour_of(at);
+            let day = day_of(at);
+            let hour = hour_of(at);
             for &node in &up[t.org as usize] {
                 let c = days_rollup.entry((node, day)).or_default();
                 c[0] += 1;

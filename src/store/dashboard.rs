@@ -258,8 +258,6 @@ pub async fn staff(store: &Store, node: &str, from_ms: i64, to_ms: i64) -> Resul
 /// The per-child rating figures of [`members`] computed by a plain GROUP BY over the raw
 /// ratings: the baseline the benchmark compares the rollups with.
 pub async fn raw_children(store: &Store, node: &str, from: i64, to: i64) -> Result<Vec<(String, i64, i64, i64)>> {
-    let day_ms = 86_400_000_i64;
-    let cst = 8 * 3_600_000_i64;
     let rows = sqlx::query(
         "select c.code, cast(sum(x.n) as bigint) as ratings, cast(sum(x.s) as bigint) as satisfied,
                 cast(sum(x.u) as bigint) as unsatisfied
@@ -273,8 +271,8 @@ pub async fn raw_children(store: &Store, node: &str, from: i64, to: i64) -> Resu
          where c.parent_code = $1 group by c.code order by c.code",
     )
     .bind(node)
-    .bind(from * day_ms - cst)
-    .bind(to * day_ms - cst)
+    .bind(super::rollups::day_start_ms(from))
+    .bind(super::rollups::day_start_ms(to))
     .fetch_all(store.pool())
     .await?;
     rows.iter()

@@ -21,6 +21,11 @@ pub fn day_of(ms: i64) -> i64 {
     (ms + CST_MS).div_euclid(DAY_MS)
 }
 
+/// The first millisecond of a day (midnight, China time).
+pub fn day_start_ms(day: i64) -> i64 {
+    day * DAY_MS - CST_MS
+}
+
 /// The hour of day (0–23, China time) of a timestamp.
 pub fn hour_of(ms: i64) -> i64 {
     (ms + CST_MS).rem_euclid(DAY_MS) / 3_600_000

@@ -54,7 +54,7 @@ pub struct RegisterParams {
 
 fn day_start(field: &str, s: &str, errors: &mut Vec<FieldError>) -> Option<i64> {
     match chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d") {
-        Ok(d) => d.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp_millis() - 8 * 3600 * 1000),
+        Ok(d) => Some(crate::store::rollups::day_start_ms(crate::store::rollups::day_of_date(d))),
         Err(_) => {
             errors.push(FieldError::new(field, "a date as YYYY-MM-DD"));
             None
@@ -105,7 +105,7 @@ fn rows(decisions: &[Decision]) -> Vec<Vec<String>> {
     ];
     for d in decisions {
         out.push(vec![
-            super::cases::page::local(d.decided_at),
+            super::pages::local(d.decided_at),
             d.kind.label_zh().to_owned(),
             d.person_name.clone().unwrap_or_default(),
             d.staff_no.clone().unwrap_or_default(),
@@ -227,11 +227,7 @@ async fn page(
     let rows = register::decisions(&state.store, &user.user.scopes, &f, 500)
         .await?
         .into_iter()
-        .map(|d| Row {
-            at: super::cases::page::local(d.decided_at),
-            kind_key: format!("case.kind.{}", d.kind.as_str()),
-            d,
-        })
+        .map(|d| Row { at: super::pages::local(d.decided_at), kind_key: format!("case.kind.{}", d.kind.as_str()), d })
         .collect();
     let query = form_urlencoded::Serializer::new(String::new())
         .append_pair("under", p.under.as_deref().unwrap_or_default())

@@ -25,7 +25,7 @@ use crate::domain::role::Role;
 use crate::i18n::Tr;
 use crate::imports::{self, Format};
 use crate::store::dashboard::{self, Members, NodeCounts};
-use crate::store::rollups::{date_of_day, day_of, day_of_date};
+use crate::store::rollups::{date_of_day, day_of, day_of_date, day_start_ms};
 use crate::store::{now_ms, org};
 
 /// The dashboard API.
@@ -210,9 +210,7 @@ pub async fn build(state: &AppState, node: &OrgCode, p: Period, trend: &str) -> 
         .map(Member::from)
         .collect();
     if members.is_empty() && matches!(info.kind.as_str(), "unit" | "window") {
-        let day_ms = 86_400_000;
-        let cst = 8 * 3_600_000;
-        members = dashboard::staff(store, node.as_str(), p.from * day_ms - cst, p.to * day_ms - cst)
+        members = dashboard::staff(store, node.as_str(), day_start_ms(p.from), day_start_ms(p.to))
             .await?
             .into_iter()
             .map(Member::from)
@@ -246,10 +244,8 @@ pub async fn build(state: &AppState, node: &OrgCode, p: Period, trend: &str) -> 
         ..Default::default()
     };
     let (overdue, _) = crate::store::cases::list(store, std::slice::from_ref(node), Role::Supervisor, &filter).await?;
-    let day_ms = 86_400_000;
-    let cst = 8 * 3_600_000;
     let accountability =
-        crate::store::cases::register::counts(store, node, p.from * day_ms - cst, p.to * day_ms - cst).await?;
+        crate::store::cases::register::counts(store, node, day_start_ms(p.from), day_start_ms(p.to)).await?;
     Ok(Dashboard {
         code: info.code.clone(),
         name: info.name.clone(),

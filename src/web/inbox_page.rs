@@ -9,7 +9,7 @@ use axum::routing::get;
 
 use super::AppState;
 use super::auth::{Lang, PageUser};
-use super::pages::{Nav, Page, PageError};
+use super::pages::{Nav, Page, PageError, local};
 use crate::domain::role::Role;
 use crate::i18n::Tr;
 use crate::store::alerts::{self, Alert, Message};
@@ -36,12 +36,6 @@ struct InboxPage {
     nav: Nav,
     messages: Vec<Row>,
     alerts: Vec<AlertRow>,
-}
-
-fn local(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms + 8 * 3600 * 1000)
-        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
-        .unwrap_or_default()
 }
 
 async fn page(

@@ -107,6 +107,13 @@ impl IntoResponse for PageError {
     }
 }
 
+/// Milliseconds as China Standard Time, to the minute (how every page shows a time).
+pub fn local(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms + 8 * 3600 * 1000)
+        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_default()
+}
+
 /// Page-size parameters shared by listings.
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 pub struct Paging {

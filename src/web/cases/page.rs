@@ -18,7 +18,7 @@ use crate::store::now_ms;
 use crate::web::AppState;
 use crate::web::auth::{CurrentUser, Lang, PageUser};
 use crate::web::error::{ApiPath, Error};
-use crate::web::pages::{Nav, Page, PageError};
+use crate::web::pages::{Nav, Page, PageError, local};
 
 /// `/cases`, `/cases/{id}`, `/cases/{id}/act`, `/cases/{id}/documents/{doc}`.
 pub fn pages(config: &Config) -> Router<AppState> {
@@ -30,13 +30,6 @@ pub fn pages(config: &Config) -> Router<AppState> {
             post(act_form).layer(DefaultBodyLimit::max(config.max_attachment_bytes.saturating_add(64 * 1024))),
         )
         .route("/cases/{id}/documents/{doc}", get(document_page))
-}
-
-/// Milliseconds as China Standard Time, to the minute.
-pub fn local(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms + 8 * 3600 * 1000)
-        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
-        .unwrap_or_default()
 }
 
 /// Milliseconds as a China Standard Time date.
