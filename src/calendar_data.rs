@@ -51,6 +51,26 @@ impl CalendarHandle {
         Ok(std::sync::Arc::new(base.with_overrides(&overrides)))
     }
 
+    /// [`CalendarHandle::for_node`] of many nodes with one query (inside the caller's transaction).
+    pub async fn for_nodes(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        org_codes: &[&str],
+    ) -> Result<std::collections::HashMap<String, std::sync::Arc<Calendar>>, crate::store::StoreError> {
+        let overrides = crate::store::calendar::overrides_for_many(conn, org_codes).await?;
+        let base = self.get();
+        Ok(org_codes
+            .iter()
+            .map(|code| {
+                let cal = match overrides.get(*code) {
+                    Some(o) if !o.is_empty() => std::sync::Arc::new(base.with_overrides(o)),
+                    _ => base.clone(),
+                };
+                ((*code).to_owned(), cal)
+            })
+            .collect())
+    }
+
     /// Rebuilds from the shipped data and the imported years; returns the calendar in force.
     pub async fn reload(
         &self,

@@ -86,6 +86,8 @@ pub struct RatingService {
     pub pepper: [u8; 32],
     /// Live alert rule.
     pub alert: AlertRule,
+    /// The working-day calendar, for the deadlines of the cases ratings open.
+    pub calendar: std::sync::Arc<crate::calendar_data::CalendarHandle>,
     /// Recently resolved codes with their settings (see [`RatingService::code_target`]).
     cache: std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, Target, RatingSettings)>>,
 }
@@ -101,11 +103,13 @@ impl RatingService {
         store: &Store,
         secret: &crate::secrets::Secret,
         metrics: std::sync::Arc<crate::metrics::Metrics>,
+        calendar: std::sync::Arc<crate::calendar_data::CalendarHandle>,
     ) -> Result<RatingService, StoreError> {
         let alert = AlertRule::default();
         Ok(RatingService {
             keys: KeyRing::load(store).await?,
-            writer: RatingWriter::start(store.clone(), AbuseRule::default(), alert, metrics),
+            writer: RatingWriter::start(store.clone(), calendar.clone(), AbuseRule::default(), alert, metrics),
+            calendar,
             sealer: crate::secrets::Sealer::new(secret),
             pepper: secret.derive("pingyi rating pepper v1"),
             alert,
@@ -174,13 +178,14 @@ impl RatingWriter {
     /// Starts the writer task.
     pub fn start(
         store: Store,
+        calendar: std::sync::Arc<crate::calendar_data::CalendarHandle>,
         abuse: AbuseRule,
         alert: AlertRule,
         metrics: std::sync::Arc<crate::metrics::Metrics>,
     ) -> RatingWriter {
         let (tx, rx) = mpsc::channel::<Job>(MAX_BATCH * 8);
         let (alerts_tx, alerts_rx) = mpsc::unbounded_channel::<AlertMsg>();
-        tokio::spawn(run(store.clone(), rx, abuse, alerts_tx.clone(), metrics));
+        tokio::spawn(run(store.clone(), calendar, rx, abuse, alerts_tx.clone(), metrics));
         tokio::spawn(watch_alerts(store, alerts_rx, alert));
         RatingWriter { tx, alerts: alerts_tx }
     }
@@ -201,6 +206,7 @@ impl RatingWriter {
 
 async fn run(
     store: Store,
+    calendar: std::sync::Arc<crate::calendar_data::CalendarHandle>,
     mut rx: mpsc::Receiver<Job>,
     abuse: AbuseRule,
     alerts: mpsc::UnboundedSender<AlertMsg>,
@@ -243,7 +249,7 @@ async fn run(
             })
             .collect();
         let started = std::time::Instant::now();
-        let written = write(&store, &mut conn, &ratings, &flags).await;
+        let written = write(&store, &calendar, &mut conn, &ratings, &flags).await;
         metrics.record_rating_batch(ratings.len(), started.elapsed());
         let mut rated = Vec::new();
         match written {
@@ -347,6 +353,7 @@ async fn watch_alerts(store: Store, mut rx: mpsc::UnboundedReceiver<AlertMsg>, r
 /// failure, since a failed connection may be in any state).
 async fn write(
     store: &Store,
+    calendar: &crate::calendar_data::CalendarHandle,
     conn: &mut Option<sqlx::AnyConnection>,
     ratings: &[NewRating],
     flags: &[Vec<&'static str>],
@@ -357,7 +364,7 @@ async fn write(
     let Some(c) = conn.as_mut() else { return Err(StoreError::Database(sqlx::Error::PoolClosed)) };
     let result = async {
         let mut tx = store.write_on(c).await?;
-        let results = ratings::insert_batch(&mut tx, ratings, flags).await?;
+        let results = ratings::insert_batch(&mut tx, calendar, ratings, flags).await?;
         tx.commit().await?;
         Ok::<_, StoreError>(results)
     }
@@ -386,12 +393,16 @@ pub fn spawn_housekeeping(store: Store, service: std::sync::Arc<RatingService>) 
 /// One housekeeping pass at `now`; returns how many default ratings were recorded.
 pub async fn housekeeping(store: &Store, service: &RatingService, now: i64) -> Result<usize, StoreError> {
     service.writer.tick_alerts(now);
-    sweeps(store, now).await
+    sweeps(store, &service.calendar, now).await
 }
 
 /// The sweeps that need no state of a server process: SLA colours and escalations, and
 /// default ratings for unrated invitations. Returns how many default ratings were recorded.
-pub async fn sweeps(store: &Store, now: i64) -> Result<usize, StoreError> {
+pub async fn sweeps(
+    store: &Store,
+    calendar: &crate::calendar_data::CalendarHandle,
+    now: i64,
+) -> Result<usize, StoreError> {
     // SLA clocks whose colour changed: record it and send the escalation notices.
     loop {
         let changes = crate::store::sla::sweep(store, &crate::domain::sla::Thresholds::default(), now, 1000).await?;
@@ -399,5 +410,5 @@ pub async fn sweeps(store: &Store, now: i64) -> Result<usize, StoreError> {
             break;
         }
     }
-    invitations::record_defaults(store, now).await
+    invitations::record_defaults(store, calendar, now).await
 }

@@ -54,12 +54,12 @@ impl App {
             .await
             .map_err(|source| StartupError::Bind { addr: config.listen, source })?;
         let metrics = Arc::new(Metrics::default());
-        let ratings = RatingService::start(&store, &config.secret, metrics.clone())
-            .await
-            .map_err(|source| StartupError::Store { url: config.database.to_string(), source })?;
         let calendar = Arc::new(crate::calendar_data::CalendarHandle::new(crate::calendar_data::load()));
         calendar
             .reload(&store)
+            .await
+            .map_err(|source| StartupError::Store { url: config.database.to_string(), source })?;
+        let ratings = RatingService::start(&store, &config.secret, metrics.clone(), calendar.clone())
             .await
             .map_err(|source| StartupError::Store { url: config.database.to_string(), source })?;
         let outbound = Arc::new(crate::jobs::Outbound::new(config.smtp_url.clone(), config.mail_from.clone()));

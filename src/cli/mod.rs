@@ -440,19 +440,22 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
             let store_for_sweeps = store.clone();
             let calendar = std::sync::Arc::new(crate::calendar_data::CalendarHandle::new(crate::calendar_data::load()));
             calendar.reload(&store).await.map_err(|e| CliError::Failed(e.to_string()))?;
-            let runner =
-                crate::jobs::Runner::new(store, crate::startup::worker_name(), outbound).with_calendar(calendar);
+            let runner = crate::jobs::Runner::new(store, crate::startup::worker_name(), outbound)
+                .with_calendar(calendar.clone());
             if once {
                 let n = runner.run_until_empty().await?;
                 println!("{n} job(s) run");
             } else {
                 runner.spawn();
                 let sweep_store = store_for_sweeps;
+                let sweep_calendar = calendar;
                 tokio::spawn(async move {
                     let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
                     loop {
                         tick.tick().await;
-                        if let Err(e) = crate::ingest::sweeps(&sweep_store, crate::store::now_ms()).await {
+                        if let Err(e) =
+                            crate::ingest::sweeps(&sweep_store, &sweep_calendar, crate::store::now_ms()).await
+                        {
                             tracing::warn!(error = %e, "sweep failed");
                         }
                     }

@@ -136,22 +136,33 @@ pub async fn recompute_provisional_clocks(
 
 /// The overrides in force at `org_code`: its own and its ancestors' (the nearest wins a day).
 pub async fn overrides_for(store: &Store, org_code: &str) -> Result<Vec<crate::domain::calendar::Override>> {
-    let rows = sqlx::query(
-        "select o.day, o.kind, o.name from org_closure a join calendar_overrides o on o.org_code = a.ancestor
-         where a.descendant = $1 order by a.distance desc, o.day",
+    let mut conn = store.pool().acquire().await?;
+    Ok(overrides_for_many(&mut conn, &[org_code]).await?.remove(org_code).unwrap_or_default())
+}
+
+/// [`overrides_for`] of many nodes in one query; nodes without overrides are left out.
+pub async fn overrides_for_many(
+    conn: &mut sqlx::AnyConnection,
+    org_codes: &[&str],
+) -> Result<std::collections::HashMap<String, Vec<crate::domain::calendar::Override>>> {
+    let rows = super::fetch_for_codes(
+        conn,
+        "select a.descendant, o.day, o.kind, o.name from org_closure a
+         join calendar_overrides o on o.org_code = a.ancestor
+         where a.descendant in ({codes}) order by a.descendant, a.distance desc, o.day",
+        org_codes,
     )
-    .bind(org_code)
-    .fetch_all(store.pool())
     .await?;
-    let mut out: Vec<crate::domain::calendar::Override> = Vec::new();
+    let mut out: std::collections::HashMap<String, Vec<crate::domain::calendar::Override>> = Default::default();
     for r in rows {
         let day: String = r.try_get("day")?;
         let kind: String = r.try_get("kind")?;
         let Ok(date) = chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d") else { continue };
         let Ok(kind) = serde_json::from_value(serde_json::Value::String(kind)) else { continue };
+        let list = out.entry(r.try_get("descendant")?).or_default();
         // Ancestors come first, so a nearer node's override replaces a farther one's.
-        out.retain(|o| o.date != date);
-        out.push(crate::domain::calendar::Override { date, kind, name: r.try_get("name")? });
+        list.retain(|o| o.date != date);
+        list.push(crate::domain::calendar::Override { date, kind, name: r.try_get("name")? });
     }
     Ok(out)
 }
@@ -206,19 +217,35 @@ pub async fn all_overrides(store: &Store) -> Result<Vec<(String, crate::domain::
     Ok(out)
 }
 
-/// The business hours at `org_code`: its own or its nearest ancestor's, or the default.
+/// The business hours of the nearest node at or above `org_code` that has some; defaults otherwise.
 pub async fn hours_for(
     conn: &mut sqlx::AnyConnection,
     org_code: &str,
 ) -> Result<crate::domain::calendar::BusinessHours> {
-    let row: Option<String> = sqlx::query_scalar(
-        "select h.hours from org_closure a join business_hours h on h.org_code = a.ancestor
-         where a.descendant = $1 order by a.distance limit 1",
+    Ok(hours_for_many(conn, &[org_code]).await?.remove(org_code).unwrap_or_default())
+}
+
+/// [`hours_for`] of many nodes in one query; nodes on the defaults are left out.
+pub async fn hours_for_many(
+    conn: &mut sqlx::AnyConnection,
+    org_codes: &[&str],
+) -> Result<std::collections::HashMap<String, crate::domain::calendar::BusinessHours>> {
+    let rows = super::fetch_for_codes(
+        conn,
+        "select a.descendant, h.hours from org_closure a join business_hours h on h.org_code = a.ancestor
+         where a.descendant in ({codes}) order by a.descendant, a.distance desc",
+        org_codes,
     )
-    .bind(org_code)
-    .fetch_optional(&mut *conn)
     .await?;
-    Ok(row.and_then(|h| serde_json::from_str(&h).ok()).unwrap_or_default())
+    let mut out = std::collections::HashMap::new();
+    for r in rows {
+        let hours: String = r.try_get("hours")?;
+        // Farther nodes come first, so the nearest one's hours are kept.
+        if let Ok(h) = serde_json::from_str(&hours) {
+            out.insert(r.try_get("descendant")?, h);
+        }
+    }
+    Ok(out)
 }
 
 /// Sets a node's business hours, audited with before and after.

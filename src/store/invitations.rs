@@ -136,7 +136,11 @@ pub async fn issue(
 /// Records the default level for every invitation created more than its region's
 /// `default_after_days` ago and still unrated; returns how many were recorded. Idempotent:
 /// the invitation is marked used in the same transaction, so a rating can never follow.
-pub async fn record_defaults(store: &Store, now: i64) -> Result<usize> {
+pub async fn record_defaults(
+    store: &Store,
+    calendar: &crate::calendar_data::CalendarHandle,
+    now: i64,
+) -> Result<usize> {
     let open =
         sqlx::query("select id, org_code, created_at from invitations where used_at is null and created_at < $1")
             .bind(now - 86_400_000)
@@ -159,7 +163,7 @@ pub async fn record_defaults(store: &Store, now: i64) -> Result<usize> {
         return Ok(0);
     }
     let mut tx = store.write().await?;
-    let results = ratings::insert_batch(&mut tx, &due, &[]).await?;
+    let results = ratings::insert_batch(&mut tx, calendar, &due, &[]).await?;
     tx.commit().await?;
     Ok(results.iter().filter(|r| r.is_ok()).count())
 }
@@ -181,5 +185,6 @@ fn default_rating(target: Target, scale: rating::Scale, level: u8) -> NewRating 
         device_hash: String::new(),
         address_hash: String::new(),
         source: Source::Default,
+        reason_labels: Vec::new(),
     }
 }

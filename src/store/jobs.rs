@@ -4,7 +4,7 @@
 
 use sqlx::Row;
 
-use super::{Result, Store, Tx, new_id, now_ms, opt_text};
+use super::{Bind, Result, Store, bind_all, new_id, now_ms, opt_text};
 
 /// A job to enqueue.
 #[derive(Debug, Clone)]
@@ -21,34 +21,46 @@ pub struct NewJob {
     pub max_attempts: i64,
 }
 
-/// Enqueues jobs inside `tx`. A job whose dedupe key exists already is skipped.
-pub async fn enqueue(tx: &mut Tx, jobs: &[NewJob]) -> Result<usize> {
+/// Enqueues jobs inside the caller's transaction, with one multi-row insert. A job whose
+/// dedupe key exists already (or comes earlier in `jobs`) is skipped. Returns how many were added.
+pub async fn enqueue(conn: &mut sqlx::AnyConnection, jobs: &[NewJob]) -> Result<usize> {
     let now = now_ms();
     let mut added = 0;
-    for job in jobs {
-        if let Some(key) = &job.dedupe_key {
-            let exists: Option<String> = sqlx::query_scalar("select id from jobs where dedupe_key = $1")
-                .bind(key)
-                .fetch_optional(&mut **tx)
-                .await?;
-            if exists.is_some() {
-                continue;
+    for chunk in jobs.chunks(super::BATCH_PARAMS / 8) {
+        let head = "insert into jobs (id, kind, payload, dedupe_key, run_at, attempts, max_attempts, state, created_at, updated_at)";
+        let mut sql = String::from(head);
+        sql.push_str(" values ");
+        let mut binds = Vec::with_capacity(chunk.len() * 8);
+        for (i, job) in chunk.iter().enumerate() {
+            let n = i * 8;
+            if i > 0 {
+                sql.push(',');
             }
+            sql.push_str(&format!(
+                "(${}, ${}, ${}, ${}, ${}, 0, ${}, 'queued', ${}, ${})",
+                n + 1,
+                n + 2,
+                n + 3,
+                n + 4,
+                n + 5,
+                n + 6,
+                n + 7,
+                n + 8
+            ));
+            binds.extend([
+                Bind::Text(new_id()),
+                Bind::Text(job.kind.to_owned()),
+                Bind::Text(job.payload.to_string()),
+                job.dedupe_key.clone().map_or(Bind::Null, Bind::Text),
+                Bind::Int(job.run_at),
+                Bind::Int(job.max_attempts),
+                Bind::Int(now),
+                Bind::Int(now),
+            ]);
         }
-        sqlx::query(
-            "insert into jobs (id, kind, payload, dedupe_key, run_at, attempts, max_attempts, state, created_at, updated_at)
-             values ($1, $2, $3, $4, $5, 0, $6, 'queued', $7, $7)",
-        )
-        .bind(new_id())
-        .bind(job.kind)
-        .bind(job.payload.to_string())
-        .bind(&job.dedupe_key)
-        .bind(job.run_at)
-        .bind(job.max_attempts)
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
-        added += 1;
+        sql.push_str(" on conflict (dedupe_key) do nothing");
+        let done = bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), binds).execute(&mut *conn).await?;
+        added += done.rows_affected() as usize;
     }
     Ok(added)
 }

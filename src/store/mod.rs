@@ -304,6 +304,25 @@ pub(crate) async fn insert_batched(
     Ok(())
 }
 
+/// Runs `sql` for many codes at once: `{codes}` in it is replaced by a list of placeholders,
+/// in chunks that stay under the parameter limits; returns every chunk's rows.
+pub(crate) async fn fetch_for_codes(
+    conn: &mut sqlx::AnyConnection,
+    sql: &str,
+    codes: &[&str],
+) -> Result<Vec<sqlx::any::AnyRow>> {
+    let mut out = Vec::new();
+    for chunk in codes.chunks(500) {
+        let ps: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = sql.replace("{codes}", &ps.join(","));
+        let rows = bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), chunk.iter().map(|c| Bind::Text((*c).to_owned())))
+            .fetch_all(&mut *conn)
+            .await?;
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -49,6 +49,17 @@ impl RatingSettings {
             .chain(self.extra_reasons.iter().map(|r| r.code.clone()))
             .collect()
     }
+
+    /// The Chinese labels of reason codes (for case titles).
+    pub fn reason_labels_zh(&self, codes: &[String]) -> Vec<String> {
+        codes
+            .iter()
+            .map(|code| match self.extra_reasons.iter().find(|d| &d.code == code) {
+                Some(d) => d.zh.clone(),
+                None => crate::i18n::t(crate::i18n::Locale::ZhCn, &format!("reason.{code}")).to_owned(),
+            })
+            .collect()
+    }
 }
 
 /// The settings of the nearest node at or above `org_code` that has some; defaults otherwise.
@@ -133,6 +144,9 @@ pub struct NewRating {
     pub address_hash: String,
     /// Page, API or default.
     pub source: Source,
+    /// The reasons' Chinese labels in the region's settings, for the title of the case an
+    /// unsatisfied rating opens.
+    pub reason_labels: Vec<String>,
 }
 
 /// What was stored.
@@ -153,11 +167,13 @@ pub enum Refusal {
     InvitationUsed,
 }
 
-/// Writes a batch of ratings in the caller's transaction, with their audit rows, in as few
-/// statements as the parameter limits allow. `flags[i]` are the abuse-rule flags of
-/// `items[i]`. An invitation already used refuses its rating and nothing else.
+/// Writes a batch of ratings in the caller's transaction, in as few statements as the
+/// parameter limits allow: the rows, their rollups, the cases of the unsatisfied ones (see
+/// [`open_cases`]) and the audit rows, last. `flags[i]` are the abuse-rule flags of `items[i]`.
+/// An invitation already used refuses its rating and nothing else.
 pub async fn insert_batch(
     conn: &mut sqlx::AnyConnection,
+    calendar: &crate::calendar_data::CalendarHandle,
     items: &[NewRating],
     flags: &[Vec<&'static str>],
 ) -> Result<Vec<std::result::Result<Receipt, Refusal>>> {
@@ -225,12 +241,10 @@ pub async fn insert_batch(
         &rows,
     )
     .await?;
-    let actor = Actor { name: "citizen".into(), client_addr: String::new() };
-    audit::append_many(conn, &actor, &audit_rows).await?;
-    let deltas: Vec<super::rollups::RatingDelta> = items
+    let stored: Vec<(&NewRating, &Receipt)> =
+        items.iter().zip(&out).filter_map(|(item, r)| Some((item, r.as_ref().ok()?))).collect();
+    let deltas: Vec<super::rollups::RatingDelta> = stored
         .iter()
-        .zip(&out)
-        .filter(|(_, r)| r.is_ok())
         .map(|(item, _)| super::rollups::RatingDelta {
             org_code: item.target.org_code.clone(),
             at: now,
@@ -242,33 +256,57 @@ pub async fn insert_batch(
         })
         .collect();
     super::rollups::add_ratings(conn, &deltas).await?;
-    // Every unsatisfied rating opens a case: the job exists exactly when the rating does.
-    let jobs: Vec<Vec<Bind>> = out
+    let unsatisfied: Vec<_> = stored.into_iter().filter(|(_, r)| r.outcome == Outcome::Unsatisfied).collect();
+    let case_audit = open_cases(conn, calendar, &unsatisfied, now).await?;
+    audit::append_many(conn, &Actor { name: "citizen".into(), client_addr: String::new() }, &audit_rows).await?;
+    audit::append_many(conn, &Actor::system(), &case_audit).await?;
+    Ok(out)
+}
+
+/// Opens the cases of a batch's unsatisfied ratings in the batch's own transaction, so that a
+/// committed unsatisfied rating always has its case; returns their audit entries. The cases are
+/// written inside a savepoint: should opening them fail, the ratings are still stored, each
+/// with a `case.open` job that opens its case later (and retries), and the failure is logged.
+async fn open_cases(
+    conn: &mut sqlx::AnyConnection,
+    calendar: &crate::calendar_data::CalendarHandle,
+    unsatisfied: &[(&NewRating, &Receipt)],
+    now: i64,
+) -> Result<Vec<super::cases::AuditEntry>> {
+    use sqlx::Connection;
+    if unsatisfied.is_empty() {
+        return Ok(Vec::new());
+    }
+    let news: Vec<super::cases::NewCase> = unsatisfied
         .iter()
-        .filter_map(|r| r.as_ref().ok())
-        .filter(|r| r.outcome == Outcome::Unsatisfied)
-        .map(|r| {
-            vec![
-                Bind::Text(new_id()),
-                Bind::Text(crate::jobs::case_open::KIND.to_owned()),
-                Bind::Text(serde_json::json!({"rating": r.id}).to_string()),
-                Bind::Int(now),
-                Bind::Int(0),
-                Bind::Int(20),
-                Bind::Text("queued".into()),
-                Bind::Int(now),
-                Bind::Int(now),
-            ]
+        .map(|(item, r)| {
+            let comment = item.submission.comment.as_deref().unwrap_or_default();
+            super::cases::rating_case(&r.id, &item.target, &item.reason_labels, comment)
         })
         .collect();
-    insert_batched(
-        conn,
-        "insert into jobs (id, kind, payload, run_at, attempts, max_attempts, state, created_at, updated_at)",
-        9,
-        &jobs,
-    )
-    .await?;
-    Ok(out)
+    let mut savepoint = conn.begin().await?;
+    match super::cases::insert(&mut savepoint, calendar, &news, &Actor::system(), now).await {
+        Ok((_, entries)) => {
+            savepoint.commit().await?;
+            Ok(entries)
+        }
+        Err(e) => {
+            savepoint.rollback().await?;
+            tracing::warn!(error = %e, ratings = news.len(), "opening the batch's cases failed; queued as case.open jobs");
+            let jobs: Vec<super::jobs::NewJob> = unsatisfied
+                .iter()
+                .map(|(_, r)| super::jobs::NewJob {
+                    kind: crate::jobs::case_open::KIND,
+                    payload: serde_json::json!({"rating": r.id}),
+                    dedupe_key: Some(format!("case.open:{}", r.id)),
+                    run_at: now,
+                    max_attempts: 20,
+                })
+                .collect();
+            super::jobs::enqueue(conn, &jobs).await?;
+            Ok(Vec::new())
+        }
+    }
 }
 
 /// Recent code ratings `(code_id, device_hash, address_hash, created_at)` since `since`, to

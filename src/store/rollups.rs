@@ -73,17 +73,15 @@ struct DayCounts {
 
 /// Each node's ancestors, itself included.
 async fn ancestors(conn: &mut sqlx::AnyConnection, codes: &[&str]) -> Result<HashMap<String, Vec<String>>> {
+    let rows = super::fetch_for_codes(
+        conn,
+        "select ancestor, descendant from org_closure where descendant in ({codes})",
+        codes,
+    )
+    .await?;
     let mut out: HashMap<String, Vec<String>> = HashMap::new();
-    for chunk in codes.chunks(500) {
-        let ps: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-        let sql = format!("select ancestor, descendant from org_closure where descendant in ({})", ps.join(","));
-        let rows =
-            super::bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), chunk.iter().map(|c| Bind::Text((*c).to_owned())))
-                .fetch_all(&mut *conn)
-                .await?;
-        for r in rows {
-            out.entry(r.try_get("descendant")?).or_default().push(r.try_get("ancestor")?);
-        }
+    for r in rows {
+        out.entry(r.try_get("descendant")?).or_default().push(r.try_get("ancestor")?);
     }
     Ok(out)
 }
@@ -268,19 +266,38 @@ pub const CASE_COUNTERS: [&str; 15] = [
 
 /// Adds to case counters (`(name, n)`, names from [`CASE_COUNTERS`]) of `unit` and its ancestors.
 pub async fn add_case(conn: &mut sqlx::AnyConnection, unit: &str, at: i64, counters: &[(&str, i64)]) -> Result<()> {
-    if counters.is_empty() {
+    add_cases(conn, &[(unit, at, counters)]).await
+}
+
+/// Case counter changes of one unit at one time: `(unit, at, [(counter, n)])`.
+pub type CaseChange<'a> = (&'a str, i64, &'a [(&'a str, i64)]);
+
+/// [`add_case`] for many changes at once: one ancestors query and one
+/// upsert per table chunk.
+pub async fn add_cases(conn: &mut sqlx::AnyConnection, changes: &[CaseChange<'_>]) -> Result<()> {
+    let mut units: Vec<&str> = changes.iter().filter(|(_, _, c)| !c.is_empty()).map(|(u, _, _)| *u).collect();
+    if units.is_empty() {
         return Ok(());
     }
-    let up = ancestors(conn, &[unit]).await?;
-    let rows: Vec<Vec<Bind>> = up
-        .get(unit)
+    units.sort_unstable();
+    units.dedup();
+    let up = ancestors(conn, &units).await?;
+    let mut sums: BTreeMap<(String, i64), [i64; CASE_COUNTERS.len()]> = BTreeMap::new();
+    for (unit, at, counters) in changes {
+        for node in up.get(*unit).into_iter().flatten() {
+            let row = sums.entry((node.clone(), day_of(*at))).or_default();
+            for (name, n) in counters.iter() {
+                if let Some(i) = CASE_COUNTERS.iter().position(|c| c == name) {
+                    row[i] += n;
+                }
+            }
+        }
+    }
+    let rows: Vec<Vec<Bind>> = sums
         .into_iter()
-        .flatten()
-        .map(|n| {
-            let mut row = vec![Bind::Text(n.clone()), Bind::Int(day_of(at))];
-            row.extend(
-                CASE_COUNTERS.iter().map(|c| Bind::Int(counters.iter().filter(|(k, _)| k == c).map(|(_, v)| v).sum())),
-            );
+        .map(|((node, day), counts)| {
+            let mut row = vec![Bind::Text(node), Bind::Int(day)];
+            row.extend(counts.into_iter().map(Bind::Int));
             row
         })
         .collect();

@@ -34,38 +34,55 @@ pub async fn start(tx: &mut Tx, cal: &Calendar, t: &Thresholds, new: &NewClock<'
         Some(unit) => super::calendar::hours_for(tx, unit).await?,
         None => crate::domain::calendar::BusinessHours::default(),
     };
-    let due = new.clock.due(cal, new.started_at, &hours).map_err(cal_err)?;
-    let id = new_id();
+    let started = start_many(tx, t, &[(new.clone(), cal, &hours)]).await?;
+    started.into_iter().next().ok_or(StoreError::Database(sqlx::Error::RowNotFound))
+}
+
+/// Starts many clocks with one multi-row insert, each on its calendar and business hours;
+/// returns their ids and due times in order.
+pub async fn start_many(
+    conn: &mut sqlx::AnyConnection,
+    t: &Thresholds,
+    clocks: &[(NewClock<'_>, &Calendar, &crate::domain::calendar::BusinessHours)],
+) -> Result<Vec<(String, i64)>> {
+    use super::Bind;
     let now = now_ms();
-    let provisional = cal.any_provisional(
-        crate::domain::calendar::cst()
-            .timestamp_millis_opt(new.started_at)
-            .single()
-            .map(|d| d.date_naive())
-            .unwrap_or_default(),
-        crate::domain::calendar::cst().timestamp_millis_opt(due).single().map(|d| d.date_naive()).unwrap_or_default(),
-    );
-    sqlx::query(
+    let date = |ms: i64| crate::domain::calendar::cst().timestamp_millis_opt(ms).single().map(|d| d.date_naive());
+    let mut out = Vec::with_capacity(clocks.len());
+    let mut rows = Vec::with_capacity(clocks.len());
+    for (new, cal, hours) in clocks {
+        let due = new.clock.due(cal, new.started_at, hours).map_err(cal_err)?;
+        let id = new_id();
+        let provisional = cal.any_provisional(date(new.started_at).unwrap_or_default(), date(due).unwrap_or_default());
+        let text = |v: Option<&str>| v.map_or(Bind::Null, |v| Bind::Text(v.to_owned()));
+        rows.push(vec![
+            Bind::Text(id.clone()),
+            Bind::Text(new.subject.to_owned()),
+            text(new.unit_code),
+            text(new.handler),
+            Bind::Text(new.clock.encode()),
+            Bind::Int(new.started_at),
+            Bind::Int(due),
+            Bind::Text("running".into()),
+            // The colour as the clock starts; the sweep catches up from there.
+            Bind::Text(t.stage(new.started_at, due, new.started_at).as_str().to_owned()),
+            t.next_change(new.started_at, due, new.started_at).map_or(Bind::Null, Bind::Int),
+            Bind::Text(cal.version().to_owned()),
+            Bind::Int(i64::from(provisional)),
+            Bind::Int(now),
+            Bind::Int(now),
+        ]);
+        out.push((id, due));
+    }
+    super::insert_batched(
+        conn,
         "insert into sla_clocks (id, subject, unit_code, handler, clock, started_at, due_at, state, colour, next_check_at,
-             calendar_version, provisional, created_at, updated_at)
-         values ($1, $2, $3, $4, $5, $6, $7, 'running', $8, $9, $10, $11, $12, $12)",
+             calendar_version, provisional, created_at, updated_at)",
+        14,
+        &rows,
     )
-    .bind(&id)
-    .bind(new.subject)
-    .bind(new.unit_code)
-    .bind(new.handler)
-    .bind(new.clock.encode())
-    .bind(new.started_at)
-    .bind(due)
-    // The colour as the clock starts; the sweep catches up from there.
-    .bind(t.stage(new.started_at, due, new.started_at).as_str())
-    .bind(t.next_change(new.started_at, due, new.started_at))
-    .bind(cal.version())
-    .bind(i64::from(provisional))
-    .bind(now)
-    .execute(&mut **tx)
     .await?;
-    Ok((id, due))
+    Ok(out)
 }
 
 /// A clock as read back.
@@ -368,6 +385,12 @@ const POLICY_COLUMNS: &str = "source, category, priority, acknowledge, return_vi
 /// The most specific stored policy for a case (exact match first, then `*` wildcards), or the
 /// fallback.
 pub async fn policy_for(store: &Store, source: &str, category: &str, priority: &str) -> Result<Policy> {
+    let mut conn = store.pool().acquire().await?;
+    policy_on(&mut conn, source, category, priority).await
+}
+
+/// [`policy_for`] on the caller's connection (inside its transaction).
+pub async fn policy_on(conn: &mut sqlx::AnyConnection, source: &str, category: &str, priority: &str) -> Result<Policy> {
     let sql = format!(
         "select {POLICY_COLUMNS} from sla_policies
          where source in ($1, '*') and category in ($2, '*') and priority in ($3, '*')
@@ -379,7 +402,7 @@ pub async fn policy_for(store: &Store, source: &str, category: &str, priority: &
         .bind(source)
         .bind(category)
         .bind(priority)
-        .fetch_optional(store.pool())
+        .fetch_optional(&mut *conn)
         .await?;
     match row {
         Some(r) => policy_from(&r),

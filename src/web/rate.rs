@@ -105,6 +105,7 @@ async fn store_rating(
         Err(fields) => return Ok(Err(fields)),
     };
     let phone_enc = submission.phone.as_ref().map(|p| state.ratings.sealer.seal(p.expose()));
+    let reason_labels = settings.reason_labels_zh(&submission.reasons);
     let id = resolved.target.id.clone();
     let new = NewRating {
         code_id: (!resolved.invitation).then(|| id.clone()),
@@ -116,6 +117,7 @@ async fn store_rating(
         device_hash: hashes.0,
         address_hash: hashes.1,
         source,
+        reason_labels,
     };
     match state.ratings.writer.submit(new).await {
         Ok(Ok(receipt)) => Ok(Ok((receipt, settings.scale))),

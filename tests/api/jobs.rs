@@ -188,26 +188,29 @@ crate::on_both_engines! {
                 .json(&json!({"code": code, "satisfied": false, "reasons": ["not_done"]})).send().await.unwrap();
             assert_eq!(r.status(), StatusCode::CREATED);
         }
-        // This test is about the alert's notices; the four ratings' case.open jobs are the
-        // subject of tests/api/cases.rs, so they are set aside here.
+        // Each rating's case tells the unit head (an email) and the webhook (`case.transition`)
+        // in the rating's own commit; the alert, raised after the commits, adds one of each.
         let mut queued = 0;
         for _ in 0..50 {
-            sqlx::query("update jobs set state = 'done' where kind = 'case.open'").execute(app.store.pool()).await.unwrap();
             queued = count_jobs(&app, "queued").await;
-            if queued >= 2 {
+            if queued >= 10 {
                 break;
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
-        assert_eq!(queued, 2, "one email, one webhook, written with the alert");
+        assert_eq!(queued, 10, "4 cases and the alert: an email and a webhook each");
         let runner = Runner::new(app.store.clone(), "runner", outbound(Some(format!("smtp://127.0.0.1:{}", smtp.port))));
-        assert_eq!(runner.run_until_empty().await.unwrap(), 2);
-        assert_eq!(count_jobs(&app, "done").await, 2 + 4, "{:?}", app.login("admin").await.get_json("/api/v1/jobs?state=queued", StatusCode::OK).await);
+        assert_eq!(runner.run_until_empty().await.unwrap(), 10);
+        assert_eq!(count_jobs(&app, "done").await, 10, "{:?}", app.login("admin").await.get_json("/api/v1/jobs?state=queued", StatusCode::OK).await);
         let seen = seen.lock().unwrap().clone();
-        assert_eq!(seen.len(), 1);
-        assert!(seen[0].3.contains("XN-CD-GA-001"));
+        let events: Vec<&str> = seen.iter().map(|s| s.1.as_str()).collect();
+        assert_eq!(events.iter().filter(|e| **e == "case.transition").count(), 4, "{events:?}");
+        let alerts: Vec<_> = seen.iter().filter(|s| s.1 != "case.transition").collect();
+        assert_eq!(alerts.len(), 1, "{events:?}");
+        assert!(alerts[0].3.contains("XN-CD-GA-001"));
         let mail = smtp.received();
         assert!(mail.contains("To: head@xn-cd-ga-001.example"), "{mail}");
+        assert_eq!(mail.matches("MESSAGE FOLLOWS").count(), 5, "four case notices and the alert: {mail}");
         assert!(mail.contains("From: Pingyi <noreply@pingyi.localhost>"), "{mail}");
     }
 }

@@ -143,10 +143,10 @@ crate::on_both_engines! {
         let inv: Value = r.json().await.unwrap();
         // 城西区 records level 4 after 7 days.
         let six_days = pingyi::store::now_ms() + 6 * 86_400_000;
-        assert_eq!(pingyi::store::invitations::record_defaults(&app.store, six_days).await.unwrap(), 0);
+        assert_eq!(pingyi::store::invitations::record_defaults(&app.store, &app.ratings.calendar, six_days).await.unwrap(), 0);
         let eight_days = pingyi::store::now_ms() + 8 * 86_400_000;
-        assert_eq!(pingyi::store::invitations::record_defaults(&app.store, eight_days).await.unwrap(), 1);
-        assert_eq!(pingyi::store::invitations::record_defaults(&app.store, eight_days).await.unwrap(), 0, "once only");
+        assert_eq!(pingyi::store::invitations::record_defaults(&app.store, &app.ratings.calendar, eight_days).await.unwrap(), 1);
+        assert_eq!(pingyi::store::invitations::record_defaults(&app.store, &app.ratings.calendar, eight_days).await.unwrap(), 0, "once only");
         let c = counts(&staff, "XN-CX-GA-001").await;
         assert_eq!((c["total"].as_i64(), c["satisfied"].as_i64(), c["defaulted"].as_i64()), (Some(1), Some(1), Some(1)));
         let r = rate(&app.anonymous(), json!({"code": inv["token"], "level": 1, "reasons": ["not_done"]})).await;
@@ -240,7 +240,8 @@ crate::on_both_engines! {
         let sup_inbox = app.login("supervisor").await.get_json("/api/v1/inbox", StatusCode::OK).await;
         assert_eq!(sup_inbox.as_array().unwrap().len(), 1);
         // The message links to the alerts page, which shows the open episode.
-        assert!(inbox[0]["link"].as_str().unwrap().starts_with("/alerts#"));
+        let alert = inbox.as_array().unwrap().iter().find(|m| m["kind"] == "alert").unwrap();
+        assert!(alert["link"].as_str().unwrap().starts_with("/alerts#"));
         let page = head.get("/alerts").await.text().await.unwrap();
         assert!(page.contains("城东区八一路派出所：差评预警"), "the page lists the message");
         assert!(page.contains("href=\"/org/XN-CD-GA-001\""), "and the open alert");

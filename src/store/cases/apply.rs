@@ -10,7 +10,7 @@ use crate::domain::case::{Action, State, Transition};
 use crate::domain::role::Role;
 use crate::domain::sla::Clock;
 use crate::store::audit::{self, Actor};
-use crate::store::{Result, Store, StoreError, Tx, new_id, now_ms};
+use crate::store::{Bind, Result, Store, StoreError, Tx, insert_batched, new_id, now_ms};
 
 /// What travels beside an action, validated at the edge.
 #[derive(Debug, Clone, Default)]
@@ -280,10 +280,17 @@ pub async fn apply(
         Action::DecideExtension { .. } => Some(Role::UnitHead),
         _ => t.to.awaits(),
     };
-    if let Some(role) = tell {
-        notify_role(&mut tx, &case.id, &case.title, role, t.to, &unit, &office, t.action.name().as_str()).await?;
-    }
-    announce(&mut tx, &case.id, t.action.name().as_str(), t.to, &unit, &office).await?;
+    let action = t.action.name();
+    let notice = Notice {
+        case_id: &case.id,
+        title: &case.title,
+        tell,
+        state: t.to,
+        unit: &unit,
+        office: &office,
+        action: action.as_str(),
+    };
+    notify(&mut tx, &[notice]).await?;
     audit::append(
         &mut tx,
         actor,
@@ -391,77 +398,69 @@ async fn file_appeal(tx: &mut Tx, rating: &str, unit: &str, note: &str, actor: &
     Ok(())
 }
 
-/// Tells whoever must act next on a newly opened case.
-pub(crate) async fn notify(
-    tx: &mut Tx,
-    case_id: &str,
-    title: &str,
-    state: State,
-    unit: &str,
-    office: &str,
-    action: &str,
-) -> Result<()> {
-    if let Some(role) = state.awaits() {
-        notify_role(tx, case_id, title, role, state, unit, office, action).await?;
-    }
-    announce(tx, case_id, action, state, unit, office).await
+/// One change of a case to tell people about.
+#[derive(Debug, Clone)]
+pub(crate) struct Notice<'a> {
+    /// The case.
+    pub case_id: &'a str,
+    /// Its title.
+    pub title: &'a str,
+    /// Who gets the inbox message (and email): unit heads of the unit or supervisors of the office.
+    pub tell: Option<Role>,
+    /// The state it is in now.
+    pub state: State,
+    /// Its unit.
+    pub unit: &'a str,
+    /// Its supervising office.
+    pub office: &'a str,
+    /// The action that made the change.
+    pub action: &'a str,
 }
 
-/// The `case.transition` webhook event of every change.
-pub(crate) async fn announce(
-    tx: &mut Tx,
-    case_id: &str,
-    action: &str,
-    state: State,
-    unit: &str,
-    office: &str,
-) -> Result<()> {
-    crate::jobs::webhook::enqueue_event(
-        tx,
-        "case.transition",
-        &serde_json::json!({"case": case_id, "action": action, "state": state, "unit": unit, "office": office}),
-    )
-    .await?;
-    Ok(())
-}
-
-/// The notices of one change: an inbox message to each user of `role` in scope and an email
-/// to those with an address.
-#[allow(clippy::too_many_arguments)]
-async fn notify_role(
-    tx: &mut Tx,
-    case_id: &str,
-    title: &str,
-    role: Role,
-    state: State,
-    unit: &str,
-    office: &str,
-    action: &str,
-) -> Result<()> {
-    let users = recipients(tx, role, unit, office).await?;
+/// The notices of changes: an inbox message to each user of the told role in scope, an email
+/// to those with an address, and the `case.transition` webhook event of every change. A few
+/// statements however many changes.
+pub(crate) async fn notify(conn: &mut sqlx::AnyConnection, notices: &[Notice<'_>]) -> Result<()> {
     let now = now_ms();
     let zh = |key: String| crate::i18n::t(crate::i18n::Locale::ZhCn, &key).to_owned();
-    let label = zh(format!("case.state.{}", state.as_str()));
-    let heading = format!("【{label}】{title}");
-    let body = format!("工单 {case_id}：{}", zh(format!("case.action.{action}")));
+    let mut inbox = Vec::new();
     let mut emails = Vec::new();
-    for (user, email) in &users {
-        sqlx::query(
-            "insert into inbox (id, user_id, kind, title, body, link, created_at) values ($1, $2, 'case', $3, $4, $5, $6)",
-        )
-        .bind(new_id())
-        .bind(user)
-        .bind(&heading)
-        .bind(&body)
-        .bind(format!("/cases/{case_id}"))
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
-        if let Some(email) = email {
-            let key = format!("case:{case_id}:{action}:{user}:{now}");
-            emails.push(crate::jobs::email::job(email, &heading, &body, Some(key)));
+    for role in [Role::UnitHead, Role::Supervisor] {
+        let told: Vec<&Notice> = notices.iter().filter(|n| n.tell == Some(role)).collect();
+        let node = |n: &Notice<'_>| if role == Role::Supervisor { n.office.to_owned() } else { n.unit.to_owned() };
+        let mut nodes: Vec<String> = told.iter().map(|n| node(n)).collect();
+        nodes.sort_unstable();
+        nodes.dedup();
+        let users = recipients(conn, role, &nodes).await?;
+        for n in told {
+            let label = zh(format!("case.state.{}", n.state.as_str()));
+            let heading = format!("【{label}】{}", n.title);
+            let body = format!("工单 {}：{}", n.case_id, zh(format!("case.action.{}", n.action)));
+            for (user, email) in users.get(&node(n)).into_iter().flatten() {
+                inbox.push(vec![
+                    Bind::Text(new_id()),
+                    Bind::Text(user.clone()),
+                    Bind::Text("case".into()),
+                    Bind::Text(heading.clone()),
+                    Bind::Text(body.clone()),
+                    Bind::Text(format!("/cases/{}", n.case_id)),
+                    Bind::Int(now),
+                ]);
+                if let Some(email) = email {
+                    let key = format!("case:{}:{}:{user}:{now}", n.case_id, n.action);
+                    emails.push(crate::jobs::email::job(email, &heading, &body, Some(key)));
+                }
+            }
         }
     }
-    crate::store::jobs::enqueue(tx, &emails).await?;
+    insert_batched(conn, "insert into inbox (id, user_id, kind, title, body, link, created_at)", 7, &inbox).await?;
+    crate::store::jobs::enqueue(conn, &emails).await?;
+    let events: Vec<serde_json::Value> = notices
+        .iter()
+        .map(|n| {
+            serde_json::json!({"case": n.case_id, "action": n.action, "state": n.state, "unit": n.unit, "office": n.office})
+        })
+        .collect();
+    crate::jobs::webhook::enqueue_events(conn, "case.transition", &events).await?;
     Ok(())
 }

@@ -3,15 +3,16 @@
 //! register, documents and evidence files in [`register`].
 
 pub mod apply;
+mod open;
 pub mod register;
+
+pub(crate) use open::{AuditEntry, insert, office_for, start_clock};
+pub use open::{NewCase, open, open_for_rating, rating_case, set_office};
 
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::audit::{self, Actor};
-use super::sla::{self, NewClock};
-use super::{Bind, Result, Store, StoreError, Tx, bind_all, new_id, now_ms, opt_text};
-use crate::calendar_data::CalendarHandle;
+use super::{Bind, Result, Store, StoreError, bind_all, opt_text};
 use crate::domain::case::{Source, State};
 use crate::domain::ids::OrgCode;
 use crate::domain::role::Role;
@@ -148,214 +149,6 @@ pub async fn for_rating(store: &Store, rating_id: &str) -> Result<Option<Case>> 
     let sql = format!("select {COLUMNS} {FROM} where c.rating_id = $1");
     let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(rating_id).fetch_optional(store.pool()).await?;
     row.as_ref().map(case_from).transpose()
-}
-
-/// A case to open.
-#[derive(Debug, Clone)]
-pub struct NewCase {
-    /// Where it came from.
-    pub source: Source,
-    /// Category (`*` matches any SLA policy).
-    pub category: String,
-    /// Priority.
-    pub priority: String,
-    /// One line.
-    pub title: String,
-    /// What happened.
-    pub description: String,
-    /// The responsible unit.
-    pub unit_code: String,
-    /// The rating behind it.
-    pub rating_id: Option<String>,
-}
-
-/// The office that supervises `unit`: the nearest configured ancestor's, or the unit's
-/// region (the node just below the top), or the top itself.
-pub(crate) async fn office_for(tx: &mut Tx, unit: &str) -> Result<String> {
-    let configured: Option<String> = sqlx::query_scalar(
-        "select o.office_code from org_closure a join case_offices o on o.org_code = a.ancestor
-         join org_nodes n on n.code = a.ancestor where a.descendant = $1 order by n.depth desc limit 1",
-    )
-    .bind(unit)
-    .fetch_optional(&mut **tx)
-    .await?;
-    if let Some(office) = configured {
-        return Ok(office);
-    }
-    Ok(sqlx::query_scalar(
-        "select a.ancestor from org_closure a join org_nodes n on n.code = a.ancestor where a.descendant = $1
-         order by case when n.depth = 1 then 0 else 1 end, n.depth limit 1",
-    )
-    .bind(unit)
-    .fetch_one(&mut **tx)
-    .await?)
-}
-
-/// Sets the office that supervises the cases of `org_code`'s subtree, audited.
-pub async fn set_office(store: &Store, org_code: &OrgCode, office: &OrgCode, actor: &Actor) -> Result<()> {
-    let mut tx = store.write().await?;
-    let before: Option<String> = sqlx::query_scalar("select office_code from case_offices where org_code = $1")
-        .bind(org_code.as_str())
-        .fetch_optional(&mut *tx)
-        .await?;
-    sqlx::query("delete from case_offices where org_code = $1").bind(org_code.as_str()).execute(&mut *tx).await?;
-    sqlx::query("insert into case_offices (org_code, office_code, updated_at) values ($1, $2, $3)")
-        .bind(org_code.as_str())
-        .bind(office.as_str())
-        .bind(now_ms())
-        .execute(&mut *tx)
-        .await?;
-    audit::append(
-        &mut tx,
-        actor,
-        "case.office",
-        &format!("org:{org_code}"),
-        &serde_json::json!({"before": before, "after": office}),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-/// Starts a step's clock inside `tx`; returns its id and due time.
-pub(crate) async fn start_clock(
-    tx: &mut Tx,
-    cal: &crate::domain::calendar::Calendar,
-    case_id: &str,
-    unit: &str,
-    step: &str,
-    clock: crate::domain::sla::Clock,
-    started_at: i64,
-) -> Result<(String, i64)> {
-    let subject = format!("case:{case_id}:{step}");
-    let new = NewClock { subject: &subject, unit_code: Some(unit), handler: None, clock, started_at };
-    sla::start(tx, cal, &crate::domain::sla::Thresholds::default(), &new).await
-}
-
-/// Opens a case: routes it to its supervising office, starts the whole case's clock and the
-/// acknowledgement clock from the matching SLA policy, writes its first timeline entry, a
-/// feedback sheet for inspection and enterprise sources, the notices to the unit and the audit
-/// row, all in one transaction. For a rating that has a case already, returns `None`.
-pub async fn open(store: &Store, calendar: &CalendarHandle, new: &NewCase, actor: &Actor) -> Result<Option<Case>> {
-    let policy = sla::policy_for(store, new.source.as_str(), &new.category, &new.priority).await?;
-    let cal = calendar.for_node(store, &new.unit_code).await?;
-    let mut tx = store.write().await?;
-    if let Some(rating) = &new.rating_id {
-        let exists: Option<String> = sqlx::query_scalar("select id from cases where rating_id = $1")
-            .bind(rating)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if exists.is_some() {
-            return Ok(None);
-        }
-    }
-    let office = office_for(&mut tx, &new.unit_code).await?;
-    let id = new_id();
-    let now = now_ms();
-    let (clock_id, due) = start_clock(&mut tx, &cal, &id, &new.unit_code, "resolution", policy.resolution, now).await?;
-    let (step_clock, step_due) =
-        start_clock(&mut tx, &cal, &id, &new.unit_code, "acknowledge", policy.acknowledge, now).await?;
-    let inserted = sqlx::query(
-        "insert into cases (id, source, category, priority, title, description, unit_code, office_code, rating_id, state,
-             version, reopened, created_by, created_at, updated_at, due_at, clock_id, step, step_due_at, step_clock_id)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'open', 1, 0, $10, $11, $11, $12, $13, 'acknowledge', $14, $15)",
-    )
-    .bind(&id)
-    .bind(new.source.as_str())
-    .bind(&new.category)
-    .bind(&new.priority)
-    .bind(&new.title)
-    .bind(&new.description)
-    .bind(&new.unit_code)
-    .bind(&office)
-    .bind(&new.rating_id)
-    .bind(&actor.name)
-    .bind(now)
-    .bind(due)
-    .bind(&clock_id)
-    .bind(step_due)
-    .bind(&step_clock)
-    .execute(&mut *tx)
-    .await;
-    match inserted.map_err(StoreError::from) {
-        Ok(_) => {}
-        // Another runner opened this rating's case first.
-        Err(StoreError::Duplicate) if new.rating_id.is_some() => return Ok(None),
-        Err(e) => return Err(e),
-    }
-    let event = apply::insert_event(
-        &mut tx,
-        &id,
-        "open",
-        "new",
-        State::Open.as_str(),
-        actor,
-        "system",
-        &new.description,
-        &serde_json::json!({"source": new.source, "office": office}),
-        now,
-    )
-    .await?;
-    if new.source.issues_feedback_sheet() {
-        let body = serde_json::json!({"title": new.title, "description": new.description});
-        register::issue_document(&mut tx, &id, Some(&event), "feedback", &office, &body, now).await?;
-    }
-    crate::store::rollups::add_case(&mut tx, &new.unit_code, now, &[("opened", 1)]).await?;
-    apply::notify(&mut tx, &id, &new.title, State::Open, &new.unit_code, &office, "open").await?;
-    audit::append(
-        &mut tx,
-        actor,
-        "case.open",
-        &format!("case:{id}"),
-        &serde_json::json!({"source": new.source, "unit": new.unit_code, "office": office, "rating": new.rating_id}),
-    )
-    .await?;
-    tx.commit().await?;
-    get(store, &id).await
-}
-
-/// Opens the case of an unsatisfied rating (run by the `case.open` job). Idempotent: a rating
-/// opens one case however often the job runs. Ratings excluded by an appeal open none.
-pub async fn open_for_rating(store: &Store, calendar: &CalendarHandle, rating_id: &str) -> Result<Option<Case>> {
-    let row = sqlx::query(
-        "select r.unit_code, r.org_code, r.outcome, r.reasons, r.comment, n.name, u.name as unit_name from ratings r
-         join org_nodes n on n.code = r.org_code join org_nodes u on u.code = r.unit_code where r.id = $1",
-    )
-    .bind(rating_id)
-    .fetch_optional(store.pool())
-    .await?;
-    let Some(r) = row else { return Ok(None) };
-    if r.try_get::<String, _>("outcome")? != "unsatisfied" {
-        return Ok(None);
-    }
-    let reasons: Vec<String> = serde_json::from_str(&r.try_get::<String, _>("reasons")?).unwrap_or_default();
-    let org_code: String = r.try_get("org_code")?;
-    let settings = super::ratings::settings_for(store, &org_code).await?;
-    let labels: Vec<String> = reasons
-        .iter()
-        .map(|code| match settings.extra_reasons.iter().find(|d| &d.code == code) {
-            Some(d) => d.zh.clone(),
-            None => crate::i18n::t(crate::i18n::Locale::ZhCn, &format!("reason.{code}")).to_owned(),
-        })
-        .collect();
-    let unit_name: String = r.try_get("unit_name")?;
-    let name: String = r.try_get("name")?;
-    let name = if r.try_get::<String, _>("org_code")? == r.try_get::<String, _>("unit_code")? {
-        unit_name
-    } else {
-        format!("{unit_name}·{name}")
-    };
-    let comment = opt_text(&r, "comment")?.unwrap_or_default();
-    let new = NewCase {
-        source: Source::Rating,
-        category: "*".into(),
-        priority: "normal".into(),
-        title: format!("{name}：不满意评价（{}）", labels.join("、")),
-        description: comment,
-        unit_code: r.try_get("unit_code")?,
-        rating_id: Some(rating_id.to_owned()),
-    };
-    open(store, calendar, &new, &Actor::system()).await
 }
 
 /// Which cases a listing shows.
@@ -523,32 +316,24 @@ pub async fn timeline(store: &Store, case_id: &str) -> Result<Vec<Event>> {
         .collect()
 }
 
-/// The users who should hear that a case awaits `role`: unit heads (and, for orders, staff)
-/// whose scope holds the unit, or supervisors whose scope holds the office.
+/// The users who should hear that a case awaits `role`, by node: unit heads whose scope holds
+/// the unit, or supervisors whose scope holds the office (`nodes` are units or offices).
 pub(crate) async fn recipients(
-    tx: &mut Tx,
+    conn: &mut sqlx::AnyConnection,
     role: Role,
-    unit: &str,
-    office: &str,
-) -> Result<Vec<(String, Option<String>)>> {
-    let (node, roles): (&str, &[&str]) = match role {
-        Role::Supervisor => (office, &["supervisor"]),
-        _ => (unit, &["unit_head"]),
-    };
-    let mut out = Vec::new();
-    for r in roles {
-        let rows = sqlx::query(
-            "select distinct u.id, u.email from users u join user_scopes s on s.user_id = u.id
-             join org_closure a on a.ancestor = s.org_code
-             where a.descendant = $1 and u.role = $2 and u.disabled = 0",
-        )
-        .bind(node)
-        .bind(*r)
-        .fetch_all(&mut **tx)
-        .await?;
-        for row in rows {
-            out.push((row.try_get("id")?, opt_text(&row, "email")?));
-        }
+    nodes: &[String],
+) -> Result<std::collections::HashMap<String, Vec<(String, Option<String>)>>> {
+    let role = if role == Role::Supervisor { "supervisor" } else { "unit_head" };
+    let nodes: Vec<&str> = nodes.iter().map(String::as_str).collect();
+    let sql = format!(
+        "select distinct a.descendant, u.id, u.email from users u join user_scopes s on s.user_id = u.id
+         join org_closure a on a.ancestor = s.org_code
+         where a.descendant in ({{codes}}) and u.role = '{role}' and u.disabled = 0 order by a.descendant, u.id"
+    );
+    let rows = super::fetch_for_codes(conn, &sql, &nodes).await?;
+    let mut out: std::collections::HashMap<String, Vec<(String, Option<String>)>> = Default::default();
+    for row in rows {
+        out.entry(row.try_get("descendant")?).or_default().push((row.try_get("id")?, opt_text(&row, "email")?));
     }
     Ok(out)
 }

@@ -180,7 +180,7 @@ pub struct Document {
 /// Issues a numbered document inside `tx`: the next serial of its office, kind and year (the
 /// counter row is locked by the upsert, so concurrent issues never share a number).
 pub(crate) async fn issue_document(
-    tx: &mut Tx,
+    conn: &mut sqlx::AnyConnection,
     case_id: &str,
     event_id: Option<&str>,
     kind: &str,
@@ -196,10 +196,10 @@ pub(crate) async fn issue_document(
     .bind(office)
     .bind(kind)
     .bind(year)
-    .fetch_one(&mut **tx)
+    .fetch_one(&mut *conn)
     .await?;
     let office_name: String =
-        sqlx::query_scalar("select name from org_nodes where code = $1").bind(office).fetch_one(&mut **tx).await?;
+        sqlx::query_scalar("select name from org_nodes where code = $1").bind(office).fetch_one(&mut *conn).await?;
     let word = if kind == "order" { "督整" } else { "督反" };
     let number = format!("{office_name}{word}〔{year}〕{serial}号");
     let id = new_id();
@@ -217,7 +217,7 @@ pub(crate) async fn issue_document(
     .bind(&number)
     .bind(body.to_string())
     .bind(now)
-    .execute(&mut **tx)
+    .execute(&mut *conn)
     .await?;
     Ok(id)
 }

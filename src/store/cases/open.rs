@@ -1,0 +1,357 @@
+//! Opening cases. One case at a time (by hand, or by the `case.open` job) and the cases of a
+//! whole rating batch (inside the rating writer's transaction) go through the same
+//! [`insert`]: a few multi-row statements however many cases, so that opening the cases of
+//! hundreds of unsatisfied ratings a second costs the writer little.
+
+use std::collections::HashMap;
+
+use sqlx::Row;
+
+use super::Case;
+use super::apply::{self, Notice};
+use super::register;
+use crate::calendar_data::CalendarHandle;
+use crate::domain::case::{Source, State};
+use crate::domain::ids::OrgCode;
+use crate::store::audit::{self, Actor};
+use crate::store::sla::{self, NewClock};
+use crate::store::{Bind, Result, Store, StoreError, Tx, fetch_for_codes, insert_batched, new_id, now_ms, opt_text};
+
+/// A case to open.
+#[derive(Debug, Clone)]
+pub struct NewCase {
+    /// Where it came from.
+    pub source: Source,
+    /// Category (`*` matches any SLA policy).
+    pub category: String,
+    /// Priority.
+    pub priority: String,
+    /// One line.
+    pub title: String,
+    /// What happened.
+    pub description: String,
+    /// The responsible unit.
+    pub unit_code: String,
+    /// The rating behind it.
+    pub rating_id: Option<String>,
+}
+
+/// The office that supervises `unit`: the nearest configured ancestor's, or the unit's
+/// region (the node just below the top), or the top itself.
+pub(crate) async fn office_for(conn: &mut sqlx::AnyConnection, unit: &str) -> Result<String> {
+    offices(conn, &[unit]).await?.remove(unit).ok_or(StoreError::Database(sqlx::Error::RowNotFound))
+}
+
+/// [`office_for`] of many units in one query.
+async fn offices(conn: &mut sqlx::AnyConnection, units: &[&str]) -> Result<HashMap<String, String>> {
+    let rows = fetch_for_codes(
+        conn,
+        "select a.descendant, a.ancestor, n.depth, o.office_code from org_closure a
+         join org_nodes n on n.code = a.ancestor left join case_offices o on o.org_code = a.ancestor
+         where a.descendant in ({codes})",
+        units,
+    )
+    .await?;
+    // Per unit: the nearest configured ancestor's office by depth, and the fallback node by rank.
+    type Ranked = Option<(i64, String)>;
+    let mut best: HashMap<String, (Ranked, Ranked)> = HashMap::new();
+    for r in rows {
+        let unit: String = r.try_get("descendant")?;
+        let ancestor: String = r.try_get("ancestor")?;
+        let depth: i64 = r.try_get("depth")?;
+        let entry = best.entry(unit).or_default();
+        if let Some(office) = opt_text(&r, "office_code")?
+            && entry.0.as_ref().is_none_or(|(d, _)| depth > *d)
+        {
+            entry.0 = Some((depth, office));
+        }
+        // The region (depth 1) comes first, then the shallowest node.
+        let rank = if depth == 1 { -1 } else { depth };
+        if entry.1.as_ref().is_none_or(|(d, _)| rank < *d) {
+            entry.1 = Some((rank, ancestor));
+        }
+    }
+    Ok(best.into_iter().filter_map(|(unit, (configured, fallback))| Some((unit, configured.or(fallback)?.1))).collect())
+}
+
+/// Sets the office that supervises the cases of `org_code`'s subtree, audited.
+pub async fn set_office(store: &Store, org_code: &OrgCode, office: &OrgCode, actor: &Actor) -> Result<()> {
+    let mut tx = store.write().await?;
+    let before: Option<String> = sqlx::query_scalar("select office_code from case_offices where org_code = $1")
+        .bind(org_code.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+    sqlx::query("delete from case_offices where org_code = $1").bind(org_code.as_str()).execute(&mut *tx).await?;
+    sqlx::query("insert into case_offices (org_code, office_code, updated_at) values ($1, $2, $3)")
+        .bind(org_code.as_str())
+        .bind(office.as_str())
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
+    audit::append(
+        &mut tx,
+        actor,
+        "case.office",
+        &format!("org:{org_code}"),
+        &serde_json::json!({"before": before, "after": office}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Starts a step's clock inside `tx`; returns its id and due time.
+pub(crate) async fn start_clock(
+    tx: &mut Tx,
+    cal: &crate::domain::calendar::Calendar,
+    case_id: &str,
+    unit: &str,
+    step: &str,
+    clock: crate::domain::sla::Clock,
+    started_at: i64,
+) -> Result<(String, i64)> {
+    let subject = format!("case:{case_id}:{step}");
+    let new = NewClock { subject: &subject, unit_code: Some(unit), handler: None, clock, started_at };
+    sla::start(tx, cal, &crate::domain::sla::Thresholds::default(), &new).await
+}
+
+/// A case [`insert`] wrote.
+#[derive(Debug, Clone)]
+pub(crate) struct Opened {
+    /// Its id.
+    pub id: String,
+    /// The office it was routed to.
+    pub office: String,
+}
+
+/// An audit entry (action, target, summary) for the caller to append.
+pub(crate) type AuditEntry = (String, String, serde_json::Value);
+
+/// Writes new cases inside the caller's transaction: routes each to its supervising office,
+/// starts the whole case's clock and the acknowledgement clock from the matching SLA policy
+/// (on its region's calendar and business hours), writes the first timeline entries, feedback
+/// sheets for inspection and enterprise sources, the rollup counts and the notices to the
+/// units. Returns the cases and their audit entries, which the caller appends last in its
+/// transaction (every transaction takes the audit chain's head last, so they cannot deadlock
+/// over it). A rating that has a case already fails the whole call with
+/// [`StoreError::Duplicate`].
+pub(crate) async fn insert(
+    conn: &mut sqlx::AnyConnection,
+    calendar: &CalendarHandle,
+    news: &[NewCase],
+    actor: &Actor,
+    now: i64,
+) -> Result<(Vec<Opened>, Vec<AuditEntry>)> {
+    if news.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let mut units: Vec<&str> = news.iter().map(|n| n.unit_code.as_str()).collect();
+    units.sort_unstable();
+    units.dedup();
+    let offices = offices(conn, &units).await?;
+    let calendars = calendar.for_nodes(conn, &units).await?;
+    let hours = crate::store::calendar::hours_for_many(conn, &units).await?;
+    let mut policies: HashMap<(&str, &str, &str), sla::Policy> = HashMap::new();
+    for n in news {
+        let key = (n.source.as_str(), n.category.as_str(), n.priority.as_str());
+        if let std::collections::hash_map::Entry::Vacant(slot) = policies.entry(key) {
+            slot.insert(sla::policy_on(conn, key.0, key.1, key.2).await?);
+        }
+    }
+    let ids: Vec<String> = news.iter().map(|_| new_id()).collect();
+    let subjects: Vec<(String, String)> =
+        ids.iter().map(|id| (format!("case:{id}:resolution"), format!("case:{id}:acknowledge"))).collect();
+    let default_hours = crate::domain::calendar::BusinessHours::default();
+    let base = calendar.get();
+    let mut clocks = Vec::with_capacity(news.len() * 2);
+    for (n, (whole, ack)) in news.iter().zip(&subjects) {
+        let policy = &policies[&(n.source.as_str(), n.category.as_str(), n.priority.as_str())];
+        let cal = calendars.get(&n.unit_code).unwrap_or(&base);
+        let hours = hours.get(&n.unit_code).unwrap_or(&default_hours);
+        let clock = |subject, clock| NewClock {
+            subject,
+            unit_code: Some(n.unit_code.as_str()),
+            handler: None,
+            clock,
+            started_at: now,
+        };
+        clocks.push((clock(whole.as_str(), policy.resolution), cal.as_ref(), hours));
+        clocks.push((clock(ack.as_str(), policy.acknowledge), cal.as_ref(), hours));
+    }
+    let started = sla::start_many(conn, &crate::domain::sla::Thresholds::default(), &clocks).await?;
+    let mut opened = Vec::with_capacity(news.len());
+    let mut cases = Vec::with_capacity(news.len());
+    let mut events = Vec::with_capacity(news.len());
+    let mut entries = Vec::with_capacity(news.len());
+    for (i, (n, id)) in news.iter().zip(&ids).enumerate() {
+        let office = offices.get(&n.unit_code).cloned().ok_or(StoreError::Database(sqlx::Error::RowNotFound))?;
+        let (clock_id, due) = &started[2 * i];
+        let (step_clock, step_due) = &started[2 * i + 1];
+        cases.push(vec![
+            Bind::Text(id.clone()),
+            Bind::Text(n.source.as_str().to_owned()),
+            Bind::Text(n.category.clone()),
+            Bind::Text(n.priority.clone()),
+            Bind::Text(n.title.clone()),
+            Bind::Text(n.description.clone()),
+            Bind::Text(n.unit_code.clone()),
+            Bind::Text(office.clone()),
+            n.rating_id.clone().map_or(Bind::Null, Bind::Text),
+            Bind::Text(State::Open.as_str().to_owned()),
+            Bind::Int(1),
+            Bind::Int(0),
+            Bind::Text(actor.name.clone()),
+            Bind::Int(now),
+            Bind::Int(now),
+            Bind::Int(*due),
+            Bind::Text(clock_id.clone()),
+            Bind::Text("acknowledge".into()),
+            Bind::Int(*step_due),
+            Bind::Text(step_clock.clone()),
+        ]);
+        events.push(vec![
+            Bind::Text(new_id()),
+            Bind::Text(id.clone()),
+            Bind::Int(1),
+            Bind::Text("open".into()),
+            Bind::Text("new".into()),
+            Bind::Text(State::Open.as_str().to_owned()),
+            Bind::Text(actor.name.clone()),
+            Bind::Text("system".into()),
+            Bind::Text(n.description.clone()),
+            Bind::Text(serde_json::json!({"source": n.source, "office": office}).to_string()),
+            Bind::Int(now),
+        ]);
+        entries.push((
+            "case.open".to_owned(),
+            format!("case:{id}"),
+            serde_json::json!({"source": n.source, "unit": n.unit_code, "office": office, "rating": n.rating_id}),
+        ));
+        opened.push(Opened { id: id.clone(), office });
+    }
+    insert_batched(
+        conn,
+        "insert into cases (id, source, category, priority, title, description, unit_code, office_code, rating_id, state,
+             version, reopened, created_by, created_at, updated_at, due_at, clock_id, step, step_due_at, step_clock_id)",
+        20,
+        &cases,
+    )
+    .await?;
+    insert_batched(
+        conn,
+        "insert into case_events (id, case_id, seq, action, from_state, to_state, actor, actor_role, note, data, created_at)",
+        11,
+        &events,
+    )
+    .await?;
+    for ((n, o), event) in news.iter().zip(&opened).zip(&events) {
+        if n.source.issues_feedback_sheet() {
+            let Some(Bind::Text(event)) = event.first() else { continue };
+            let body = serde_json::json!({"title": n.title, "description": n.description});
+            register::issue_document(conn, &o.id, Some(event), "feedback", &o.office, &body, now).await?;
+        }
+    }
+    let opened_count: &[(&str, i64)] = &[("opened", 1)];
+    let counts: Vec<crate::store::rollups::CaseChange> =
+        news.iter().map(|n| (n.unit_code.as_str(), now, opened_count)).collect();
+    crate::store::rollups::add_cases(conn, &counts).await?;
+    let notices: Vec<Notice> = news
+        .iter()
+        .zip(&opened)
+        .map(|(n, o)| Notice {
+            case_id: &o.id,
+            title: &n.title,
+            tell: State::Open.awaits(),
+            state: State::Open,
+            unit: &n.unit_code,
+            office: &o.office,
+            action: "open",
+        })
+        .collect();
+    apply::notify(conn, &notices).await?;
+    Ok((opened, entries))
+}
+
+/// Opens a case, all in one transaction (see [`insert`]). For a rating that has a case
+/// already, returns `None`.
+pub async fn open(store: &Store, calendar: &CalendarHandle, new: &NewCase, actor: &Actor) -> Result<Option<Case>> {
+    let mut tx = store.write().await?;
+    if let Some(rating) = &new.rating_id {
+        let exists: Option<String> = sqlx::query_scalar("select id from cases where rating_id = $1")
+            .bind(rating)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if exists.is_some() {
+            return Ok(None);
+        }
+    }
+    let (opened, entries) = match insert(&mut tx, calendar, std::slice::from_ref(new), actor, now_ms()).await {
+        Ok(done) => done,
+        // Another runner opened this rating's case first.
+        Err(StoreError::Duplicate) if new.rating_id.is_some() => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    audit::append_many(&mut tx, actor, &entries).await?;
+    tx.commit().await?;
+    match opened.first() {
+        Some(o) => super::get(store, &o.id).await,
+        None => Ok(None),
+    }
+}
+
+/// The case an unsatisfied rating opens: titled "单位·窗口：不满意评价（话难听）" (the unit
+/// alone when the unit itself was rated), the citizen's comment as its description.
+pub fn rating_case(
+    rating_id: &str,
+    target: &crate::store::rating_codes::Target,
+    labels: &[String],
+    comment: &str,
+) -> NewCase {
+    let name = if target.org_code == target.unit_code {
+        target.unit_name.clone()
+    } else {
+        format!("{}·{}", target.unit_name, target.org_name)
+    };
+    NewCase {
+        source: Source::Rating,
+        category: "*".into(),
+        priority: "normal".into(),
+        title: format!("{name}：不满意评价（{}）", labels.join("、")),
+        description: comment.to_owned(),
+        unit_code: target.unit_code.clone(),
+        rating_id: Some(rating_id.to_owned()),
+    }
+}
+
+/// Opens the case of an unsatisfied rating stored without one (by the `case.open` job, for
+/// ratings whose batch could not open its cases). Idempotent: a rating opens one case however
+/// often the job runs.
+pub async fn open_for_rating(store: &Store, calendar: &CalendarHandle, rating_id: &str) -> Result<Option<Case>> {
+    let row = sqlx::query(
+        "select r.unit_code, r.org_code, r.outcome, r.reasons, r.comment, n.name, u.name as unit_name from ratings r
+         join org_nodes n on n.code = r.org_code join org_nodes u on u.code = r.unit_code where r.id = $1",
+    )
+    .bind(rating_id)
+    .fetch_optional(store.pool())
+    .await?;
+    let Some(r) = row else { return Ok(None) };
+    if r.try_get::<String, _>("outcome")? != "unsatisfied" {
+        return Ok(None);
+    }
+    let reasons: Vec<String> = serde_json::from_str(&r.try_get::<String, _>("reasons")?).unwrap_or_default();
+    let target = crate::store::rating_codes::Target {
+        id: String::new(),
+        org_code: r.try_get("org_code")?,
+        org_name: r.try_get("name")?,
+        unit_code: r.try_get("unit_code")?,
+        unit_name: r.try_get("unit_name")?,
+        staff_no: None,
+        staff_name: None,
+        closed: false,
+        expired: false,
+    };
+    let settings = crate::store::ratings::settings_for(store, &target.org_code).await?;
+    let comment = opt_text(&r, "comment")?.unwrap_or_default();
+    let new = rating_case(rating_id, &target, &settings.reason_labels_zh(&reasons), &comment);
+    open(store, calendar, &new, &Actor::system()).await
+}
