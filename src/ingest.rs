@@ -212,6 +212,9 @@ async fn run(
     alerts: mpsc::UnboundedSender<AlertMsg>,
     metrics: std::sync::Arc<crate::metrics::Metrics>,
 ) {
+    if store.dialect() == crate::store::Dialect::Sqlite {
+        tokio::spawn(checkpoints(store.clone()));
+    }
     let mut tracker = AbuseTracker::default();
     match ratings::recent_for_abuse(&store, now_ms() - abuse.window_ms).await {
         Ok(recent) => {
@@ -275,6 +278,26 @@ async fn run(
             }
         }
         let _ = alerts.send(AlertMsg::Rated(rated));
+    }
+}
+
+/// How often the SQLite log is copied into the database while the server runs.
+pub const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+
+/// SQLite only: copies the write-ahead log into the database file every [`CHECKPOINT_EVERY`],
+/// on a pool connection, so that the rating writer (whose connection does not checkpoint)
+/// never pays for a checkpoint's copying and fsync inside a commit. Passive: it never waits
+/// for readers or blocks the writer. Stops when the store closes.
+async fn checkpoints(store: Store) {
+    let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    while !store.pool().is_closed() {
+        tick.tick().await;
+        if let Err(e) = sqlx::query("pragma wal_checkpoint(passive)").execute(store.pool()).await
+            && !store.pool().is_closed()
+        {
+            tracing::warn!(error = %e, "checkpoint failed");
+        }
     }
 }
 
@@ -359,16 +382,15 @@ async fn write(
     flags: &[Vec<&'static str>],
 ) -> Result<Vec<Result<Receipt, Refusal>>, StoreError> {
     if conn.is_none() {
-        *conn = Some(store.dedicated_connection().await?);
+        let mut c = store.dedicated_connection().await?;
+        if store.dialect() == crate::store::Dialect::Sqlite {
+            // The checkpointer copies the log into the database, off the writer's path.
+            sqlx::query("pragma wal_autocheckpoint = 0").execute(&mut c).await?;
+        }
+        *conn = Some(c);
     }
     let Some(c) = conn.as_mut() else { return Err(StoreError::Database(sqlx::Error::PoolClosed)) };
-    let result = async {
-        let mut tx = store.write_on(c).await?;
-        let results = ratings::insert_batch(&mut tx, calendar, ratings, flags).await?;
-        tx.commit().await?;
-        Ok::<_, StoreError>(results)
-    }
-    .await;
+    let result = ratings::commit_batch(store, c, calendar, ratings, flags).await;
     if result.is_err() {
         *conn = None;
     }

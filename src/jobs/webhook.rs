@@ -32,8 +32,18 @@ pub async fn enqueue_events(
     event: &str,
     bodies: &[serde_json::Value],
 ) -> crate::store::Result<usize> {
+    let jobs = event_jobs(conn, event, bodies).await?;
+    crate::store::jobs::enqueue(conn, &jobs).await
+}
+
+/// The deliveries of `event` with each of `bodies` to the webhooks subscribed to it.
+pub async fn event_jobs(
+    conn: &mut sqlx::AnyConnection,
+    event: &str,
+    bodies: &[serde_json::Value],
+) -> crate::store::Result<Vec<NewJob>> {
     if bodies.is_empty() {
-        return Ok(0);
+        return Ok(Vec::new());
     }
     let rows = sqlx::query("select id, events from webhooks where active = 1").fetch_all(&mut *conn).await?;
     let mut jobs = Vec::new();
@@ -51,7 +61,7 @@ pub async fn enqueue_events(
             }));
         }
     }
-    crate::store::jobs::enqueue(conn, &jobs).await
+    Ok(jobs)
 }
 
 /// Delivers; any non-2xx answer or network error is retried.

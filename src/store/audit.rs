@@ -74,27 +74,37 @@ pub async fn append(
     Ok(row.seq)
 }
 
-/// Appends several audit rows inside `tx`, chained in order, with one statement for the rows
-/// and one for the head (the group commit of ratings writes hundreds at once).
+/// Appends rows in one go, chained in order: one update of the head and one script with the
+/// rows and the new head hash.
 pub async fn append_many(
     conn: &mut sqlx::AnyConnection,
     actor: &Actor,
     entries: &[(String, String, serde_json::Value)],
 ) -> Result<()> {
-    if entries.is_empty() {
+    append_as(conn, &[(actor, entries)]).await
+}
+
+/// [`append_many`] for entries of several actors, in the order given.
+pub async fn append_as(
+    conn: &mut sqlx::AnyConnection,
+    groups: &[(&Actor, &[(String, String, serde_json::Value)])],
+) -> Result<()> {
+    let count: usize = groups.iter().map(|(_, e)| e.len()).sum();
+    if count == 0 {
         return Ok(());
     }
     let head = sqlx::query("update audit_head set seq = seq + $1 where id = 1 returning seq, hash")
-        .bind(entries.len() as i64)
+        .bind(count as i64)
         .fetch_one(&mut *conn)
         .await?;
     let last: i64 = head.try_get("seq")?;
     let mut prev: String = head.try_get("hash")?;
     let at = now_ms();
-    let mut rows = Vec::with_capacity(entries.len());
-    for (i, (action, target, summary)) in entries.iter().enumerate() {
+    let mut rows = Vec::with_capacity(count);
+    let entries = groups.iter().flat_map(|(actor, entries)| entries.iter().map(move |e| (*actor, e)));
+    for (i, (actor, (action, target, summary))) in entries.enumerate() {
         let mut row = AuditRow {
-            seq: last - entries.len() as i64 + 1 + i as i64,
+            seq: last - count as i64 + 1 + i as i64,
             at,
             actor: actor.name.clone(),
             action: action.clone(),
@@ -118,15 +128,15 @@ pub async fn append_many(
             Bind::Text(row.hash),
         ]);
     }
-    super::insert_batched(
-        conn,
+    let mut script = super::script::Script::new();
+    script.insert(
         "insert into audit_log (seq, at, actor, action, target, summary, client_addr, prev_hash, hash)",
         9,
         &rows,
-    )
-    .await?;
-    sqlx::query("update audit_head set hash = $1 where id = 1").bind(&prev).execute(&mut *conn).await?;
-    Ok(())
+        "",
+    );
+    script.push("update audit_head set hash = $1 where id = 1".into(), vec![Bind::Text(prev)]);
+    script.run(conn).await
 }
 
 fn from_row(r: &AnyRow) -> Result<AuditRow> {

@@ -162,9 +162,8 @@ pub async fn record_defaults(
     if due.is_empty() {
         return Ok(0);
     }
-    let mut tx = store.write().await?;
-    let results = ratings::insert_batch(&mut tx, calendar, &due, &[]).await?;
-    tx.commit().await?;
+    let mut conn = store.pool().acquire().await?;
+    let results = ratings::commit_batch(store, &mut conn, calendar, &due, &[]).await?;
     Ok(results.iter().filter(|r| r.is_ok()).count())
 }
 

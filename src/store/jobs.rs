@@ -24,45 +24,50 @@ pub struct NewJob {
 /// Enqueues jobs inside the caller's transaction, with one multi-row insert. A job whose
 /// dedupe key exists already (or comes earlier in `jobs`) is skipped. Returns how many were added.
 pub async fn enqueue(conn: &mut sqlx::AnyConnection, jobs: &[NewJob]) -> Result<usize> {
-    let now = now_ms();
     let mut added = 0;
-    for chunk in jobs.chunks(super::BATCH_PARAMS / 8) {
-        let head = "insert into jobs (id, kind, payload, dedupe_key, run_at, attempts, max_attempts, state, created_at, updated_at)";
-        let mut sql = String::from(head);
-        sql.push_str(" values ");
-        let mut binds = Vec::with_capacity(chunk.len() * 8);
-        for (i, job) in chunk.iter().enumerate() {
-            let n = i * 8;
-            if i > 0 {
-                sql.push(',');
-            }
-            sql.push_str(&format!(
-                "(${}, ${}, ${}, ${}, ${}, 0, ${}, 'queued', ${}, ${})",
-                n + 1,
-                n + 2,
-                n + 3,
-                n + 4,
-                n + 5,
-                n + 6,
-                n + 7,
-                n + 8
-            ));
-            binds.extend([
+    for (sql, binds) in statements(jobs) {
+        let done = bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), binds).execute(&mut *conn).await?;
+        added += done.rows_affected() as usize;
+    }
+    Ok(added)
+}
+
+/// [`enqueue`] into a script.
+pub(crate) fn enqueue_into(script: &mut super::script::Script, jobs: &[NewJob]) {
+    for (sql, binds) in statements(jobs) {
+        script.push(sql, binds);
+    }
+}
+
+fn statements(jobs: &[NewJob]) -> Vec<(String, Vec<Bind>)> {
+    let now = now_ms();
+    let rows: Vec<Vec<Bind>> = jobs
+        .iter()
+        .map(|job| {
+            vec![
                 Bind::Text(new_id()),
                 Bind::Text(job.kind.to_owned()),
                 Bind::Text(job.payload.to_string()),
                 job.dedupe_key.clone().map_or(Bind::Null, Bind::Text),
                 Bind::Int(job.run_at),
+                Bind::Int(0),
                 Bind::Int(job.max_attempts),
+                Bind::Text("queued".into()),
                 Bind::Int(now),
                 Bind::Int(now),
-            ]);
-        }
-        sql.push_str(" on conflict (dedupe_key) do nothing");
-        let done = bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), binds).execute(&mut *conn).await?;
-        added += done.rows_affected() as usize;
-    }
-    Ok(added)
+            ]
+        })
+        .collect();
+    rows.chunks(super::BATCH_PARAMS / 10)
+        .map(|chunk| {
+            let sql = super::insert_values_sql(
+                "insert into jobs (id, kind, payload, dedupe_key, run_at, attempts, max_attempts, state, created_at, updated_at)",
+                chunk.len(),
+                10,
+            ) + " on conflict (dedupe_key) do nothing";
+            (sql, chunk.iter().flatten().cloned().collect())
+        })
+        .collect()
 }
 
 /// A claimed job.

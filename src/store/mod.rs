@@ -15,6 +15,7 @@ pub mod org;
 pub mod rating_codes;
 pub mod ratings;
 pub mod rollups;
+pub(crate) mod script;
 pub mod sla;
 pub mod teams;
 pub mod users;
@@ -58,6 +59,11 @@ impl Dialect {
             Dialect::Sqlite => "",
             Dialect::Postgres => " for update skip locked",
         }
+    }
+
+    /// The engine behind a connection.
+    pub fn of(conn: &sqlx::AnyConnection) -> Dialect {
+        if conn.backend_name().eq_ignore_ascii_case("postgresql") { Dialect::Postgres } else { Dialect::Sqlite }
     }
 
     /// The engine's name, as shown to people.
@@ -240,7 +246,10 @@ pub(crate) fn opt_text(row: &AnyRow, col: &str) -> Result<Option<String>> {
 pub(crate) enum Bind {
     Text(String),
     Int(i64),
+    /// A null text.
     Null,
+    /// A null integer.
+    NullInt,
 }
 
 /// A query on either engine.
@@ -253,6 +262,7 @@ pub(crate) fn bind_all<'q>(mut q: AnyQuery<'q>, binds: impl IntoIterator<Item = 
             Bind::Text(s) => q.bind(s),
             Bind::Int(i) => q.bind(i),
             Bind::Null => q.bind(None::<String>),
+            Bind::NullInt => q.bind(None::<i64>),
         };
     }
     q

@@ -6,7 +6,8 @@ use sqlx::any::AnyRow;
 
 use super::audit::{self, Actor};
 use super::rating_codes::Target;
-use super::{Bind, Result, Store, bind_all, insert_batched, new_id, now_ms, opt_text};
+use super::script::Script;
+use super::{Bind, Result, Store, bind_all, new_id, now_ms, opt_text};
 use crate::domain::ids::OrgCode;
 use crate::domain::rating::{Outcome, STANDARD_REASONS, Scale, Submission};
 
@@ -167,15 +168,60 @@ pub enum Refusal {
     InvitationUsed,
 }
 
-/// Writes a batch of ratings in the caller's transaction, in as few statements as the
-/// parameter limits allow: the rows, their rollups, the cases of the unsatisfied ones (see
-/// [`open_cases`]) and the audit rows, last. `flags[i]` are the abuse-rule flags of `items[i]`.
-/// An invitation already used refuses its rating and nothing else.
+/// Writes a batch of ratings in one transaction on `conn` and commits it: the rows, their
+/// rollups, the cases of the unsatisfied ones and the audit rows (see [`insert_batch`]).
+/// Should opening the cases fail, the whole transaction is rolled back and the batch written
+/// again without them, each unsatisfied rating with a `case.open` job that opens its case later
+/// (and retries): a rating is never lost to a failure of its case. The failure is logged.
+pub async fn commit_batch(
+    store: &Store,
+    conn: &mut sqlx::AnyConnection,
+    calendar: &crate::calendar_data::CalendarHandle,
+    items: &[NewRating],
+    flags: &[Vec<&'static str>],
+) -> Result<Vec<std::result::Result<Receipt, Refusal>>> {
+    let mut last = None;
+    for cases in [Cases::Open, Cases::Queue] {
+        let attempt = async {
+            let mut tx = store.write_on(conn).await?;
+            let results = insert_batch(&mut tx, calendar, items, flags, cases).await?;
+            tx.commit().await?;
+            Ok::<_, super::StoreError>(results)
+        }
+        .await;
+        match attempt {
+            Ok(results) => return Ok(results),
+            Err(e) => {
+                if cases == Cases::Open {
+                    tracing::warn!(error = %e, ratings = items.len(), "a rating batch failed; writing it again with its cases queued as case.open jobs");
+                }
+                last = Some(e);
+            }
+        }
+    }
+    Err(last.unwrap_or(super::StoreError::Database(sqlx::Error::WorkerCrashed)))
+}
+
+/// What a batch does about the cases of its unsatisfied ratings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cases {
+    /// Opens them in the batch's own transaction.
+    Open,
+    /// Queues a `case.open` job for each.
+    Queue,
+}
+
+/// Writes a batch of ratings in the caller's transaction, in a few round trips however large
+/// the batch: reads first (the rated nodes' ancestors, and what opening cases needs), then one
+/// script with the rows, their rollups and the cases of the unsatisfied ones (or their
+/// `case.open` jobs), then the audit rows, last. `flags[i]` are the abuse-rule flags of
+/// `items[i]`. An invitation already used refuses its rating and nothing else.
 pub async fn insert_batch(
     conn: &mut sqlx::AnyConnection,
     calendar: &crate::calendar_data::CalendarHandle,
     items: &[NewRating],
     flags: &[Vec<&'static str>],
+    cases: Cases,
 ) -> Result<Vec<std::result::Result<Receipt, Refusal>>> {
     let now = now_ms();
     let mut out = Vec::with_capacity(items.len());
@@ -233,14 +279,14 @@ pub async fn insert_batch(
         ));
         out.push(Ok(Receipt { id, outcome: s.outcome, flags }));
     }
-    insert_batched(
-        conn,
+    let mut script = Script::new();
+    script.insert(
         "insert into ratings (id, code_id, invitation_id, org_code, unit_code, staff_no, scale, level, outcome, reasons,
              comment, phone_enc, phone_masked, device_hash, address_hash, flags, defaulted, source, created_at)",
         19,
         &rows,
-    )
-    .await?;
+        "",
+    );
     let stored: Vec<(&NewRating, &Receipt)> =
         items.iter().zip(&out).filter_map(|(item, r)| Some((item, r.as_ref().ok()?))).collect();
     let deltas: Vec<super::rollups::RatingDelta> = stored
@@ -255,44 +301,25 @@ pub async fn insert_batch(
             sign: 1,
         })
         .collect();
-    super::rollups::add_ratings(conn, &deltas).await?;
+    let mut codes: Vec<&str> = deltas.iter().map(|d| d.org_code.as_str()).collect();
+    codes.sort_unstable();
+    codes.dedup();
+    let up = super::rollups::ancestors(conn, &codes).await?;
+    super::rollups::add_ratings_to(&mut script, &deltas, &up);
     let unsatisfied: Vec<_> = stored.into_iter().filter(|(_, r)| r.outcome == Outcome::Unsatisfied).collect();
-    let case_audit = open_cases(conn, calendar, &unsatisfied, now).await?;
-    audit::append_many(conn, &Actor { name: "citizen".into(), client_addr: String::new() }, &audit_rows).await?;
-    audit::append_many(conn, &Actor::system(), &case_audit).await?;
-    Ok(out)
-}
-
-/// Opens the cases of a batch's unsatisfied ratings in the batch's own transaction, so that a
-/// committed unsatisfied rating always has its case; returns their audit entries. The cases are
-/// written inside a savepoint: should opening them fail, the ratings are still stored, each
-/// with a `case.open` job that opens its case later (and retries), and the failure is logged.
-async fn open_cases(
-    conn: &mut sqlx::AnyConnection,
-    calendar: &crate::calendar_data::CalendarHandle,
-    unsatisfied: &[(&NewRating, &Receipt)],
-    now: i64,
-) -> Result<Vec<super::cases::AuditEntry>> {
-    use sqlx::Connection;
-    if unsatisfied.is_empty() {
-        return Ok(Vec::new());
-    }
-    let news: Vec<super::cases::NewCase> = unsatisfied
-        .iter()
-        .map(|(item, r)| {
-            let comment = item.submission.comment.as_deref().unwrap_or_default();
-            super::cases::rating_case(&r.id, &item.target, &item.reason_labels, comment)
-        })
-        .collect();
-    let mut savepoint = conn.begin().await?;
-    match super::cases::insert(&mut savepoint, calendar, &news, &Actor::system(), now).await {
-        Ok((_, entries)) => {
-            savepoint.commit().await?;
-            Ok(entries)
+    let mut case_audit = Vec::new();
+    match cases {
+        Cases::Open => {
+            let news: Vec<super::cases::NewCase> = unsatisfied
+                .iter()
+                .map(|(item, r)| {
+                    let comment = item.submission.comment.as_deref().unwrap_or_default();
+                    super::cases::rating_case(&r.id, &item.target, &item.reason_labels, comment)
+                })
+                .collect();
+            case_audit = super::cases::insert(conn, &mut script, calendar, &news, &Actor::system(), now).await?.1;
         }
-        Err(e) => {
-            savepoint.rollback().await?;
-            tracing::warn!(error = %e, ratings = news.len(), "opening the batch's cases failed; queued as case.open jobs");
+        Cases::Queue => {
             let jobs: Vec<super::jobs::NewJob> = unsatisfied
                 .iter()
                 .map(|(_, r)| super::jobs::NewJob {
@@ -303,10 +330,13 @@ async fn open_cases(
                     max_attempts: 20,
                 })
                 .collect();
-            super::jobs::enqueue(conn, &jobs).await?;
-            Ok(Vec::new())
+            super::jobs::enqueue_into(&mut script, &jobs);
         }
     }
+    script.run(conn).await?;
+    let citizen = Actor { name: "citizen".into(), client_addr: String::new() };
+    audit::append_as(conn, &[(&citizen, &audit_rows), (&Actor::system(), &case_audit)]).await?;
+    Ok(out)
 }
 
 /// Recent code ratings `(code_id, device_hash, address_hash, created_at)` since `since`, to

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use sqlx::Row;
 
+use super::script::Script;
 use super::{Bind, Result, Store};
 use crate::domain::rating::Outcome;
 
@@ -72,7 +73,10 @@ struct DayCounts {
 }
 
 /// Each node's ancestors, itself included.
-async fn ancestors(conn: &mut sqlx::AnyConnection, codes: &[&str]) -> Result<HashMap<String, Vec<String>>> {
+pub(crate) type Ancestors = HashMap<String, Vec<String>>;
+
+/// The [`Ancestors`] of `codes`.
+pub(crate) async fn ancestors(conn: &mut sqlx::AnyConnection, codes: &[&str]) -> Result<Ancestors> {
     let rows = super::fetch_for_codes(
         conn,
         "select ancestor, descendant from org_closure where descendant in ({codes})",
@@ -88,13 +92,17 @@ async fn ancestors(conn: &mut sqlx::AnyConnection, codes: &[&str]) -> Result<Has
 
 /// Adds ratings to the rollups of their nodes and every ancestor, inside the caller's transaction.
 pub async fn add_ratings(conn: &mut sqlx::AnyConnection, deltas: &[RatingDelta]) -> Result<()> {
-    if deltas.is_empty() {
-        return Ok(());
-    }
     let mut codes: Vec<&str> = deltas.iter().map(|d| d.org_code.as_str()).collect();
     codes.sort_unstable();
     codes.dedup();
     let up = ancestors(conn, &codes).await?;
+    let mut script = Script::new();
+    add_ratings_to(&mut script, deltas, &up);
+    script.run(conn).await
+}
+
+/// [`add_ratings`] into a script, with the ancestors of the rated nodes known.
+pub(crate) fn add_ratings_to(script: &mut Script, deltas: &[RatingDelta], up: &Ancestors) {
     let mut days: BTreeMap<(String, i64), DayCounts> = BTreeMap::new();
     let mut hours: BTreeMap<(String, i64, i64), i64> = BTreeMap::new();
     let mut reasons: BTreeMap<(String, i64, String), i64> = BTreeMap::new();
@@ -136,71 +144,46 @@ pub async fn add_ratings(conn: &mut sqlx::AnyConnection, deltas: &[RatingDelta])
         })
         .collect();
     upsert(
-        conn,
+        script,
         "insert into rating_days (org_code, day, total, satisfied, neutral, unsatisfied, defaulted, invited, excluded)",
         9,
         "(org_code, day)",
         &["total", "satisfied", "neutral", "unsatisfied", "defaulted", "invited", "excluded"],
         "rating_days",
         &rows,
-    )
-    .await?;
+    );
     let rows: Vec<Vec<Bind>> = hours
         .into_iter()
         .map(|((node, day, hour), n)| vec![Bind::Text(node), Bind::Int(day), Bind::Int(hour), Bind::Int(n)])
         .collect();
     upsert(
-        conn,
+        script,
         "insert into rating_hours (org_code, day, hour, unsatisfied)",
         4,
         "(org_code, day, hour)",
         &["unsatisfied"],
         "rating_hours",
         &rows,
-    )
-    .await?;
+    );
     let rows: Vec<Vec<Bind>> = reasons
         .into_iter()
         .map(|((node, day, reason), n)| vec![Bind::Text(node), Bind::Int(day), Bind::Text(reason), Bind::Int(n)])
         .collect();
     upsert(
-        conn,
+        script,
         "insert into rating_reasons (org_code, day, reason, n)",
         4,
         "(org_code, day, reason)",
         &["n"],
         "rating_reasons",
         &rows,
-    )
-    .await
+    );
 }
 
 /// A multi-row insert that adds to existing rows (keys within one statement are distinct).
-async fn upsert(
-    conn: &mut sqlx::AnyConnection,
-    head: &str,
-    cols: usize,
-    key: &str,
-    add: &[&str],
-    table: &str,
-    rows: &[Vec<Bind>],
-) -> Result<()> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let per_stmt = (super::BATCH_PARAMS / cols).max(1);
+fn upsert(script: &mut Script, head: &str, cols: usize, key: &str, add: &[&str], table: &str, rows: &[Vec<Bind>]) {
     let set: Vec<String> = add.iter().map(|c| format!("{c} = {table}.{c} + excluded.{c}")).collect();
-    for chunk in rows.chunks(per_stmt) {
-        let sql = format!(
-            "{} on conflict {key} do update set {}",
-            super::insert_values_sql(head, chunk.len(), cols),
-            set.join(", ")
-        );
-        super::bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), chunk.iter().flatten().cloned())
-            .execute(&mut *conn)
-            .await?;
-    }
-    Ok(())
+    script.insert(head, cols, rows, &format!("on conflict {key} do update set {}", set.join(", ")));
 }
 
 /// Adds ready-made rows to a rating rollup table (`rating_days`, `rating_hours` or
@@ -221,7 +204,9 @@ pub(crate) async fn add_rows(conn: &mut sqlx::AnyConnection, table: &str, rows: 
         ),
         _ => ("insert into rating_reasons (org_code, day, reason, n)", 4, "(org_code, day, reason)", &["n"]),
     };
-    upsert(conn, head, cols, key, add, table, rows).await
+    let mut script = Script::new();
+    upsert(&mut script, head, cols, key, add, table, rows);
+    script.run(conn).await
 }
 
 /// Counts one issued invitation for its node and ancestors.
@@ -233,16 +218,17 @@ pub async fn add_invitation(conn: &mut sqlx::AnyConnection, org_code: &str, at: 
         .flatten()
         .map(|n| vec![Bind::Text(n.clone()), Bind::Int(day_of(at)), Bind::Int(1)])
         .collect();
+    let mut script = Script::new();
     upsert(
-        conn,
+        &mut script,
         "insert into invitation_days (org_code, day, issued)",
         3,
         "(org_code, day)",
         &["issued"],
         "invitation_days",
         &rows,
-    )
-    .await
+    );
+    script.run(conn).await
 }
 
 /// The case counters.
@@ -272,8 +258,7 @@ pub async fn add_case(conn: &mut sqlx::AnyConnection, unit: &str, at: i64, count
 /// Case counter changes of one unit at one time: `(unit, at, [(counter, n)])`.
 pub type CaseChange<'a> = (&'a str, i64, &'a [(&'a str, i64)]);
 
-/// [`add_case`] for many changes at once: one ancestors query and one
-/// upsert per table chunk.
+/// [`add_case`] for many changes at once: one ancestors query and one upsert.
 pub async fn add_cases(conn: &mut sqlx::AnyConnection, changes: &[CaseChange<'_>]) -> Result<()> {
     let mut units: Vec<&str> = changes.iter().filter(|(_, _, c)| !c.is_empty()).map(|(u, _, _)| *u).collect();
     if units.is_empty() {
@@ -282,6 +267,13 @@ pub async fn add_cases(conn: &mut sqlx::AnyConnection, changes: &[CaseChange<'_>
     units.sort_unstable();
     units.dedup();
     let up = ancestors(conn, &units).await?;
+    let mut script = Script::new();
+    add_cases_to(&mut script, changes, &up);
+    script.run(conn).await
+}
+
+/// [`add_cases`] into a script, with the units' ancestors known.
+pub(crate) fn add_cases_to(script: &mut Script, changes: &[CaseChange<'_>], up: &Ancestors) {
     let mut sums: BTreeMap<(String, i64), [i64; CASE_COUNTERS.len()]> = BTreeMap::new();
     for (unit, at, counters) in changes {
         for node in up.get(*unit).into_iter().flatten() {
@@ -302,7 +294,7 @@ pub async fn add_cases(conn: &mut sqlx::AnyConnection, changes: &[CaseChange<'_>
         })
         .collect();
     let head = format!("insert into case_days (org_code, day, {})", CASE_COUNTERS.join(", "));
-    upsert(conn, &head, 2 + CASE_COUNTERS.len(), "(org_code, day)", &CASE_COUNTERS, "case_days", &rows).await
+    upsert(script, &head, 2 + CASE_COUNTERS.len(), "(org_code, day)", &CASE_COUNTERS, "case_days", &rows);
 }
 
 /// The delta of a stored rating row (`org_code, created_at, outcome, defaulted, source, reasons`).

@@ -45,6 +45,18 @@ pub async fn start_many(
     t: &Thresholds,
     clocks: &[(NewClock<'_>, &Calendar, &crate::domain::calendar::BusinessHours)],
 ) -> Result<Vec<(String, i64)>> {
+    let mut script = super::script::Script::new();
+    let started = start_into(&mut script, t, clocks)?;
+    script.run(conn).await?;
+    Ok(started)
+}
+
+/// [`start_many`] into a script.
+pub(crate) fn start_into(
+    script: &mut super::script::Script,
+    t: &Thresholds,
+    clocks: &[(NewClock<'_>, &Calendar, &crate::domain::calendar::BusinessHours)],
+) -> Result<Vec<(String, i64)>> {
     use super::Bind;
     let now = now_ms();
     let date = |ms: i64| crate::domain::calendar::cst().timestamp_millis_opt(ms).single().map(|d| d.date_naive());
@@ -66,7 +78,7 @@ pub async fn start_many(
             Bind::Text("running".into()),
             // The colour as the clock starts; the sweep catches up from there.
             Bind::Text(t.stage(new.started_at, due, new.started_at).as_str().to_owned()),
-            t.next_change(new.started_at, due, new.started_at).map_or(Bind::Null, Bind::Int),
+            t.next_change(new.started_at, due, new.started_at).map_or(Bind::NullInt, Bind::Int),
             Bind::Text(cal.version().to_owned()),
             Bind::Int(i64::from(provisional)),
             Bind::Int(now),
@@ -74,14 +86,13 @@ pub async fn start_many(
         ]);
         out.push((id, due));
     }
-    super::insert_batched(
-        conn,
+    script.insert(
         "insert into sla_clocks (id, subject, unit_code, handler, clock, started_at, due_at, state, colour, next_check_at,
              calendar_version, provisional, created_at, updated_at)",
         14,
         &rows,
-    )
-    .await?;
+        "",
+    );
     Ok(out)
 }
 

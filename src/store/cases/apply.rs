@@ -10,7 +10,8 @@ use crate::domain::case::{Action, State, Transition};
 use crate::domain::role::Role;
 use crate::domain::sla::Clock;
 use crate::store::audit::{self, Actor};
-use crate::store::{Bind, Result, Store, StoreError, Tx, insert_batched, new_id, now_ms};
+use crate::store::script::Script;
+use crate::store::{Bind, Result, Store, StoreError, Tx, new_id, now_ms};
 
 /// What travels beside an action, validated at the edge.
 #[derive(Debug, Clone, Default)]
@@ -290,7 +291,9 @@ pub async fn apply(
         office: &office,
         action: action.as_str(),
     };
-    notify(&mut tx, &[notice]).await?;
+    let mut script = Script::new();
+    notify(&mut tx, &mut script, &[notice]).await?;
+    script.run(&mut tx).await?;
     audit::append(
         &mut tx,
         actor,
@@ -418,9 +421,9 @@ pub(crate) struct Notice<'a> {
 }
 
 /// The notices of changes: an inbox message to each user of the told role in scope, an email
-/// to those with an address, and the `case.transition` webhook event of every change. A few
-/// statements however many changes.
-pub(crate) async fn notify(conn: &mut sqlx::AnyConnection, notices: &[Notice<'_>]) -> Result<()> {
+/// to those with an address, and the `case.transition` webhook event of every change. Reads
+/// who to tell on `conn`; the writes go into `script`, a few statements however many changes.
+pub(crate) async fn notify(conn: &mut sqlx::AnyConnection, script: &mut Script, notices: &[Notice<'_>]) -> Result<()> {
     let now = now_ms();
     let zh = |key: String| crate::i18n::t(crate::i18n::Locale::ZhCn, &key).to_owned();
     let mut inbox = Vec::new();
@@ -453,14 +456,15 @@ pub(crate) async fn notify(conn: &mut sqlx::AnyConnection, notices: &[Notice<'_>
             }
         }
     }
-    insert_batched(conn, "insert into inbox (id, user_id, kind, title, body, link, created_at)", 7, &inbox).await?;
-    crate::store::jobs::enqueue(conn, &emails).await?;
+    script.insert("insert into inbox (id, user_id, kind, title, body, link, created_at)", 7, &inbox, "");
+    crate::store::jobs::enqueue_into(script, &emails);
     let events: Vec<serde_json::Value> = notices
         .iter()
         .map(|n| {
             serde_json::json!({"case": n.case_id, "action": n.action, "state": n.state, "unit": n.unit, "office": n.office})
         })
         .collect();
-    crate::jobs::webhook::enqueue_events(conn, "case.transition", &events).await?;
+    let deliveries = crate::jobs::webhook::event_jobs(conn, "case.transition", &events).await?;
+    crate::store::jobs::enqueue_into(script, &deliveries);
     Ok(())
 }

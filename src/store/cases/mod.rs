@@ -6,8 +6,8 @@ pub mod apply;
 mod open;
 pub mod register;
 
-pub(crate) use open::{AuditEntry, insert, office_for, start_clock};
 pub use open::{NewCase, open, open_for_rating, rating_case, set_office};
+pub(crate) use open::{insert, office_for, start_clock};
 
 use sqlx::Row;
 use sqlx::any::AnyRow;

@@ -14,8 +14,10 @@ use crate::calendar_data::CalendarHandle;
 use crate::domain::case::{Source, State};
 use crate::domain::ids::OrgCode;
 use crate::store::audit::{self, Actor};
+use crate::store::rollups::Ancestors;
+use crate::store::script::Script;
 use crate::store::sla::{self, NewClock};
-use crate::store::{Bind, Result, Store, StoreError, Tx, fetch_for_codes, insert_batched, new_id, now_ms, opt_text};
+use crate::store::{Bind, Result, Store, StoreError, Tx, fetch_for_codes, new_id, now_ms, opt_text};
 
 /// A case to open.
 #[derive(Debug, Clone)]
@@ -39,11 +41,11 @@ pub struct NewCase {
 /// The office that supervises `unit`: the nearest configured ancestor's, or the unit's
 /// region (the node just below the top), or the top itself.
 pub(crate) async fn office_for(conn: &mut sqlx::AnyConnection, unit: &str) -> Result<String> {
-    offices(conn, &[unit]).await?.remove(unit).ok_or(StoreError::Database(sqlx::Error::RowNotFound))
+    places(conn, &[unit]).await?.0.remove(unit).ok_or(StoreError::Database(sqlx::Error::RowNotFound))
 }
 
-/// [`office_for`] of many units in one query.
-async fn offices(conn: &mut sqlx::AnyConnection, units: &[&str]) -> Result<HashMap<String, String>> {
+/// [`office_for`] of many units in one query, with their ancestors (for the rollups).
+async fn places(conn: &mut sqlx::AnyConnection, units: &[&str]) -> Result<(HashMap<String, String>, Ancestors)> {
     let rows = fetch_for_codes(
         conn,
         "select a.descendant, a.ancestor, n.depth, o.office_code from org_closure a
@@ -55,10 +57,12 @@ async fn offices(conn: &mut sqlx::AnyConnection, units: &[&str]) -> Result<HashM
     // Per unit: the nearest configured ancestor's office by depth, and the fallback node by rank.
     type Ranked = Option<(i64, String)>;
     let mut best: HashMap<String, (Ranked, Ranked)> = HashMap::new();
+    let mut up = Ancestors::new();
     for r in rows {
         let unit: String = r.try_get("descendant")?;
         let ancestor: String = r.try_get("ancestor")?;
         let depth: i64 = r.try_get("depth")?;
+        up.entry(unit.clone()).or_default().push(ancestor.clone());
         let entry = best.entry(unit).or_default();
         if let Some(office) = opt_text(&r, "office_code")?
             && entry.0.as_ref().is_none_or(|(d, _)| depth > *d)
@@ -71,7 +75,11 @@ async fn offices(conn: &mut sqlx::AnyConnection, units: &[&str]) -> Result<HashM
             entry.1 = Some((rank, ancestor));
         }
     }
-    Ok(best.into_iter().filter_map(|(unit, (configured, fallback))| Some((unit, configured.or(fallback)?.1))).collect())
+    let offices = best
+        .into_iter()
+        .filter_map(|(unit, (configured, fallback))| Some((unit, configured.or(fallback)?.1)))
+        .collect();
+    Ok((offices, up))
 }
 
 /// Sets the office that supervises the cases of `org_code`'s subtree, audited.
@@ -122,6 +130,8 @@ pub(crate) struct Opened {
     pub id: String,
     /// The office it was routed to.
     pub office: String,
+    /// Its opening event and the body of its feedback sheet, for sources that issue one.
+    pub feedback: Option<(String, serde_json::Value)>,
 }
 
 /// An audit entry (action, target, summary) for the caller to append.
@@ -137,6 +147,7 @@ pub(crate) type AuditEntry = (String, String, serde_json::Value);
 /// [`StoreError::Duplicate`].
 pub(crate) async fn insert(
     conn: &mut sqlx::AnyConnection,
+    script: &mut Script,
     calendar: &CalendarHandle,
     news: &[NewCase],
     actor: &Actor,
@@ -148,7 +159,7 @@ pub(crate) async fn insert(
     let mut units: Vec<&str> = news.iter().map(|n| n.unit_code.as_str()).collect();
     units.sort_unstable();
     units.dedup();
-    let offices = offices(conn, &units).await?;
+    let (offices, up) = places(conn, &units).await?;
     let calendars = calendar.for_nodes(conn, &units).await?;
     let hours = crate::store::calendar::hours_for_many(conn, &units).await?;
     let mut policies: HashMap<(&str, &str, &str), sla::Policy> = HashMap::new();
@@ -178,7 +189,7 @@ pub(crate) async fn insert(
         clocks.push((clock(whole.as_str(), policy.resolution), cal.as_ref(), hours));
         clocks.push((clock(ack.as_str(), policy.acknowledge), cal.as_ref(), hours));
     }
-    let started = sla::start_many(conn, &crate::domain::sla::Thresholds::default(), &clocks).await?;
+    let started = sla::start_into(script, &crate::domain::sla::Thresholds::default(), &clocks)?;
     let mut opened = Vec::with_capacity(news.len());
     let mut cases = Vec::with_capacity(news.len());
     let mut events = Vec::with_capacity(news.len());
@@ -209,8 +220,9 @@ pub(crate) async fn insert(
             Bind::Int(*step_due),
             Bind::Text(step_clock.clone()),
         ]);
+        let event_id = new_id();
         events.push(vec![
-            Bind::Text(new_id()),
+            Bind::Text(event_id.clone()),
             Bind::Text(id.clone()),
             Bind::Int(1),
             Bind::Text("open".into()),
@@ -227,34 +239,29 @@ pub(crate) async fn insert(
             format!("case:{id}"),
             serde_json::json!({"source": n.source, "unit": n.unit_code, "office": office, "rating": n.rating_id}),
         ));
-        opened.push(Opened { id: id.clone(), office });
+        let feedback = n
+            .source
+            .issues_feedback_sheet()
+            .then(|| (event_id.clone(), serde_json::json!({"title": n.title, "description": n.description})));
+        opened.push(Opened { id: id.clone(), office, feedback });
     }
-    insert_batched(
-        conn,
+    script.insert(
         "insert into cases (id, source, category, priority, title, description, unit_code, office_code, rating_id, state,
              version, reopened, created_by, created_at, updated_at, due_at, clock_id, step, step_due_at, step_clock_id)",
         20,
         &cases,
-    )
-    .await?;
-    insert_batched(
-        conn,
+        "",
+    );
+    script.insert(
         "insert into case_events (id, case_id, seq, action, from_state, to_state, actor, actor_role, note, data, created_at)",
         11,
         &events,
-    )
-    .await?;
-    for ((n, o), event) in news.iter().zip(&opened).zip(&events) {
-        if n.source.issues_feedback_sheet() {
-            let Some(Bind::Text(event)) = event.first() else { continue };
-            let body = serde_json::json!({"title": n.title, "description": n.description});
-            register::issue_document(conn, &o.id, Some(event), "feedback", &o.office, &body, now).await?;
-        }
-    }
+        "",
+    );
     let opened_count: &[(&str, i64)] = &[("opened", 1)];
     let counts: Vec<crate::store::rollups::CaseChange> =
         news.iter().map(|n| (n.unit_code.as_str(), now, opened_count)).collect();
-    crate::store::rollups::add_cases(conn, &counts).await?;
+    crate::store::rollups::add_cases_to(script, &counts, &up);
     let notices: Vec<Notice> = news
         .iter()
         .zip(&opened)
@@ -268,8 +275,18 @@ pub(crate) async fn insert(
             action: "open",
         })
         .collect();
-    apply::notify(conn, &notices).await?;
+    apply::notify(conn, script, &notices).await?;
     Ok((opened, entries))
+}
+
+/// Issues the numbered feedback sheets of cases [`insert`] opened, once its script has run.
+pub(crate) async fn issue_feedback(conn: &mut sqlx::AnyConnection, opened: &[Opened], now: i64) -> Result<()> {
+    for o in opened {
+        if let Some((event, body)) = &o.feedback {
+            register::issue_document(conn, &o.id, Some(event), "feedback", &o.office, body, now).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Opens a case, all in one transaction (see [`insert`]). For a rating that has a case
@@ -285,12 +302,16 @@ pub async fn open(store: &Store, calendar: &CalendarHandle, new: &NewCase, actor
             return Ok(None);
         }
     }
-    let (opened, entries) = match insert(&mut tx, calendar, std::slice::from_ref(new), actor, now_ms()).await {
-        Ok(done) => done,
+    let now = now_ms();
+    let mut script = Script::new();
+    let (opened, entries) = insert(&mut tx, &mut script, calendar, std::slice::from_ref(new), actor, now).await?;
+    match script.run(&mut tx).await {
+        Ok(()) => {}
         // Another runner opened this rating's case first.
         Err(StoreError::Duplicate) if new.rating_id.is_some() => return Ok(None),
         Err(e) => return Err(e),
-    };
+    }
+    issue_feedback(&mut tx, &opened, now).await?;
     audit::append_many(&mut tx, actor, &entries).await?;
     tx.commit().await?;
     match opened.first() {
