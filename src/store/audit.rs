@@ -74,21 +74,17 @@ pub async fn append(
     Ok(row.seq)
 }
 
+/// An entry to append: action, target, summary.
+pub type Entry = (String, String, serde_json::Value);
+
 /// Appends rows in one go, chained in order: one update of the head and one script with the
 /// rows and the new head hash.
-pub async fn append_many(
-    conn: &mut sqlx::AnyConnection,
-    actor: &Actor,
-    entries: &[(String, String, serde_json::Value)],
-) -> Result<()> {
+pub async fn append_many(conn: &mut sqlx::AnyConnection, actor: &Actor, entries: &[Entry]) -> Result<()> {
     append_as(conn, &[(actor, entries)]).await
 }
 
 /// [`append_many`] for entries of several actors, in the order given.
-pub async fn append_as(
-    conn: &mut sqlx::AnyConnection,
-    groups: &[(&Actor, &[(String, String, serde_json::Value)])],
-) -> Result<()> {
+pub async fn append_as(conn: &mut sqlx::AnyConnection, groups: &[(&Actor, &[Entry])]) -> Result<()> {
     let count: usize = groups.iter().map(|(_, e)| e.len()).sum();
     if count == 0 {
         return Ok(());

@@ -134,9 +134,6 @@ pub(crate) struct Opened {
     pub feedback: Option<(String, serde_json::Value)>,
 }
 
-/// An audit entry (action, target, summary) for the caller to append.
-pub(crate) type AuditEntry = (String, String, serde_json::Value);
-
 /// Writes new cases inside the caller's transaction: routes each to its supervising office,
 /// starts the whole case's clock and the acknowledgement clock from the matching SLA policy
 /// (on its region's calendar and business hours), writes the first timeline entries, feedback
@@ -152,7 +149,7 @@ pub(crate) async fn insert(
     news: &[NewCase],
     actor: &Actor,
     now: i64,
-) -> Result<(Vec<Opened>, Vec<AuditEntry>)> {
+) -> Result<(Vec<Opened>, Vec<audit::Entry>)> {
     if news.is_empty() {
         return Ok((Vec::new(), Vec::new()));
     }
