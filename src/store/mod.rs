@@ -11,6 +11,7 @@ pub mod dashboard;
 pub mod invitations;
 pub mod jobs;
 mod migrate;
+mod nodelay;
 pub mod org;
 pub mod rating_codes;
 pub mod ratings;
@@ -124,6 +125,12 @@ pub struct Store {
     url: String,
 }
 
+/// PostgreSQL over TCP: the server's port (its connections get TCP_NODELAY, see [`nodelay`]).
+fn tcp_port(url: &str) -> Option<u16> {
+    let options: sqlx::postgres::PgConnectOptions = url.parse().ok()?;
+    (options.get_socket().is_none() && !options.get_host().starts_with('/')).then(|| options.get_port())
+}
+
 impl Store {
     /// Connects (creating a missing SQLite file, in WAL mode) without running migrations.
     pub async fn connect(url: &DatabaseUrl) -> Result<Store> {
@@ -147,7 +154,17 @@ impl Store {
                     Ok(())
                 })
             }),
-            Dialect::Postgres => options.max_connections(16),
+            Dialect::Postgres => {
+                let port = tcp_port(&url.connect_url());
+                options.max_connections(16).after_connect(move |_conn, _meta| {
+                    Box::pin(async move {
+                        if let Some(port) = port {
+                            nodelay::set_for_peer_port(port);
+                        }
+                        Ok(())
+                    })
+                })
+            }
         };
         let pool = options.connect(&url.connect_url()).await?;
         Ok(Store { pool, dialect, url: url.connect_url() })
@@ -182,6 +199,8 @@ impl Store {
         let mut conn = sqlx::AnyConnection::connect(&self.url).await?;
         if self.dialect == Dialect::Sqlite {
             sqlx::raw_sql(SQLITE_PRAGMAS).execute(&mut conn).await?;
+        } else if let Some(port) = tcp_port(&self.url) {
+            nodelay::set_for_peer_port(port);
         }
         Ok(conn)
     }
@@ -250,6 +269,17 @@ pub(crate) enum Bind {
     Null,
     /// A null integer.
     NullInt,
+}
+
+impl Bind {
+    /// About how many bytes the value takes on the wire.
+    pub(crate) fn wire_size(&self) -> usize {
+        match self {
+            Bind::Text(s) => 4 + s.len(),
+            Bind::Int(_) => 12,
+            Bind::Null | Bind::NullInt => 4,
+        }
+    }
 }
 
 /// A query on either engine.
@@ -322,10 +352,14 @@ pub(crate) async fn fetch_for_codes(
     codes: &[&str],
 ) -> Result<Vec<sqlx::any::AnyRow>> {
     let mut out = Vec::new();
-    for chunk in codes.chunks(500) {
-        let ps: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+    for chunk in codes.chunks(512) {
+        // Lists padded to a power of two (repeating the last code) keep the number of distinct
+        // statement texts, and so of statements to prepare, small.
+        let size = chunk.len().next_power_of_two().max(4);
+        let ps: Vec<String> = (1..=size).map(|i| format!("${i}")).collect();
         let sql = sql.replace("{codes}", &ps.join(","));
-        let rows = bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), chunk.iter().map(|c| Bind::Text((*c).to_owned())))
+        let padded = chunk.iter().chain(std::iter::repeat_n(&chunk[chunk.len() - 1], size - chunk.len()));
+        let rows = bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), padded.map(|c| Bind::Text((*c).to_owned())))
             .fetch_all(&mut *conn)
             .await?;
         out.extend(rows);

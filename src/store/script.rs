@@ -12,6 +12,12 @@ use super::{BATCH_PARAMS, Bind, Dialect, Result, bind_all, insert_values_sql};
 /// allows 65,535 per statement).
 const MAX_PARAMS: usize = 30_000;
 
+/// PostgreSQL: the most bytes (about) one round trip sends. The driver leaves Nagle's algorithm
+/// on, so a message longer than one loopback segment (64 KiB) ends in a partial segment held
+/// back until the server acknowledges the first, which it delays by 40 ms: one stall per
+/// oversized round trip. Smaller round trips never wait.
+const MAX_BYTES_PG: usize = 1024 * 1024;
+
 /// Writes to send together, in order. No statement may depend on the rows another one of the
 /// same script changes (on PostgreSQL they see one snapshot), and no two may change the same row.
 #[derive(Debug, Default)]
@@ -46,14 +52,17 @@ impl Script {
     /// Sends the statements in as few round trips as the parameter limit allows.
     pub async fn run(self, conn: &mut sqlx::AnyConnection) -> Result<()> {
         let dialect = Dialect::of(conn);
+        let max_bytes = if dialect == Dialect::Postgres { MAX_BYTES_PG } else { usize::MAX };
         let mut group: Vec<(String, Vec<Bind>)> = Vec::new();
-        let mut params = 0;
+        let (mut params, mut bytes) = (0, 0);
         for part in self.parts {
-            if params + part.1.len() > MAX_PARAMS && !group.is_empty() {
+            let size = part.0.len() + part.1.iter().map(Bind::wire_size).sum::<usize>();
+            if !group.is_empty() && (params + part.1.len() > MAX_PARAMS || bytes + size > max_bytes) {
                 send(conn, dialect, std::mem::take(&mut group)).await?;
-                params = 0;
+                (params, bytes) = (0, 0);
             }
             params += part.1.len();
+            bytes += size;
             group.push(part);
         }
         if !group.is_empty() {
@@ -71,12 +80,18 @@ async fn send(conn: &mut sqlx::AnyConnection, dialect: Dialect, group: Vec<(Stri
 }
 
 /// One query text for the statements, placeholders renumbered, and their values in order.
+/// On SQLite, where each distinct `$n` in a statement costs a search of the earlier ones as it
+/// is parsed (quadratic in a statement's parameters, and scripts are parsed every time),
+/// placeholders become anonymous `?` where they appear once each, in order.
 fn combine(dialect: Dialect, group: Vec<(String, Vec<Bind>)>) -> (String, Vec<Bind>) {
     let single = group.len() == 1;
     let mut sql = String::new();
     let mut binds = Vec::new();
     for (i, (part, values)) in group.into_iter().enumerate() {
-        let part = renumber(&part, binds.len());
+        let part = match dialect {
+            Dialect::Sqlite => anonymous(&part).unwrap_or_else(|| renumber(&part, binds.len())),
+            Dialect::Postgres => renumber(&part, binds.len()),
+        };
         match dialect {
             _ if single => sql.push_str(&part),
             Dialect::Sqlite => {
@@ -124,6 +139,36 @@ fn renumber(sql: &str, offset: usize) -> String {
     out
 }
 
+/// `sql` with `$1, $2, …` made `?`, if they appear exactly in that order; `None` otherwise.
+fn anonymous(sql: &str) -> Option<String> {
+    let mut out = String::with_capacity(sql.len());
+    let mut expected = 1;
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '$' {
+            out.push(c);
+            continue;
+        }
+        let mut n = 0usize;
+        let mut digits = false;
+        while let Some(v) = chars.peek().and_then(|d| d.to_digit(10)) {
+            n = n * 10 + v as usize;
+            digits = true;
+            chars.next();
+        }
+        if !digits {
+            out.push(c);
+            continue;
+        }
+        if n != expected {
+            return None;
+        }
+        expected += 1;
+        out.push('?');
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,8 +182,16 @@ mod tests {
             ("update b set y = $1 where z = $2".to_owned(), vec![Bind::Int(2), Bind::Int(3)]),
         ];
         let (sqlite, binds) = combine(Dialect::Sqlite, group.clone());
-        assert_eq!(sqlite, "insert into a (x) values ($1);\nupdate b set y = $2 where z = $3;\n");
+        assert_eq!(sqlite, "insert into a (x) values (?);\nupdate b set y = ? where z = ?;\n");
         assert_eq!(binds.len(), 3);
+        // Out of order or repeated, numbered placeholders are kept (renumbered).
+        assert_eq!(anonymous("where a = $2 and b = $1"), None);
+        assert_eq!(anonymous("where a = $1 or b = $1"), None);
+        let mixed = vec![
+            ("a = $1".to_owned(), vec![Bind::Int(1)]),
+            ("y = $2 or z = $1".to_owned(), vec![Bind::Int(2), Bind::Int(3)]),
+        ];
+        assert_eq!(combine(Dialect::Sqlite, mixed).0, "a = ?;\ny = $3 or z = $2;\n");
         let (pg, _) = combine(Dialect::Postgres, group);
         assert_eq!(
             pg,
