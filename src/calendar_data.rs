@@ -51,24 +51,18 @@ impl CalendarHandle {
         Ok(std::sync::Arc::new(base.with_overrides(&overrides)))
     }
 
-    /// [`CalendarHandle::for_node`] of many nodes with one query (inside the caller's transaction).
-    pub async fn for_nodes(
+    /// The calendars of nodes with overrides in force (`overrides` by node); the others use
+    /// [`CalendarHandle::get`].
+    pub fn with_overrides(
         &self,
-        conn: &mut sqlx::AnyConnection,
-        org_codes: &[&str],
-    ) -> Result<std::collections::HashMap<String, std::sync::Arc<Calendar>>, crate::store::StoreError> {
-        let overrides = crate::store::calendar::overrides_for_many(conn, org_codes).await?;
+        overrides: &std::collections::HashMap<String, Vec<crate::domain::calendar::Override>>,
+    ) -> std::collections::HashMap<String, std::sync::Arc<Calendar>> {
         let base = self.get();
-        Ok(org_codes
+        overrides
             .iter()
-            .map(|code| {
-                let cal = match overrides.get(*code) {
-                    Some(o) if !o.is_empty() => std::sync::Arc::new(base.with_overrides(o)),
-                    _ => base.clone(),
-                };
-                ((*code).to_owned(), cal)
-            })
-            .collect())
+            .filter(|(_, o)| !o.is_empty())
+            .map(|(node, o)| (node.clone(), std::sync::Arc::new(base.with_overrides(o))))
+            .collect()
     }
 
     /// Rebuilds from the shipped data and the imported years; returns the calendar in force.

@@ -194,6 +194,7 @@ pub async fn set_override(
     audit::append(&mut tx, actor, "calendar.override", &format!("org:{org_code}"), &serde_json::json!({"after": o}))
         .await?;
     tx.commit().await?;
+    store.settings_changed();
     Ok(())
 }
 
@@ -273,5 +274,6 @@ pub async fn set_hours(
     )
     .await?;
     tx.commit().await?;
+    store.settings_changed();
     Ok(())
 }

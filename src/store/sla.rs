@@ -463,5 +463,6 @@ pub async fn set_policy(store: &Store, p: &Policy, actor: &Actor) -> Result<()> 
     )
     .await?;
     tx.commit().await?;
+    store.settings_changed();
     Ok(())
 }
