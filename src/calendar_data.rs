@@ -51,18 +51,24 @@ impl CalendarHandle {
         Ok(std::sync::Arc::new(base.with_overrides(&overrides)))
     }
 
-    /// The calendars of nodes with overrides in force (`overrides` by node); the others use
-    /// [`CalendarHandle::get`].
-    pub fn with_overrides(
+    /// [`CalendarHandle::for_node`] of many nodes with one query (inside the caller's transaction).
+    pub async fn for_nodes(
         &self,
-        overrides: &std::collections::HashMap<String, Vec<crate::domain::calendar::Override>>,
-    ) -> std::collections::HashMap<String, std::sync::Arc<Calendar>> {
+        conn: &mut sqlx::AnyConnection,
+        org_codes: &[&str],
+    ) -> Result<std::collections::HashMap<String, std::sync::Arc<Calendar>>, crate::store::StoreError> {
+        let overrides = crate::store::calendar::overrides_for_many(conn, org_codes).await?;
         let base = self.get();
-        overrides
+        Ok(org_codes
             .iter()
-            .filter(|(_, o)| !o.is_empty())
-            .map(|(node, o)| (node.clone(), std::sync::Arc::new(base.with_overrides(o))))
-            .collect()
+            .map(|code| {
+                let cal = match overrides.get(*code) {
+                    Some(o) if !o.is_empty() => std::sync::Arc::new(base.with_overrides(o)),
+                    _ => base.clone(),
+                };
+                ((*code).to_owned(), cal)
+            })
+            .collect())
     }
 
     /// Rebuilds from the shipped data and the imported years; returns the calendar in force.

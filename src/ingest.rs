@@ -227,7 +227,6 @@ async fn run(
         }
     }
     let mut conn = None;
-    let mut lookups = crate::store::lookups::Lookups::default();
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     let mut last_batch = 0usize;
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
@@ -253,7 +252,7 @@ async fn run(
             })
             .collect();
         let started = std::time::Instant::now();
-        let written = write(&store, &calendar, &mut lookups, &mut conn, &ratings, &flags).await;
+        let written = write(&store, &calendar, &mut conn, &ratings, &flags).await;
         metrics.record_rating_batch(ratings.len(), started.elapsed());
         let mut rated = Vec::new();
         match written {
@@ -378,7 +377,6 @@ async fn watch_alerts(store: Store, mut rx: mpsc::UnboundedReceiver<AlertMsg>, r
 async fn write(
     store: &Store,
     calendar: &crate::calendar_data::CalendarHandle,
-    lookups: &mut crate::store::lookups::Lookups,
     conn: &mut Option<sqlx::AnyConnection>,
     ratings: &[NewRating],
     flags: &[Vec<&'static str>],
@@ -392,7 +390,7 @@ async fn write(
         *conn = Some(c);
     }
     let Some(c) = conn.as_mut() else { return Err(StoreError::Database(sqlx::Error::PoolClosed)) };
-    let result = ratings::commit_batch(store, c, calendar, lookups, ratings, flags).await;
+    let result = ratings::commit_batch(store, c, calendar, ratings, flags).await;
     if result.is_err() {
         *conn = None;
     }

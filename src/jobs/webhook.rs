@@ -32,19 +32,26 @@ pub async fn enqueue_events(
     event: &str,
     bodies: &[serde_json::Value],
 ) -> crate::store::Result<usize> {
-    if bodies.is_empty() {
-        return Ok(0);
-    }
-    let subscribers = crate::store::lookups::Lookups::default().webhooks(conn).await?;
-    crate::store::jobs::enqueue(conn, &deliveries(&subscribers, event, bodies)).await
+    let jobs = event_jobs(conn, event, bodies).await?;
+    crate::store::jobs::enqueue(conn, &jobs).await
 }
 
-/// The deliveries of `event` with each of `bodies` to the `subscribers` (id, events) that want it.
-pub fn deliveries(subscribers: &[(String, String)], event: &str, bodies: &[serde_json::Value]) -> Vec<NewJob> {
+/// The deliveries of `event` with each of `bodies` to the webhooks subscribed to it.
+pub async fn event_jobs(
+    conn: &mut sqlx::AnyConnection,
+    event: &str,
+    bodies: &[serde_json::Value],
+) -> crate::store::Result<Vec<NewJob>> {
+    if bodies.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = sqlx::query("select id, events from webhooks where active = 1").fetch_all(&mut *conn).await?;
     let mut jobs = Vec::new();
-    for (id, events) in subscribers {
+    for r in rows {
+        let events: String = r.try_get("events")?;
         // `*` means every event but text messages, which go only to gateways that ask for them.
         if events.split(',').any(|e| e == event || (e == "*" && event != super::sms::EVENT)) {
+            let id: String = r.try_get("id")?;
             jobs.extend(bodies.iter().map(|body| NewJob {
                 kind: KIND,
                 payload: serde_json::json!({"webhook": id, "event": event, "body": body}),
@@ -54,7 +61,7 @@ pub fn deliveries(subscribers: &[(String, String)], event: &str, bodies: &[serde
             }));
         }
     }
-    jobs
+    Ok(jobs)
 }
 
 /// Delivers; any non-2xx answer or network error is retried.

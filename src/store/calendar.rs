@@ -194,7 +194,6 @@ pub async fn set_override(
     audit::append(&mut tx, actor, "calendar.override", &format!("org:{org_code}"), &serde_json::json!({"after": o}))
         .await?;
     tx.commit().await?;
-    store.settings_changed();
     Ok(())
 }
 
@@ -274,6 +273,5 @@ pub async fn set_hours(
     )
     .await?;
     tx.commit().await?;
-    store.settings_changed();
     Ok(())
 }

@@ -10,7 +10,6 @@ pub mod cases;
 pub mod dashboard;
 pub mod invitations;
 pub mod jobs;
-pub mod lookups;
 mod migrate;
 mod nodelay;
 pub mod org;
@@ -124,7 +123,6 @@ pub struct Store {
     pool: AnyPool,
     dialect: Dialect,
     url: String,
-    settings: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// PostgreSQL over TCP: the server's port (its connections get TCP_NODELAY, see [`nodelay`]).
@@ -169,7 +167,7 @@ impl Store {
             }
         };
         let pool = options.connect(&url.connect_url()).await?;
-        Ok(Store { pool, dialect, url: url.connect_url(), settings: Default::default() })
+        Ok(Store { pool, dialect, url: url.connect_url() })
     }
 
     /// Connects and brings the schema up to date.
@@ -182,17 +180,6 @@ impl Store {
     /// Applies the embedded migrations that have not run yet; returns how many ran.
     pub async fn migrate(&self) -> Result<usize> {
         migrate::run(self).await
-    }
-
-    /// Notes that settings read through [`lookups::Lookups`] changed (policies, webhooks, business
-    /// hours, calendar overrides), so that cached copies are read again.
-    pub fn settings_changed(&self) {
-        self.settings.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    }
-
-    /// How many times settings changed through this process.
-    pub fn settings_version(&self) -> u64 {
-        self.settings.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The engine behind this store.

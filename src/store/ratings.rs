@@ -177,16 +177,14 @@ pub async fn commit_batch(
     store: &Store,
     conn: &mut sqlx::AnyConnection,
     calendar: &crate::calendar_data::CalendarHandle,
-    lookups: &mut super::lookups::Lookups,
     items: &[NewRating],
     flags: &[Vec<&'static str>],
 ) -> Result<Vec<std::result::Result<Receipt, Refusal>>> {
-    lookups.refresh(store);
     let mut last = None;
     for cases in [Cases::Open, Cases::Queue] {
         let attempt = async {
             let mut tx = store.write_on(conn).await?;
-            let results = insert_batch(&mut tx, calendar, lookups, items, flags, cases).await?;
+            let results = insert_batch(&mut tx, calendar, items, flags, cases).await?;
             tx.commit().await?;
             Ok::<_, super::StoreError>(results)
         }
@@ -221,7 +219,6 @@ pub enum Cases {
 pub async fn insert_batch(
     conn: &mut sqlx::AnyConnection,
     calendar: &crate::calendar_data::CalendarHandle,
-    lookups: &mut super::lookups::Lookups,
     items: &[NewRating],
     flags: &[Vec<&'static str>],
     cases: Cases,
@@ -320,8 +317,7 @@ pub async fn insert_batch(
                     super::cases::rating_case(&r.id, &item.target, &item.reason_labels, comment)
                 })
                 .collect();
-            case_audit =
-                super::cases::insert(conn, &mut script, calendar, lookups, &news, &Actor::system(), now).await?.1;
+            case_audit = super::cases::insert(conn, &mut script, calendar, &news, &Actor::system(), now).await?.1;
         }
         Cases::Queue => {
             let jobs: Vec<super::jobs::NewJob> = unsatisfied

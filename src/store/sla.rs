@@ -463,6 +463,5 @@ pub async fn set_policy(store: &Store, p: &Policy, actor: &Actor) -> Result<()> 
     )
     .await?;
     tx.commit().await?;
-    store.settings_changed();
     Ok(())
 }

@@ -40,7 +40,6 @@ pub async fn create(store: &Store, url: &str, events: &[String], actor: &Actor) 
     )
     .await?;
     tx.commit().await?;
-    store.settings_changed();
     Ok((hook, secret))
 }
 
@@ -72,6 +71,5 @@ pub async fn delete(store: &Store, id: &str, actor: &Actor) -> Result<bool> {
     }
     audit::append(&mut tx, actor, "webhook.delete", &format!("webhook:{id}"), &serde_json::json!({})).await?;
     tx.commit().await?;
-    store.settings_changed();
     Ok(true)
 }

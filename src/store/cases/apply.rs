@@ -292,7 +292,7 @@ pub async fn apply(
         action: action.as_str(),
     };
     let mut script = Script::new();
-    notify(&mut tx, &mut script, &mut Default::default(), &[notice]).await?;
+    notify(&mut tx, &mut script, &[notice]).await?;
     script.run(&mut tx).await?;
     audit::append(
         &mut tx,
@@ -423,12 +423,7 @@ pub(crate) struct Notice<'a> {
 /// The notices of changes: an inbox message to each user of the told role in scope, an email
 /// to those with an address, and the `case.transition` webhook event of every change. Reads
 /// who to tell on `conn`; the writes go into `script`, a few statements however many changes.
-pub(crate) async fn notify(
-    conn: &mut sqlx::AnyConnection,
-    script: &mut Script,
-    lookups: &mut crate::store::lookups::Lookups,
-    notices: &[Notice<'_>],
-) -> Result<()> {
+pub(crate) async fn notify(conn: &mut sqlx::AnyConnection, script: &mut Script, notices: &[Notice<'_>]) -> Result<()> {
     let now = now_ms();
     let zh = |key: String| crate::i18n::t(crate::i18n::Locale::ZhCn, &key).to_owned();
     let mut inbox = Vec::new();
@@ -469,7 +464,7 @@ pub(crate) async fn notify(
             serde_json::json!({"case": n.case_id, "action": n.action, "state": n.state, "unit": n.unit, "office": n.office})
         })
         .collect();
-    let deliveries = crate::jobs::webhook::deliveries(&lookups.webhooks(conn).await?, "case.transition", &events);
+    let deliveries = crate::jobs::webhook::event_jobs(conn, "case.transition", &events).await?;
     crate::store::jobs::enqueue_into(script, &deliveries);
     Ok(())
 }

@@ -14,7 +14,6 @@ use crate::calendar_data::CalendarHandle;
 use crate::domain::case::{Source, State};
 use crate::domain::ids::OrgCode;
 use crate::store::audit::{self, Actor};
-use crate::store::lookups::Lookups;
 use crate::store::rollups::Ancestors;
 use crate::store::script::Script;
 use crate::store::sla::{self, NewClock};
@@ -147,7 +146,6 @@ pub(crate) async fn insert(
     conn: &mut sqlx::AnyConnection,
     script: &mut Script,
     calendar: &CalendarHandle,
-    lookups: &mut Lookups,
     news: &[NewCase],
     actor: &Actor,
     now: i64,
@@ -159,13 +157,13 @@ pub(crate) async fn insert(
     units.sort_unstable();
     units.dedup();
     let (offices, up) = places(conn, &units).await?;
-    let calendars = calendar.with_overrides(&lookups.overrides(conn, &units).await?);
-    let hours = lookups.hours(conn, &units).await?;
+    let calendars = calendar.for_nodes(conn, &units).await?;
+    let hours = crate::store::calendar::hours_for_many(conn, &units).await?;
     let mut policies: HashMap<(&str, &str, &str), sla::Policy> = HashMap::new();
     for n in news {
         let key = (n.source.as_str(), n.category.as_str(), n.priority.as_str());
         if let std::collections::hash_map::Entry::Vacant(slot) = policies.entry(key) {
-            slot.insert(lookups.policy(conn, key.0, key.1, key.2).await?);
+            slot.insert(sla::policy_on(conn, key.0, key.1, key.2).await?);
         }
     }
     let ids: Vec<String> = news.iter().map(|_| new_id()).collect();
@@ -274,7 +272,7 @@ pub(crate) async fn insert(
             action: "open",
         })
         .collect();
-    apply::notify(conn, script, lookups, &notices).await?;
+    apply::notify(conn, script, &notices).await?;
     Ok((opened, entries))
 }
 
@@ -303,9 +301,7 @@ pub async fn open(store: &Store, calendar: &CalendarHandle, new: &NewCase, actor
     }
     let now = now_ms();
     let mut script = Script::new();
-    let mut lookups = Lookups::default();
-    let (opened, entries) =
-        insert(&mut tx, &mut script, calendar, &mut lookups, std::slice::from_ref(new), actor, now).await?;
+    let (opened, entries) = insert(&mut tx, &mut script, calendar, std::slice::from_ref(new), actor, now).await?;
     match script.run(&mut tx).await {
         Ok(()) => {}
         // Another runner opened this rating's case first.
