@@ -97,6 +97,22 @@ crate::on_both_engines! {
         assert_eq!(case["description"], "态度生硬");
     }
 
+    async fn a_changed_sla_policy_applies_to_the_next_ratings_case(app) {
+        // The rating writer opens cases with the policy in force at its batch.
+        let first = rating_case(&app).await;
+        let minutes = |c: &Value| (c["step_due_at"].as_i64().unwrap() - c["created_at"].as_i64().unwrap()) / 60_000;
+        assert!(minutes(&first) > 60, "the default acknowledgement clock is working days: {first}");
+        let admin = app.login("admin").await;
+        let t = json!({"blue": 0.5, "yellow": 0.75, "orange": 0.9});
+        let policy = json!({"source": "rating", "category": "*", "priority": "*",
+            "acknowledge": {"kind": "natural_minutes", "amount": 30}, "return_visit": {"kind": "working_days", "amount": 2},
+            "resolution": {"kind": "working_days", "amount": 15}, "thresholds": t});
+        let r = admin.http.put(app.url("/api/v1/sla/policies")).header("x-csrf-token", admin.csrf.clone().unwrap()).json(&policy).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let second = rating_case(&app).await;
+        assert_eq!(minutes(&second), 30, "{second}");
+    }
+
     async fn an_unsatisfied_rating_opens_one_case_routed_to_its_region(app) {
         let c = app.anonymous();
         let code = code_of(&app, UNIT).await;
