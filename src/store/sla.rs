@@ -253,7 +253,8 @@ pub async fn sweep(store: &Store, t: &Thresholds, now: i64, limit: i64) -> Resul
         if let Some((kind, tier)) = notice {
             let users = tier_users(&mut tx, tier, unit.as_deref(), handler.as_deref()).await?;
             recipients = users.len();
-            let (title, body) = notice_text(kind, &subject, due);
+            let shown = shown_subject(&mut tx, &subject).await?;
+            let (title, body) = notice_text(kind, &shown, due);
             for user in users {
                 sqlx::query("insert into inbox (id, user_id, kind, title, body, link, created_at) values ($1, $2, $3, $4, $5, $6, $7)")
                     .bind(new_id())
@@ -282,6 +283,18 @@ pub async fn sweep(store: &Store, t: &Thresholds, now: i64, limit: i64) -> Resul
     }
     tx.commit().await?;
     Ok(changes)
+}
+
+/// What a notice calls a clock's subject: a case's clock by the case's title and the step
+/// (`城东区八一路派出所：不满意评价（话难听）（签收）`), anything else by its subject.
+async fn shown_subject(tx: &mut Tx, subject: &str) -> Result<String> {
+    let Some((case, step)) = subject.strip_prefix("case:").and_then(|rest| rest.split_once(':')) else {
+        return Ok(subject.to_owned());
+    };
+    let title: Option<String> =
+        sqlx::query_scalar("select title from cases where id = $1").bind(case).fetch_optional(&mut **tx).await?;
+    let step = crate::i18n::t(crate::i18n::Locale::ZhCn, &format!("sla.step.{step}")).to_owned();
+    Ok(title.map_or_else(|| subject.to_owned(), |t| format!("{t}（{step}）")))
 }
 
 fn notice_text(kind: Notice, subject: &str, due: i64) -> (String, String) {

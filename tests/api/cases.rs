@@ -113,6 +113,18 @@ crate::on_both_engines! {
         assert_eq!(minutes(&second), 30, "{second}");
     }
 
+    async fn a_deadline_notice_names_the_case_and_its_step(app) {
+        let case = rating_case(&app).await;
+        let due = case["step_due_at"].as_i64().unwrap();
+        let t = pingyi::domain::sla::Thresholds::default();
+        pingyi::store::sla::sweep(&app.store, &t, due + 1, 100).await.unwrap();
+        let titles: Vec<String> = sqlx::query_scalar("select title from inbox where kind like 'sla.%' order by created_at")
+            .fetch_all(app.store.pool()).await.unwrap();
+        assert!(!titles.is_empty(), "the overdue acknowledgement is escalated");
+        let expected = format!("{}（签收）", case["title"].as_str().unwrap());
+        assert!(titles.iter().all(|t| t.ends_with(&expected) && !t.contains("case:")), "{titles:?}");
+    }
+
     async fn an_unsatisfied_rating_opens_one_case_routed_to_its_region(app) {
         let c = app.anonymous();
         let code = code_of(&app, UNIT).await;
