@@ -1,13 +1,16 @@
 //! Ratings' SQL: per-region settings, the batched insert used by the group-commit writer,
 //! listings for staff and counts. A rating row is written once and never updated or deleted.
 
+mod batch;
+
+pub use batch::{Cases, commit_batch, insert_batch};
+
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::audit::{self, Actor};
 use super::rating_codes::Target;
-use super::script::Script;
-use super::{Bind, Result, Store, bind_all, new_id, now_ms, opt_text};
+use super::{Bind, Result, Store, bind_all, now_ms, opt_text};
 use crate::domain::ids::OrgCode;
 use crate::domain::rating::{Outcome, STANDARD_REASONS, Scale, Submission};
 
@@ -166,177 +169,6 @@ pub struct Receipt {
 pub enum Refusal {
     /// The invitation was used by an earlier rating.
     InvitationUsed,
-}
-
-/// Writes a batch of ratings in one transaction on `conn` and commits it: the rows, their
-/// rollups, the cases of the unsatisfied ones and the audit rows (see [`insert_batch`]).
-/// Should opening the cases fail, the whole transaction is rolled back and the batch written
-/// again without them, each unsatisfied rating with a `case.open` job that opens its case later
-/// (and retries): a rating is never lost to a failure of its case. The failure is logged.
-pub async fn commit_batch(
-    store: &Store,
-    conn: &mut sqlx::AnyConnection,
-    calendar: &crate::calendar_data::CalendarHandle,
-    items: &[NewRating],
-    flags: &[Vec<&'static str>],
-) -> Result<Vec<std::result::Result<Receipt, Refusal>>> {
-    let mut last = None;
-    for cases in [Cases::Open, Cases::Queue] {
-        let attempt = async {
-            let mut tx = store.write_on(conn).await?;
-            let results = insert_batch(&mut tx, calendar, items, flags, cases).await?;
-            tx.commit().await?;
-            Ok::<_, super::StoreError>(results)
-        }
-        .await;
-        match attempt {
-            Ok(results) => return Ok(results),
-            Err(e) => {
-                if cases == Cases::Open {
-                    tracing::warn!(error = %e, ratings = items.len(), "a rating batch failed; writing it again with its cases queued as case.open jobs");
-                }
-                last = Some(e);
-            }
-        }
-    }
-    Err(last.unwrap_or(super::StoreError::Database(sqlx::Error::WorkerCrashed)))
-}
-
-/// What a batch does about the cases of its unsatisfied ratings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cases {
-    /// Opens them in the batch's own transaction.
-    Open,
-    /// Queues a `case.open` job for each.
-    Queue,
-}
-
-/// Writes a batch of ratings in the caller's transaction, in a few round trips however large
-/// the batch: reads first (the rated nodes' ancestors, and what opening cases needs), then one
-/// script with the rows, their rollups and the cases of the unsatisfied ones (or their
-/// `case.open` jobs), then the audit rows, last. `flags[i]` are the abuse-rule flags of
-/// `items[i]`. An invitation already used refuses its rating and nothing else.
-pub async fn insert_batch(
-    conn: &mut sqlx::AnyConnection,
-    calendar: &crate::calendar_data::CalendarHandle,
-    items: &[NewRating],
-    flags: &[Vec<&'static str>],
-    cases: Cases,
-) -> Result<Vec<std::result::Result<Receipt, Refusal>>> {
-    let now = now_ms();
-    let mut out = Vec::with_capacity(items.len());
-    let mut rows = Vec::with_capacity(items.len());
-    let mut audit_rows = Vec::with_capacity(items.len());
-    for (i, item) in items.iter().enumerate() {
-        let id = new_id();
-        if let Some(inv) = &item.invitation_id {
-            let used =
-                sqlx::query("update invitations set used_at = $2, rating_id = $3 where id = $1 and used_at is null")
-                    .bind(inv)
-                    .bind(now)
-                    .bind(&id)
-                    .execute(&mut *conn)
-                    .await?;
-            if used.rows_affected() == 0 {
-                out.push(Err(Refusal::InvitationUsed));
-                continue;
-            }
-        }
-        let flags: Vec<String> = flags.get(i).map(|f| f.iter().map(|s| (*s).to_owned()).collect()).unwrap_or_default();
-        let s = &item.submission;
-        let source = match (item.source, &item.invitation_id) {
-            (Source::Default, _) => "default",
-            (_, Some(_)) => "invitation",
-            (Source::Page, None) => "qr",
-            (Source::Api, None) => "api",
-        };
-        let text = |v: &Option<String>| v.clone().map_or(Bind::Null, Bind::Text);
-        rows.push(vec![
-            Bind::Text(id.clone()),
-            text(&item.code_id),
-            text(&item.invitation_id),
-            Bind::Text(item.target.org_code.clone()),
-            Bind::Text(item.target.unit_code.clone()),
-            text(&item.target.staff_no),
-            Bind::Text(item.scale.as_str().to_owned()),
-            Bind::Int(i64::from(s.level)),
-            Bind::Text(s.outcome.as_str().to_owned()),
-            Bind::Text(serde_json::to_string(&s.reasons).unwrap_or_else(|_| "[]".into())),
-            text(&s.comment),
-            text(&item.phone_enc),
-            text(&s.phone.as_ref().map(|p| p.masked())),
-            Bind::Text(item.device_hash.clone()),
-            Bind::Text(item.address_hash.clone()),
-            Bind::Text(flags.join(",")),
-            Bind::Int(i64::from(item.source == Source::Default)),
-            Bind::Text(source.to_owned()),
-            Bind::Int(now),
-        ]);
-        audit_rows.push((
-            "rating.submit".to_owned(),
-            format!("rating:{id}"),
-            serde_json::json!({"unit": item.target.unit_code, "org": item.target.org_code, "outcome": s.outcome, "source": source, "flags": flags}),
-        ));
-        out.push(Ok(Receipt { id, outcome: s.outcome, flags }));
-    }
-    let mut script = Script::new();
-    script.insert(
-        "insert into ratings (id, code_id, invitation_id, org_code, unit_code, staff_no, scale, level, outcome, reasons,
-             comment, phone_enc, phone_masked, device_hash, address_hash, flags, defaulted, source, created_at)",
-        19,
-        &rows,
-        "",
-    );
-    let stored: Vec<(&NewRating, &Receipt)> =
-        items.iter().zip(&out).filter_map(|(item, r)| Some((item, r.as_ref().ok()?))).collect();
-    let deltas: Vec<super::rollups::RatingDelta> = stored
-        .iter()
-        .map(|(item, _)| super::rollups::RatingDelta {
-            org_code: item.target.org_code.clone(),
-            at: now,
-            outcome: item.submission.outcome,
-            defaulted: item.source == Source::Default,
-            invited: item.invitation_id.is_some() && item.source != Source::Default,
-            reasons: item.submission.reasons.clone(),
-            sign: 1,
-        })
-        .collect();
-    let mut codes: Vec<&str> = deltas.iter().map(|d| d.org_code.as_str()).collect();
-    codes.sort_unstable();
-    codes.dedup();
-    let up = super::rollups::ancestors(conn, &codes).await?;
-    super::rollups::add_ratings_to(&mut script, &deltas, &up);
-    let unsatisfied: Vec<_> = stored.into_iter().filter(|(_, r)| r.outcome == Outcome::Unsatisfied).collect();
-    let mut case_audit = Vec::new();
-    match cases {
-        Cases::Open => {
-            let news: Vec<super::cases::NewCase> = unsatisfied
-                .iter()
-                .map(|(item, r)| {
-                    let comment = item.submission.comment.as_deref().unwrap_or_default();
-                    super::cases::rating_case(&r.id, &item.target, &item.reason_labels, comment)
-                })
-                .collect();
-            case_audit = super::cases::insert(conn, &mut script, calendar, &news, &Actor::system(), now).await?.1;
-        }
-        Cases::Queue => {
-            let jobs: Vec<super::jobs::NewJob> = unsatisfied
-                .iter()
-                .map(|(_, r)| super::jobs::NewJob {
-                    kind: crate::jobs::case_open::KIND,
-                    payload: serde_json::json!({"rating": r.id}),
-                    dedupe_key: Some(format!("case.open:{}", r.id)),
-                    run_at: now,
-                    max_attempts: 20,
-                })
-                .collect();
-            super::jobs::enqueue_into(&mut script, &jobs);
-        }
-    }
-    script.run(conn).await?;
-    let citizen = Actor { name: "citizen".into(), client_addr: String::new() };
-    audit::append_as(conn, &[(&citizen, &audit_rows), (&Actor::system(), &case_audit)]).await?;
-    Ok(out)
 }
 
 /// Recent code ratings `(code_id, device_hash, address_hash, created_at)` since `since`, to
