@@ -34,14 +34,26 @@ pub async fn enqueue(conn: &mut sqlx::AnyConnection, jobs: &[NewJob]) -> Result<
 
 /// [`enqueue`] into a script.
 pub(crate) fn enqueue_into(script: &mut super::script::Script, jobs: &[NewJob]) {
-    for (sql, binds) in statements(jobs) {
-        script.push(sql, binds);
-    }
+    script.insert(INSERT, 10, &rows(jobs), SKIP_SAME_KEY);
 }
 
+const INSERT: &str =
+    "insert into jobs (id, kind, payload, dedupe_key, run_at, attempts, max_attempts, state, created_at, updated_at)";
+const SKIP_SAME_KEY: &str = "on conflict (dedupe_key) do nothing";
+
 fn statements(jobs: &[NewJob]) -> Vec<(String, Vec<Bind>)> {
+    rows(jobs)
+        .chunks(super::BATCH_PARAMS / 10)
+        .map(|chunk| {
+            let sql = super::insert_values_sql(INSERT, chunk.len(), 10) + " " + SKIP_SAME_KEY;
+            (sql, chunk.iter().flatten().cloned().collect())
+        })
+        .collect()
+}
+
+fn rows(jobs: &[NewJob]) -> Vec<Vec<Bind>> {
     let now = now_ms();
-    let rows: Vec<Vec<Bind>> = jobs
+    jobs
         .iter()
         .map(|job| {
             vec![
@@ -56,16 +68,6 @@ fn statements(jobs: &[NewJob]) -> Vec<(String, Vec<Bind>)> {
                 Bind::Int(now),
                 Bind::Int(now),
             ]
-        })
-        .collect();
-    rows.chunks(super::BATCH_PARAMS / 10)
-        .map(|chunk| {
-            let sql = super::insert_values_sql(
-                "insert into jobs (id, kind, payload, dedupe_key, run_at, attempts, max_attempts, state, created_at, updated_at)",
-                chunk.len(),
-                10,
-            ) + " on conflict (dedupe_key) do nothing";
-            (sql, chunk.iter().flatten().cloned().collect())
         })
         .collect()
 }

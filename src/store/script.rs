@@ -5,24 +5,142 @@
 //! together: on SQLite as one multi-statement query, on PostgreSQL as one statement whose
 //! writes are data-modifying `with` clauses. Statements are numbered `$1…` each on its own;
 //! the script renumbers them.
+//!
+//! Multi-row inserts carry their rows as one JSON parameter (an array of arrays), unpacked by
+//! the database (`json_each` on SQLite, `jsonb_array_elements` on PostgreSQL). So an insert's
+//! text does not depend on how many rows it carries, a script's text repeats from batch to
+//! batch, and each engine parses and plans it once per connection instead of every time: on
+//! PostgreSQL that planning was half of a rating batch's time.
 
-use super::{BATCH_PARAMS, Bind, Dialect, Result, bind_all, insert_values_sql};
+use super::{Bind, Dialect, Result, bind_all};
 
 /// The most parameters one round trip carries (SQLite numbers at most 32,766; PostgreSQL
 /// allows 65,535 per statement).
 const MAX_PARAMS: usize = 30_000;
 
-/// PostgreSQL: the most bytes (about) one round trip sends. The driver leaves Nagle's algorithm
-/// on, so a message longer than one loopback segment (64 KiB) ends in a partial segment held
-/// back until the server acknowledges the first, which it delays by 40 ms: one stall per
-/// oversized round trip. Smaller round trips never wait.
+/// The most rows one insert statement carries (its JSON parameter stays a few hundred KiB).
+const ROWS_PER_INSERT: usize = 2_000;
+
+/// PostgreSQL: the most bytes (about) one round trip sends. Where TCP_NODELAY could not be set
+/// (see `store::nodelay`), a message longer than one loopback segment (64 KiB) ends in a
+/// partial segment held back until the server acknowledges the first, which it delays by
+/// 40 ms: one stall per oversized round trip. Smaller round trips never wait.
 const MAX_BYTES_PG: usize = 1024 * 1024;
+
+/// How a column's values are written and read back from JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Text,
+    Int,
+}
+
+#[derive(Debug)]
+enum Part {
+    /// A statement with its own `$1…` parameters.
+    Sql(String, Vec<Bind>),
+    /// `head` (`insert into t (a, b)`), rows as a JSON array of arrays, `tail` (`on conflict …`).
+    Rows { head: String, kinds: Vec<Kind>, tail: String, json: String },
+}
+
+impl Part {
+    fn params(&self) -> usize {
+        match self {
+            Part::Sql(_, binds) => binds.len(),
+            Part::Rows { .. } => 1,
+        }
+    }
+
+    fn wire_size(&self) -> usize {
+        match self {
+            Part::Sql(sql, binds) => sql.len() + binds.iter().map(Bind::wire_size).sum::<usize>(),
+            Part::Rows { head, tail, json, .. } => head.len() + tail.len() + json.len(),
+        }
+    }
+
+    /// The statement's text for `dialect` and its values, numbered from `$1`.
+    fn render(self, dialect: Dialect) -> (String, Vec<Bind>) {
+        match self {
+            Part::Sql(sql, binds) => (sql, binds),
+            Part::Rows { head, kinds, tail, json } => (rows_sql(dialect, &head, &kinds, &tail), vec![Bind::Text(json)]),
+        }
+    }
+}
+
+/// `head select … from <the rows of $1> tail`, each column read from its place in the row.
+fn rows_sql(dialect: Dialect, head: &str, kinds: &[Kind], tail: &str) -> String {
+    let mut sql = String::with_capacity(head.len() + tail.len() + 80 + kinds.len() * 28);
+    sql.push_str(head);
+    sql.push_str(" select ");
+    for (i, kind) in kinds.iter().enumerate() {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        match (dialect, kind) {
+            // SQLite's `->>` gives an SQL integer for a JSON integer, text for a string.
+            (Dialect::Sqlite, _) => sql.push_str(&format!("r.value ->> {i}")),
+            (Dialect::Postgres, Kind::Text) => sql.push_str(&format!("r.v ->> {i}")),
+            (Dialect::Postgres, Kind::Int) => sql.push_str(&format!("cast(r.v ->> {i} as bigint)")),
+        }
+    }
+    match dialect {
+        // `where true`: SQLite needs a where clause before an upsert's `on conflict`.
+        Dialect::Sqlite => sql.push_str(" from json_each($1) as r where true"),
+        Dialect::Postgres => sql.push_str(" from jsonb_array_elements(cast($1 as jsonb)) as r(v)"),
+    }
+    if !tail.is_empty() {
+        sql.push(' ');
+        sql.push_str(tail);
+    }
+    sql
+}
+
+/// The rows as a JSON array of arrays.
+fn rows_json(rows: &[Vec<Bind>]) -> String {
+    let mut out = String::with_capacity(rows.iter().map(|r| r.iter().map(Bind::wire_size).sum::<usize>() + 4).sum());
+    out.push('[');
+    for (i, row) in rows.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push('[');
+        for (j, value) in row.iter().enumerate() {
+            if j > 0 {
+                out.push(',');
+            }
+            match value {
+                Bind::Text(s) => push_json_str(&mut out, s),
+                Bind::Int(n) => out.push_str(&n.to_string()),
+                Bind::Null | Bind::NullInt => out.push_str("null"),
+            }
+        }
+        out.push(']');
+    }
+    out.push(']');
+    out
+}
+
+/// `s` as a JSON string.
+fn push_json_str(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
 
 /// Writes to send together, in order. No statement may depend on the rows another one of the
 /// same script changes (on PostgreSQL they see one snapshot), and no two may change the same row.
 #[derive(Debug, Default)]
 pub(crate) struct Script {
-    parts: Vec<(String, Vec<Bind>)>,
+    parts: Vec<Part>,
 }
 
 impl Script {
@@ -33,19 +151,29 @@ impl Script {
 
     /// Adds one statement, numbered `$1…` on its own.
     pub fn push(&mut self, sql: String, binds: Vec<Bind>) {
-        self.parts.push((sql, binds));
+        self.parts.push(Part::Sql(sql, binds));
     }
 
     /// Adds a multi-row insert of `rows` (each `cols` values) after `head`
-    /// (`insert into t (a, b)`), with any `tail` (`on conflict …`).
+    /// (`insert into t (a, b)`), with any `tail` (`on conflict …`). A column is read back as an
+    /// integer where any row gives it one ([`Bind::Int`], [`Bind::NullInt`]), else as text.
     pub fn insert(&mut self, head: &str, cols: usize, rows: &[Vec<Bind>], tail: &str) {
-        for chunk in rows.chunks((BATCH_PARAMS / cols).max(1)) {
-            let mut sql = insert_values_sql(head, chunk.len(), cols);
-            if !tail.is_empty() {
-                sql.push(' ');
-                sql.push_str(tail);
-            }
-            self.push(sql, chunk.iter().flatten().cloned().collect());
+        if rows.is_empty() {
+            return;
+        }
+        let kinds: Vec<Kind> = (0..cols)
+            .map(|c| {
+                let int = rows.iter().any(|r| matches!(r.get(c), Some(Bind::Int(_) | Bind::NullInt)));
+                if int { Kind::Int } else { Kind::Text }
+            })
+            .collect();
+        for chunk in rows.chunks(ROWS_PER_INSERT) {
+            self.parts.push(Part::Rows {
+                head: head.to_owned(),
+                kinds: kinds.clone(),
+                tail: tail.to_owned(),
+                json: rows_json(chunk),
+            });
         }
     }
 
@@ -56,14 +184,14 @@ impl Script {
         let mut group: Vec<(String, Vec<Bind>)> = Vec::new();
         let (mut params, mut bytes) = (0, 0);
         for part in self.parts {
-            let size = part.0.len() + part.1.iter().map(Bind::wire_size).sum::<usize>();
-            if !group.is_empty() && (params + part.1.len() > MAX_PARAMS || bytes + size > max_bytes) {
+            let (n, size) = (part.params(), part.wire_size());
+            if !group.is_empty() && (params + n > MAX_PARAMS || bytes + size > max_bytes) {
                 send(conn, dialect, std::mem::take(&mut group)).await?;
                 (params, bytes) = (0, 0);
             }
-            params += part.1.len();
+            params += n;
             bytes += size;
-            group.push(part);
+            group.push(part.render(dialect));
         }
         if !group.is_empty() {
             send(conn, dialect, group).await?;
@@ -74,8 +202,9 @@ impl Script {
 
 async fn send(conn: &mut sqlx::AnyConnection, dialect: Dialect, group: Vec<(String, Vec<Bind>)>) -> Result<()> {
     let (sql, binds) = combine(dialect, group);
-    // The text differs from batch to batch, so caching its prepared form would only evict others.
-    bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(false), binds).execute(&mut *conn).await?;
+    // Rows travel as JSON, so the same kind of batch gives the same text: its prepared form is
+    // kept (on PostgreSQL a generic plan after a few runs) instead of parsed and planned anew.
+    bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), binds).execute(&mut *conn).await?;
     Ok(())
 }
 
@@ -197,5 +326,52 @@ mod tests {
             pg,
             "with w0 as (insert into a (x) values ($1)),\nw1 as (update b set y = $2 where z = $3)\nselect 1"
         );
+    }
+}
+
+#[cfg(test)]
+mod rows_tests {
+    use super::*;
+
+    #[test]
+    fn rows_travel_as_one_json_array_whatever_their_count() {
+        let rows = vec![
+            vec![Bind::Text("a\"b\\c\nd\u{1}é".into()), Bind::Int(-9_223_372_036_854_775_807), Bind::Null],
+            vec![Bind::Text(String::new()), Bind::NullInt, Bind::Text("x".into())],
+        ];
+        let json = rows_json(&rows);
+        assert_eq!(json, r#"[["a\"b\\c\nd\u0001é",-9223372036854775807,null],["",null,"x"]]"#);
+        let parsed: serde_json::Value = serde_json::from_str(&json).expect("valid JSON");
+        assert_eq!(parsed[0][0], "a\"b\\c\nd\u{1}é");
+
+        let mut one = Script::new();
+        one.insert("insert into t (a, b, c)", 3, &rows[..1], "on conflict (a) do nothing");
+        let mut two = Script::new();
+        two.insert("insert into t (a, b, c)", 3, &rows, "on conflict (a) do nothing");
+        let [Part::Rows { kinds, .. }] = &two.parts[..] else { panic!("one insert part") };
+        assert_eq!(kinds, &[Kind::Text, Kind::Int, Kind::Text]);
+        for dialect in [Dialect::Sqlite, Dialect::Postgres] {
+            let a = one.parts.first().map(|p| rows_sql(dialect, "h", &kinds_of(p), "t"));
+            let b = two.parts.first().map(|p| rows_sql(dialect, "h", &kinds_of(p), "t"));
+            assert_eq!(a, b, "the text does not depend on the row count");
+        }
+        assert_eq!(
+            rows_sql(Dialect::Postgres, "insert into t (a, b)", &[Kind::Text, Kind::Int], ""),
+            "insert into t (a, b) select r.v ->> 0, cast(r.v ->> 1 as bigint) from jsonb_array_elements(cast($1 as jsonb)) as r(v)"
+        );
+        assert_eq!(
+            rows_sql(Dialect::Sqlite, "insert into t (a, b)", &[Kind::Text, Kind::Int], "on conflict (a) do nothing"),
+            "insert into t (a, b) select r.value ->> 0, r.value ->> 1 from json_each($1) as r where true on conflict (a) do nothing"
+        );
+        let mut none = Script::new();
+        none.insert("insert into t (a)", 1, &[], "");
+        assert!(none.parts.is_empty());
+    }
+
+    fn kinds_of(part: &Part) -> Vec<Kind> {
+        match part {
+            Part::Rows { kinds, .. } => kinds.clone(),
+            Part::Sql(..) => Vec::new(),
+        }
     }
 }
