@@ -45,23 +45,40 @@ pub async fn event_jobs(
     if bodies.is_empty() {
         return Ok(Vec::new());
     }
+    Ok(jobs_for(&active(conn).await?, event, bodies))
+}
+
+/// An active webhook: its id and the events it subscribes to.
+#[derive(Debug, Clone)]
+pub struct Hook {
+    /// Id.
+    pub id: String,
+    /// Comma-separated event names, or `*`.
+    pub events: String,
+}
+
+/// The active webhooks.
+pub async fn active(conn: &mut sqlx::AnyConnection) -> crate::store::Result<Vec<Hook>> {
     let rows = sqlx::query("select id, events from webhooks where active = 1").fetch_all(&mut *conn).await?;
+    rows.iter().map(|r| Ok(Hook { id: r.try_get("id")?, events: r.try_get("events")? })).collect()
+}
+
+/// [`event_jobs`] with the active webhooks read already.
+pub fn jobs_for(hooks: &[Hook], event: &str, bodies: &[serde_json::Value]) -> Vec<NewJob> {
     let mut jobs = Vec::new();
-    for r in rows {
-        let events: String = r.try_get("events")?;
+    for hook in hooks {
         // `*` means every event but text messages, which go only to gateways that ask for them.
-        if events.split(',').any(|e| e == event || (e == "*" && event != super::sms::EVENT)) {
-            let id: String = r.try_get("id")?;
+        if hook.events.split(',').any(|e| e == event || (e == "*" && event != super::sms::EVENT)) {
             jobs.extend(bodies.iter().map(|body| NewJob {
                 kind: KIND,
-                payload: serde_json::json!({"webhook": id, "event": event, "body": body}),
+                payload: serde_json::json!({"webhook": hook.id, "event": event, "body": body}),
                 dedupe_key: None,
                 run_at: crate::store::now_ms(),
                 max_attempts: 8,
             }));
         }
     }
-    Ok(jobs)
+    jobs
 }
 
 /// Delivers; any non-2xx answer or network error is retried.

@@ -53,8 +53,7 @@ fn statements(jobs: &[NewJob]) -> Vec<(String, Vec<Bind>)> {
 
 fn rows(jobs: &[NewJob]) -> Vec<Vec<Bind>> {
     let now = now_ms();
-    jobs
-        .iter()
+    jobs.iter()
         .map(|job| {
             vec![
                 Bind::Text(new_id()),

@@ -341,7 +341,7 @@ mod rows_tests {
         ];
         let json = rows_json(&rows);
         assert_eq!(json, r#"[["a\"b\\c\nd\u0001é",-9223372036854775807,null],["",null,"x"]]"#);
-        let parsed: serde_json::Value = serde_json::from_str(&json).expect("valid JSON");
+        let parsed: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
         assert_eq!(parsed[0][0], "a\"b\\c\nd\u{1}é");
 
         let mut one = Script::new();

@@ -3,6 +3,8 @@
 //! accountability rows, the notices (inbox, email, webhook) and the audit row, all in one
 //! transaction. A stale or concurrent update changes nothing and answers [`ApplyError::Stale`].
 
+use std::collections::HashMap;
+
 use super::{Case, get, office_for, recipients, register, start_clock};
 use crate::calendar_data::CalendarHandle;
 use crate::domain::FieldError;
@@ -420,39 +422,77 @@ pub(crate) struct Notice<'a> {
     pub action: &'a str,
 }
 
+/// Who the notices of changes reach: per role and node, the users in scope (with their email
+/// addresses), and the active webhooks.
+#[derive(Debug, Default)]
+pub(crate) struct Audience {
+    /// Per role, per node: each user and their email address.
+    pub users: HashMap<Role, super::Recipients>,
+    /// The active webhooks.
+    pub hooks: Vec<crate::jobs::webhook::Hook>,
+}
+
+impl Audience {
+    /// Reads who `notices` reach on `conn`.
+    pub(crate) async fn read(conn: &mut sqlx::AnyConnection, notices: &[Notice<'_>]) -> Result<Audience> {
+        let mut audience = Audience::default();
+        for role in [Role::UnitHead, Role::Supervisor] {
+            let mut nodes: Vec<String> =
+                notices.iter().filter(|n| n.tell == Some(role)).map(|n| n.told_at(role).to_owned()).collect();
+            nodes.sort_unstable();
+            nodes.dedup();
+            if !nodes.is_empty() {
+                audience.users.insert(role, recipients(conn, role, &nodes).await?);
+            }
+        }
+        if !notices.is_empty() {
+            audience.hooks = crate::jobs::webhook::active(conn).await?;
+        }
+        Ok(audience)
+    }
+}
+
+impl Notice<'_> {
+    /// The node whose users in `role` are told: the office for supervisors, else the unit.
+    fn told_at(&self, role: Role) -> &str {
+        if role == Role::Supervisor { self.office } else { self.unit }
+    }
+}
+
 /// The notices of changes: an inbox message to each user of the told role in scope, an email
 /// to those with an address, and the `case.transition` webhook event of every change. Reads
 /// who to tell on `conn`; the writes go into `script`, a few statements however many changes.
 pub(crate) async fn notify(conn: &mut sqlx::AnyConnection, script: &mut Script, notices: &[Notice<'_>]) -> Result<()> {
+    let audience = Audience::read(conn, notices).await?;
+    notify_to(script, notices, &audience);
+    Ok(())
+}
+
+/// [`notify`] with its audience read already.
+pub(crate) fn notify_to(script: &mut Script, notices: &[Notice<'_>], audience: &Audience) {
     let now = now_ms();
     let zh = |key: String| crate::i18n::t(crate::i18n::Locale::ZhCn, &key).to_owned();
     let mut inbox = Vec::new();
     let mut emails = Vec::new();
-    for role in [Role::UnitHead, Role::Supervisor] {
-        let told: Vec<&Notice> = notices.iter().filter(|n| n.tell == Some(role)).collect();
-        let node = |n: &Notice<'_>| if role == Role::Supervisor { n.office.to_owned() } else { n.unit.to_owned() };
-        let mut nodes: Vec<String> = told.iter().map(|n| node(n)).collect();
-        nodes.sort_unstable();
-        nodes.dedup();
-        let users = recipients(conn, role, &nodes).await?;
-        for n in told {
-            let label = zh(format!("case.state.{}", n.state.as_str()));
-            let heading = format!("【{label}】{}", n.title);
-            let body = format!("工单 {}：{}", n.case_id, zh(format!("case.action.{}", n.action)));
-            for (user, email) in users.get(&node(n)).into_iter().flatten() {
-                inbox.push(vec![
-                    Bind::Text(new_id()),
-                    Bind::Text(user.clone()),
-                    Bind::Text("case".into()),
-                    Bind::Text(heading.clone()),
-                    Bind::Text(body.clone()),
-                    Bind::Text(format!("/cases/{}", n.case_id)),
-                    Bind::Int(now),
-                ]);
-                if let Some(email) = email {
-                    let key = format!("case:{}:{}:{user}:{now}", n.case_id, n.action);
-                    emails.push(crate::jobs::email::job(email, &heading, &body, Some(key)));
-                }
+    for n in notices {
+        let Some(role) = n.tell else { continue };
+        let label = zh(format!("case.state.{}", n.state.as_str()));
+        let heading = format!("【{label}】{}", n.title);
+        let body = format!("工单 {}：{}", n.case_id, zh(format!("case.action.{}", n.action)));
+        let users = audience.users.get(&role).and_then(|u| u.get(n.told_at(role)));
+        for (user, email) in users.into_iter().flatten() {
+            inbox.push(vec![
+                Bind::Text(new_id()),
+                Bind::Text(user.clone()),
+                Bind::Text("case".into()),
+                Bind::Text(heading.clone()),
+                Bind::Text(body.clone()),
+                Bind::Text(format!("/cases/{}", n.case_id)),
+                Bind::Int(now),
+            ]);
+            if let Some(email) = email {
+                let key = format!("case:{}:{}:{user}:{now}", n.case_id, n.action);
+                emails.push(crate::jobs::email::job(email, &heading, &body, Some(key)));
             }
         }
     }
@@ -464,7 +504,6 @@ pub(crate) async fn notify(conn: &mut sqlx::AnyConnection, script: &mut Script, 
             serde_json::json!({"case": n.case_id, "action": n.action, "state": n.state, "unit": n.unit, "office": n.office})
         })
         .collect();
-    let deliveries = crate::jobs::webhook::event_jobs(conn, "case.transition", &events).await?;
+    let deliveries = crate::jobs::webhook::jobs_for(&audience.hooks, "case.transition", &events);
     crate::store::jobs::enqueue_into(script, &deliveries);
-    Ok(())
 }

@@ -7,7 +7,7 @@ mod open;
 pub mod register;
 
 pub use open::{NewCase, open, open_for_rating, rating_case, set_office};
-pub(crate) use open::{insert, office_for, start_clock};
+pub(crate) use open::{Reads, insert, office_for, start_clock};
 
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -316,13 +316,12 @@ pub async fn timeline(store: &Store, case_id: &str) -> Result<Vec<Event>> {
         .collect()
 }
 
+/// Per node: each user to tell and their email address.
+pub(crate) type Recipients = std::collections::HashMap<String, Vec<(String, Option<String>)>>;
+
 /// The users who should hear that a case awaits `role`, by node: unit heads whose scope holds
 /// the unit, or supervisors whose scope holds the office (`nodes` are units or offices).
-pub(crate) async fn recipients(
-    conn: &mut sqlx::AnyConnection,
-    role: Role,
-    nodes: &[String],
-) -> Result<std::collections::HashMap<String, Vec<(String, Option<String>)>>> {
+pub(crate) async fn recipients(conn: &mut sqlx::AnyConnection, role: Role, nodes: &[String]) -> Result<Recipients> {
     let role = if role == Role::Supervisor { "supervisor" } else { "unit_head" };
     let nodes: Vec<&str> = nodes.iter().map(String::as_str).collect();
     let sql = format!(
@@ -331,7 +330,7 @@ pub(crate) async fn recipients(
          where a.descendant in ({{codes}}) and u.role = '{role}' and u.disabled = 0 order by a.descendant, u.id"
     );
     let rows = super::fetch_for_codes(conn, &sql, &nodes).await?;
-    let mut out: std::collections::HashMap<String, Vec<(String, Option<String>)>> = Default::default();
+    let mut out = Recipients::default();
     for row in rows {
         out.entry(row.try_get("descendant")?).or_default().push((row.try_get("id")?, opt_text(&row, "email")?));
     }

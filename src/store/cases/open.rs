@@ -134,38 +134,104 @@ pub(crate) struct Opened {
     pub feedback: Option<(String, serde_json::Value)>,
 }
 
-/// Writes new cases inside the caller's transaction: routes each to its supervising office,
-/// starts the whole case's clock and the acknowledgement clock from the matching SLA policy
-/// (on its region's calendar and business hours), writes the first timeline entries, feedback
-/// sheets for inspection and enterprise sources, the rollup counts and the notices to the
-/// units. Returns the cases and their audit entries, which the caller appends last in its
+/// What opening cases reads before it writes: for the cases' units, their supervising offices
+/// and ancestors (for the rollups), calendars and business hours; the SLA policies that match;
+/// and who the opening notices reach.
+#[derive(Debug)]
+pub(crate) struct Reads {
+    offices: HashMap<String, String>,
+    up: Ancestors,
+    calendars: HashMap<String, std::sync::Arc<crate::domain::calendar::Calendar>>,
+    hours: HashMap<String, crate::domain::calendar::BusinessHours>,
+    policies: HashMap<PolicyKey, sla::Policy>,
+    audience: apply::Audience,
+}
+
+/// (source, category, priority).
+type PolicyKey = (String, String, String);
+
+fn units_of(news: &[NewCase]) -> Vec<&str> {
+    let mut units: Vec<&str> = news.iter().map(|n| n.unit_code.as_str()).collect();
+    units.sort_unstable();
+    units.dedup();
+    units
+}
+
+fn policy_key(n: &NewCase) -> PolicyKey {
+    (n.source.as_str().to_owned(), n.category.clone(), n.priority.clone())
+}
+
+async fn policies_on(conn: &mut sqlx::AnyConnection, news: &[NewCase]) -> Result<HashMap<PolicyKey, sla::Policy>> {
+    let mut policies = HashMap::new();
+    for n in news {
+        if let std::collections::hash_map::Entry::Vacant(slot) = policies.entry(policy_key(n)) {
+            let (source, category, priority) = slot.key();
+            let policy = sla::policy_on(conn, source, category, priority).await?;
+            slot.insert(policy);
+        }
+    }
+    Ok(policies)
+}
+
+impl Reads {
+    /// Reads them on `conn`, one query after another (inside the caller's transaction).
+    pub(crate) async fn on(
+        conn: &mut sqlx::AnyConnection,
+        calendar: &CalendarHandle,
+        news: &[NewCase],
+    ) -> Result<Reads> {
+        let units = units_of(news);
+        let (offices, up) = places(conn, &units).await?;
+        let calendars = calendar.for_nodes(conn, &units).await?;
+        let hours = crate::store::calendar::hours_for_many(conn, &units).await?;
+        let policies = policies_on(conn, news).await?;
+        let mut reads = Reads { offices, up, calendars, hours, policies, audience: apply::Audience::default() };
+        let opening = reads.opening(news);
+        reads.audience = apply::Audience::read(conn, &notices(news, &opening)).await?;
+        Ok(reads)
+    }
+
+    /// The ids, offices and opening notices the cases will have (ids are made here).
+    fn opening(&self, news: &[NewCase]) -> Vec<(String, String)> {
+        news.iter().map(|n| (new_id(), self.offices.get(&n.unit_code).cloned().unwrap_or_default())).collect()
+    }
+}
+
+/// The opening notices of `news`, given each case's (id, office).
+fn notices<'a>(news: &'a [NewCase], opening: &'a [(String, String)]) -> Vec<Notice<'a>> {
+    news.iter()
+        .zip(opening)
+        .map(|(n, (id, office))| Notice {
+            case_id: id,
+            title: &n.title,
+            tell: State::Open.awaits(),
+            state: State::Open,
+            unit: &n.unit_code,
+            office,
+            action: "open",
+        })
+        .collect()
+}
+
+/// Writes new cases into `script`, with what [`Reads`] read: routes each to its supervising
+/// office, starts the whole case's clock and the acknowledgement clock from the matching SLA
+/// policy (on its region's calendar and business hours), writes the first timeline entries,
+/// feedback sheets for inspection and enterprise sources, the rollup counts and the notices to
+/// the units. Returns the cases and their audit entries, which the caller appends last in its
 /// transaction (every transaction takes the audit chain's head last, so they cannot deadlock
-/// over it). A rating that has a case already fails the whole call with
-/// [`StoreError::Duplicate`].
-pub(crate) async fn insert(
-    conn: &mut sqlx::AnyConnection,
+/// over it). A rating that has a case already fails the script with [`StoreError::Duplicate`].
+pub(crate) fn insert(
     script: &mut Script,
     calendar: &CalendarHandle,
     news: &[NewCase],
+    reads: &Reads,
     actor: &Actor,
     now: i64,
 ) -> Result<(Vec<Opened>, Vec<audit::Entry>)> {
     if news.is_empty() {
         return Ok((Vec::new(), Vec::new()));
     }
-    let mut units: Vec<&str> = news.iter().map(|n| n.unit_code.as_str()).collect();
-    units.sort_unstable();
-    units.dedup();
-    let (offices, up) = places(conn, &units).await?;
-    let calendars = calendar.for_nodes(conn, &units).await?;
-    let hours = crate::store::calendar::hours_for_many(conn, &units).await?;
-    let mut policies: HashMap<(&str, &str, &str), sla::Policy> = HashMap::new();
-    for n in news {
-        let key = (n.source.as_str(), n.category.as_str(), n.priority.as_str());
-        if let std::collections::hash_map::Entry::Vacant(slot) = policies.entry(key) {
-            slot.insert(sla::policy_on(conn, key.0, key.1, key.2).await?);
-        }
-    }
+    let Reads { offices, up, calendars, hours, policies, audience } = reads;
     let ids: Vec<String> = news.iter().map(|_| new_id()).collect();
     let subjects: Vec<(String, String)> =
         ids.iter().map(|id| (format!("case:{id}:resolution"), format!("case:{id}:acknowledge"))).collect();
@@ -173,7 +239,7 @@ pub(crate) async fn insert(
     let base = calendar.get();
     let mut clocks = Vec::with_capacity(news.len() * 2);
     for (n, (whole, ack)) in news.iter().zip(&subjects) {
-        let policy = &policies[&(n.source.as_str(), n.category.as_str(), n.priority.as_str())];
+        let policy = policies.get(&policy_key(n)).ok_or(StoreError::Database(sqlx::Error::RowNotFound))?;
         let cal = calendars.get(&n.unit_code).unwrap_or(&base);
         let hours = hours.get(&n.unit_code).unwrap_or(&default_hours);
         let clock = |subject, clock| NewClock {
@@ -258,21 +324,9 @@ pub(crate) async fn insert(
     let opened_count: &[(&str, i64)] = &[("opened", 1)];
     let counts: Vec<crate::store::rollups::CaseChange> =
         news.iter().map(|n| (n.unit_code.as_str(), now, opened_count)).collect();
-    crate::store::rollups::add_cases_to(script, &counts, &up);
-    let notices: Vec<Notice> = news
-        .iter()
-        .zip(&opened)
-        .map(|(n, o)| Notice {
-            case_id: &o.id,
-            title: &n.title,
-            tell: State::Open.awaits(),
-            state: State::Open,
-            unit: &n.unit_code,
-            office: &o.office,
-            action: "open",
-        })
-        .collect();
-    apply::notify(conn, script, &notices).await?;
+    crate::store::rollups::add_cases_to(script, &counts, up);
+    let opening: Vec<(String, String)> = opened.iter().map(|o| (o.id.clone(), o.office.clone())).collect();
+    apply::notify_to(script, &notices(news, &opening), audience);
     Ok((opened, entries))
 }
 
@@ -301,7 +355,9 @@ pub async fn open(store: &Store, calendar: &CalendarHandle, new: &NewCase, actor
     }
     let now = now_ms();
     let mut script = Script::new();
-    let (opened, entries) = insert(&mut tx, &mut script, calendar, std::slice::from_ref(new), actor, now).await?;
+    let news = std::slice::from_ref(new);
+    let reads = Reads::on(&mut tx, calendar, news).await?;
+    let (opened, entries) = insert(&mut script, calendar, news, &reads, actor, now)?;
     match script.run(&mut tx).await {
         Ok(()) => {}
         // Another runner opened this rating's case first.

@@ -23,7 +23,8 @@ pub async fn commit_batch(
     for cases in [Cases::Open, Cases::Queue] {
         let attempt = async {
             let mut tx = store.write_on(conn).await?;
-            let results = insert_batch(&mut tx, calendar, items, flags, cases).await?;
+            let reads = Reads::on(&mut tx, calendar, items, cases).await?;
+            let results = insert_batch(&mut tx, calendar, items, flags, &reads).await?;
             tx.commit().await?;
             Ok::<_, crate::store::StoreError>(results)
         }
@@ -50,17 +51,59 @@ pub enum Cases {
     Queue,
 }
 
+/// What a batch reads before it writes: the rated nodes' ancestors (for the rollups) and, when
+/// it opens cases, what opening them needs ([`crate::store::cases::Reads`]).
+#[derive(Debug)]
+pub struct Reads {
+    up: crate::store::rollups::Ancestors,
+    cases: Option<crate::store::cases::Reads>,
+}
+
+impl Reads {
+    /// Reads them for `items` on `conn`, one query after another.
+    pub async fn on(
+        conn: &mut sqlx::AnyConnection,
+        calendar: &crate::calendar_data::CalendarHandle,
+        items: &[NewRating],
+        cases: Cases,
+    ) -> Result<Reads> {
+        let mut codes: Vec<&str> = items.iter().map(|i| i.target.org_code.as_str()).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        let up = crate::store::rollups::ancestors(conn, &codes).await?;
+        let cases = match cases {
+            Cases::Open => {
+                let news =
+                    new_cases(items.iter().filter(|i| i.submission.outcome == Outcome::Unsatisfied).map(|i| (i, "")));
+                Some(crate::store::cases::Reads::on(conn, calendar, &news).await?)
+            }
+            Cases::Queue => None,
+        };
+        Ok(Reads { up, cases })
+    }
+}
+
+/// The cases of unsatisfied ratings, each with its rating's id.
+fn new_cases<'a>(ratings: impl Iterator<Item = (&'a NewRating, &'a str)>) -> Vec<crate::store::cases::NewCase> {
+    ratings
+        .map(|(item, id)| {
+            let comment = item.submission.comment.as_deref().unwrap_or_default();
+            crate::store::cases::rating_case(id, &item.target, &item.reason_labels, comment)
+        })
+        .collect()
+}
+
 /// Writes a batch of ratings in the caller's transaction, in a few round trips however large
-/// the batch: reads first (the rated nodes' ancestors, and what opening cases needs), then one
-/// script with the rows, their rollups and the cases of the unsatisfied ones (or their
-/// `case.open` jobs), then the audit rows, last. `flags[i]` are the abuse-rule flags of
-/// `items[i]`. An invitation already used refuses its rating and nothing else.
+/// the batch, with what [`Reads`] read: one script with the rows, their rollups and the cases
+/// of the unsatisfied ones (or, where `reads` has no case reads, their `case.open` jobs), then
+/// the audit rows, last. `flags[i]` are the abuse-rule flags of `items[i]`. An invitation
+/// already used refuses its rating and nothing else.
 pub async fn insert_batch(
     conn: &mut sqlx::AnyConnection,
     calendar: &crate::calendar_data::CalendarHandle,
     items: &[NewRating],
     flags: &[Vec<&'static str>],
-    cases: Cases,
+    reads: &Reads,
 ) -> Result<Vec<std::result::Result<Receipt, Refusal>>> {
     let now = now_ms();
     let mut out = Vec::with_capacity(items.len());
@@ -140,26 +183,16 @@ pub async fn insert_batch(
             sign: 1,
         })
         .collect();
-    let mut codes: Vec<&str> = deltas.iter().map(|d| d.org_code.as_str()).collect();
-    codes.sort_unstable();
-    codes.dedup();
-    let up = crate::store::rollups::ancestors(conn, &codes).await?;
-    crate::store::rollups::add_ratings_to(&mut script, &deltas, &up);
+    crate::store::rollups::add_ratings_to(&mut script, &deltas, &reads.up);
     let unsatisfied: Vec<_> = stored.into_iter().filter(|(_, r)| r.outcome == Outcome::Unsatisfied).collect();
     let mut case_audit = Vec::new();
-    match cases {
-        Cases::Open => {
-            let news: Vec<crate::store::cases::NewCase> = unsatisfied
-                .iter()
-                .map(|(item, r)| {
-                    let comment = item.submission.comment.as_deref().unwrap_or_default();
-                    crate::store::cases::rating_case(&r.id, &item.target, &item.reason_labels, comment)
-                })
-                .collect();
+    match &reads.cases {
+        Some(case_reads) => {
+            let news = new_cases(unsatisfied.iter().map(|(item, r)| (*item, r.id.as_str())));
             case_audit =
-                crate::store::cases::insert(conn, &mut script, calendar, &news, &Actor::system(), now).await?.1;
+                crate::store::cases::insert(&mut script, calendar, &news, case_reads, &Actor::system(), now)?.1;
         }
-        Cases::Queue => {
+        None => {
             let jobs: Vec<crate::store::jobs::NewJob> = unsatisfied
                 .iter()
                 .map(|(_, r)| crate::store::jobs::NewJob {
