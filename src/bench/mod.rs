@@ -5,6 +5,7 @@
 //! city; this process is the load generator: plain HTTP/1.1 keep-alive connections on
 //! loopback, written here so that nothing but the server is measured.
 
+pub mod cpu;
 pub mod dashboard;
 
 use std::path::{Path, PathBuf};
@@ -46,6 +47,8 @@ pub struct Phase {
     pub seconds: f64,
     /// Latencies, ms, sorted.
     pub latencies: Vec<f64>,
+    /// The CPU the phase used, where `/proc` could tell.
+    pub cpu: Option<cpu::Usage>,
 }
 
 impl Phase {
@@ -62,8 +65,13 @@ impl Phase {
     }
 
     fn row(&self) -> String {
+        let per_request = |s: f64| format!("{:.0}", s * 1e6 / self.ok.max(1) as f64);
+        let (server, client, busy) = match &self.cpu {
+            Some(u) => (per_request(u.server_s), per_request(u.client_s), format!("{:.0}%", u.machine_busy * 100.0)),
+            None => ("?".into(), "?".into(), "?".into()),
+        };
         format!(
-            "| {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {} |",
+            "| {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {server} | {client} | {busy} |",
             self.name,
             self.per_second(),
             self.pct(0.5),
@@ -301,7 +309,7 @@ async fn fixed_rate(name: &str, port: u16, requests: &[Vec<u8>], expect: u16, ra
 type Outcome = (u64, u64, Vec<f64>);
 
 async fn collect(name: &str, started: Instant, tasks: Vec<tokio::task::JoinHandle<Outcome>>) -> Phase {
-    let mut phase = Phase { name: name.to_owned(), ok: 0, errors: 0, seconds: 0.0, latencies: Vec::new() };
+    let mut phase = Phase { name: name.to_owned(), ok: 0, errors: 0, seconds: 0.0, latencies: Vec::new(), cpu: None };
     for t in tasks {
         if let Ok((ok, errors, lat)) = t.await {
             phase.ok += ok;
@@ -326,13 +334,20 @@ pub async fn ratings(opts: BenchOptions) -> Result<String, String> {
     eprintln!("warming up …");
     closed_loop("warm-up", port, &noop, 200, 4, Duration::from_secs(1)).await;
     let warm = closed_loop("warm-up", port, &rate_reqs, 201, 4, Duration::from_secs(1)).await;
+    let pid = server.child.id();
     eprintln!("no-op endpoint, {} connections, {:?} …", opts.connections, opts.duration);
-    let noop_phase = closed_loop("GET /healthz (no-op), max", port, &noop, 200, opts.connections, opts.duration).await;
+    let t0 = cpu::sample(pid);
+    let mut noop_phase =
+        closed_loop("GET /healthz (no-op), max", port, &noop, 200, opts.connections, opts.duration).await;
+    let t1 = cpu::sample(pid);
+    noop_phase.cpu = cpu::between(&t0, &t1);
     eprintln!("ratings, {} connections, {:?} …", opts.connections, opts.duration);
-    let rating_phase =
+    let mut rating_phase =
         closed_loop("POST /api/v1/ratings, max", port, &rate_reqs, 201, opts.connections, opts.duration).await;
+    let t2 = cpu::sample(pid);
+    rating_phase.cpu = cpu::between(&t1, &t2);
     eprintln!("ratings at {} req/s, {:?} …", opts.rate, opts.duration);
-    let fixed = fixed_rate(
+    let mut fixed = fixed_rate(
         &format!("POST /api/v1/ratings at {} req/s", opts.rate),
         port,
         &rate_reqs,
@@ -341,6 +356,7 @@ pub async fn ratings(opts: BenchOptions) -> Result<String, String> {
         opts.duration,
     )
     .await;
+    fixed.cpu = cpu::between(&t2, &cpu::sample(pid));
     let stored = stored_count(&server).await?;
     let batches = batch_figures(port).await;
     let cleanup = server.cleanup.clone();
@@ -359,7 +375,7 @@ pub async fn ratings(opts: BenchOptions) -> Result<String, String> {
         opts.duration.as_secs_f64(),
         opts.rate
     ));
-    report.push_str("| phase | req/s | p50 ms | p90 ms | p99 ms | max ms | errors |\n|---|---|---|---|---|---|---|\n");
+    report.push_str("| phase | req/s | p50 ms | p90 ms | p99 ms | max ms | errors | server CPU µs/req | load generator CPU µs/req | machine busy |\n|---|---|---|---|---|---|---|---|---|---|\n");
     for p in [&noop_phase, &rating_phase, &fixed] {
         report.push_str(&p.row());
         report.push('\n');
