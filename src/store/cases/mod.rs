@@ -3,6 +3,7 @@
 //! register, documents and evidence files in [`register`].
 
 pub mod apply;
+mod notify;
 mod open;
 pub mod register;
 

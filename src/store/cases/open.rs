@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use sqlx::Row;
 
 use super::Case;
-use super::apply::{self, Notice};
+use super::notify::{self, Audience, Notice};
 use super::register;
 use crate::calendar_data::CalendarHandle;
 use crate::domain::case::{Source, State};
@@ -144,7 +144,7 @@ pub(crate) struct Reads {
     calendars: HashMap<String, std::sync::Arc<crate::domain::calendar::Calendar>>,
     hours: HashMap<String, crate::domain::calendar::BusinessHours>,
     policies: HashMap<PolicyKey, sla::Policy>,
-    audience: apply::Audience,
+    audience: Audience,
 }
 
 /// (source, category, priority).
@@ -185,9 +185,9 @@ impl Reads {
         let calendars = calendar.for_nodes(conn, &units).await?;
         let hours = crate::store::calendar::hours_for_many(conn, &units).await?;
         let policies = policies_on(conn, news).await?;
-        let mut reads = Reads { offices, up, calendars, hours, policies, audience: apply::Audience::default() };
+        let mut reads = Reads { offices, up, calendars, hours, policies, audience: Audience::default() };
         let opening = reads.opening(news);
-        reads.audience = apply::Audience::read(conn, &notices(news, &opening)).await?;
+        reads.audience = Audience::read(conn, &notices(news, &opening)).await?;
         Ok(reads)
     }
 
@@ -326,7 +326,7 @@ pub(crate) fn insert(
         news.iter().map(|n| (n.unit_code.as_str(), now, opened_count)).collect();
     crate::store::rollups::add_cases_to(script, &counts, up);
     let opening: Vec<(String, String)> = opened.iter().map(|o| (o.id.clone(), o.office.clone())).collect();
-    apply::notify_to(script, &notices(news, &opening), audience);
+    notify::notify_to(script, &notices(news, &opening), audience);
     Ok((opened, entries))
 }
 
