@@ -4,7 +4,7 @@
 use sqlx::Row;
 
 use super::audit::{self, Actor};
-use super::{Result, Store, StoreError, now_ms};
+use super::{Bind, NodeSetting, Result, Store, StoreError, now_ms};
 use crate::domain::calendar::{Calendar, CalendarData, YearNotice};
 use crate::domain::sla::{Clock, Thresholds};
 
@@ -257,21 +257,12 @@ pub async fn set_hours(
 ) -> Result<()> {
     let mut tx = store.write().await?;
     let before = hours_for(&mut tx, org_code).await?;
-    sqlx::query("delete from business_hours where org_code = $1").bind(org_code).execute(&mut *tx).await?;
-    sqlx::query("insert into business_hours (org_code, hours, updated_at) values ($1, $2, $3)")
-        .bind(org_code)
-        .bind(serde_json::to_string(hours).unwrap_or_default())
-        .bind(now_ms())
-        .execute(&mut *tx)
-        .await?;
-    audit::append(
-        &mut tx,
-        actor,
-        "business_hours.set",
-        &format!("org:{org_code}"),
-        &serde_json::json!({"before": before, "after": hours}),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
+    let setting = NodeSetting {
+        table: "business_hours",
+        org_code,
+        columns: &["hours"],
+        values: vec![Bind::Text(serde_json::to_string(hours).unwrap_or_default())],
+    };
+    let change = serde_json::json!({"before": before, "after": hours});
+    super::replace_node_setting(tx, setting, actor, "business_hours.set", &change).await
 }

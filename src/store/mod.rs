@@ -328,6 +328,42 @@ pub(crate) fn insert_values_sql(head: &str, rows: usize, cols: usize) -> String 
 /// statements cost quadratic time; 2,000 keeps that negligible and round trips few.
 pub(crate) const BATCH_PARAMS: usize = 2_000;
 
+/// A node's row of a per-node settings table (keyed by `org_code`): the other columns and their values.
+pub(crate) struct NodeSetting<'a> {
+    /// The table.
+    pub table: &'a str,
+    /// The node.
+    pub org_code: &'a str,
+    /// The columns besides `org_code` and `updated_at`.
+    pub columns: &'a [&'a str],
+    /// Their values, in order.
+    pub values: Vec<Bind>,
+}
+
+/// Replaces a node's setting in `tx` (its row deleted, the new one inserted with the time),
+/// appends the audit row `action` with `change` (its before and after) and commits.
+pub(crate) async fn replace_node_setting(
+    mut tx: Tx,
+    setting: NodeSetting<'_>,
+    actor: &audit::Actor,
+    action: &str,
+    change: &serde_json::Value,
+) -> Result<()> {
+    let NodeSetting { table, org_code, columns, values } = setting;
+    sqlx::query(sqlx::AssertSqlSafe(format!("delete from {table} where org_code = $1")))
+        .bind(org_code)
+        .execute(&mut *tx)
+        .await?;
+    let head = format!("insert into {table} (org_code, {}, updated_at)", columns.join(", "));
+    let mut row = vec![Bind::Text(org_code.to_owned())];
+    row.extend(values);
+    row.push(Bind::Int(now_ms()));
+    insert_batched(&mut tx, &head, columns.len() + 2, &[row]).await?;
+    audit::append(&mut tx, actor, action, &format!("org:{org_code}"), change).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Inserts `rows` (each a vector of `cols` binds) in as few statements as the limits allow.
 pub(crate) async fn insert_batched(
     conn: &mut sqlx::AnyConnection,

@@ -17,7 +17,7 @@ use crate::store::audit::{self, Actor};
 use crate::store::rollups::Ancestors;
 use crate::store::script::Script;
 use crate::store::sla::{self, NewClock};
-use crate::store::{Bind, Result, Store, StoreError, Tx, fetch_for_codes, new_id, now_ms, opt_text};
+use crate::store::{Bind, NodeSetting, Result, Store, StoreError, Tx, fetch_for_codes, new_id, now_ms, opt_text};
 
 /// A case to open.
 #[derive(Debug, Clone)]
@@ -89,23 +89,14 @@ pub async fn set_office(store: &Store, org_code: &OrgCode, office: &OrgCode, act
         .bind(org_code.as_str())
         .fetch_optional(&mut *tx)
         .await?;
-    sqlx::query("delete from case_offices where org_code = $1").bind(org_code.as_str()).execute(&mut *tx).await?;
-    sqlx::query("insert into case_offices (org_code, office_code, updated_at) values ($1, $2, $3)")
-        .bind(org_code.as_str())
-        .bind(office.as_str())
-        .bind(now_ms())
-        .execute(&mut *tx)
-        .await?;
-    audit::append(
-        &mut tx,
-        actor,
-        "case.office",
-        &format!("org:{org_code}"),
-        &serde_json::json!({"before": before, "after": office}),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
+    let setting = NodeSetting {
+        table: "case_offices",
+        org_code: org_code.as_str(),
+        columns: &["office_code"],
+        values: vec![Bind::Text(office.as_str().to_owned())],
+    };
+    let change = serde_json::json!({"before": before, "after": office});
+    crate::store::replace_node_setting(tx, setting, actor, "case.office", &change).await
 }
 
 /// Starts a step's clock inside `tx`; returns its id and due time.

@@ -8,9 +8,9 @@ pub use batch::{Cases, Reads, commit_batch, insert_batch};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::audit::{self, Actor};
+use super::audit::Actor;
 use super::rating_codes::Target;
-use super::{Bind, Result, Store, bind_all, now_ms, opt_text};
+use super::{Bind, NodeSetting, Result, Store, bind_all, opt_text};
 use crate::domain::ids::OrgCode;
 use crate::domain::rating::{Outcome, STANDARD_REASONS, Scale, Submission};
 
@@ -90,30 +90,20 @@ pub async fn settings_for(store: &Store, org_code: &str) -> Result<RatingSetting
 /// Sets a node's rating settings, audited with before and after.
 pub async fn set_settings(store: &Store, org_code: &str, s: &RatingSettings, actor: &Actor) -> Result<()> {
     let before = settings_for(store, org_code).await?;
-    let mut tx = store.write().await?;
-    sqlx::query("delete from rating_settings where org_code = $1").bind(org_code).execute(&mut *tx).await?;
-    sqlx::query(
-        "insert into rating_settings (org_code, scale, extra_reasons, default_level, default_after_days, updated_at)
-         values ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(org_code)
-    .bind(s.scale.as_str())
-    .bind(serde_json::to_string(&s.extra_reasons).unwrap_or_else(|_| "[]".into()))
-    .bind(s.default_level.map(i64::from))
-    .bind(s.default_after_days)
-    .bind(now_ms())
-    .execute(&mut *tx)
-    .await?;
-    audit::append(
-        &mut tx,
-        actor,
-        "rating_settings.set",
-        &format!("org:{org_code}"),
-        &serde_json::json!({"before": before, "after": s}),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
+    let tx = store.write().await?;
+    let setting = NodeSetting {
+        table: "rating_settings",
+        org_code,
+        columns: &["scale", "extra_reasons", "default_level", "default_after_days"],
+        values: vec![
+            Bind::Text(s.scale.as_str().to_owned()),
+            Bind::Text(serde_json::to_string(&s.extra_reasons).unwrap_or_else(|_| "[]".into())),
+            s.default_level.map_or(Bind::NullInt, |l| Bind::Int(i64::from(l))),
+            s.default_after_days.map_or(Bind::NullInt, Bind::Int),
+        ],
+    };
+    let change = serde_json::json!({"before": before, "after": s});
+    super::replace_node_setting(tx, setting, actor, "rating_settings.set", &change).await
 }
 
 /// Where a rating came from.
