@@ -225,6 +225,7 @@ async fn run(
         }
     }
     let mut conn = None;
+    let mut settings = crate::store::settings_cache::SettingsCache::default();
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let (ratings, replies): (Vec<NewRating>, Vec<_>) = batch.drain(..).map(|j| (j.rating, j.reply)).unzip();
@@ -237,7 +238,7 @@ async fn run(
             })
             .collect();
         let started = std::time::Instant::now();
-        let written = write(&store, &calendar, &mut conn, &ratings, &flags).await;
+        let written = write(&store, &calendar, &mut conn, &mut settings, &ratings, &flags).await;
         metrics.record_rating_batch(ratings.len(), started.elapsed());
         let mut rated = Vec::new();
         match written {
@@ -363,6 +364,7 @@ async fn write(
     store: &Store,
     calendar: &crate::calendar_data::CalendarHandle,
     conn: &mut Option<sqlx::AnyConnection>,
+    settings: &mut crate::store::settings_cache::SettingsCache,
     ratings: &[NewRating],
     flags: &[Vec<&'static str>],
 ) -> Result<Vec<Result<Receipt, Refusal>>, StoreError> {
@@ -375,7 +377,7 @@ async fn write(
         *conn = Some(c);
     }
     let Some(c) = conn.as_mut() else { return Err(StoreError::Database(sqlx::Error::PoolClosed)) };
-    let result = ratings::commit_batch(store, c, calendar, ratings, flags).await;
+    let result = ratings::commit_batch(store, c, calendar, ratings, flags, settings).await;
     if result.is_err() {
         *conn = None;
     }

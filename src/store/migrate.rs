@@ -12,17 +12,40 @@ pub struct Migration {
     pub name: &'static str,
     /// Portable SQL, several statements.
     pub sql: &'static str,
+    /// PostgreSQL's own text, where the portable one cannot serve (triggers).
+    pub postgres: Option<&'static str>,
+}
+
+impl Migration {
+    /// The text to apply on `dialect`.
+    pub fn sql_for(&self, dialect: Dialect) -> &'static str {
+        match (dialect, self.postgres) {
+            (Dialect::Postgres, Some(sql)) => sql,
+            _ => self.sql,
+        }
+    }
 }
 
 /// Every migration, in order.
 pub const MIGRATIONS: &[Migration] = &[
-    Migration { version: 1, name: "foundation", sql: include_str!("../../migrations/0001_foundation.sql") },
-    Migration { version: 2, name: "ratings", sql: include_str!("../../migrations/0002_ratings.sql") },
-    Migration { version: 3, name: "jobs", sql: include_str!("../../migrations/0003_jobs.sql") },
-    Migration { version: 4, name: "sla", sql: include_str!("../../migrations/0004_sla.sql") },
-    Migration { version: 5, name: "calendar", sql: include_str!("../../migrations/0005_calendar.sql") },
-    Migration { version: 6, name: "cases", sql: include_str!("../../migrations/0006_cases.sql") },
-    Migration { version: 7, name: "rollups", sql: include_str!("../../migrations/0007_rollups.sql") },
+    Migration {
+        version: 1,
+        name: "foundation",
+        sql: include_str!("../../migrations/0001_foundation.sql"),
+        postgres: None,
+    },
+    Migration { version: 2, name: "ratings", sql: include_str!("../../migrations/0002_ratings.sql"), postgres: None },
+    Migration { version: 3, name: "jobs", sql: include_str!("../../migrations/0003_jobs.sql"), postgres: None },
+    Migration { version: 4, name: "sla", sql: include_str!("../../migrations/0004_sla.sql"), postgres: None },
+    Migration { version: 5, name: "calendar", sql: include_str!("../../migrations/0005_calendar.sql"), postgres: None },
+    Migration { version: 6, name: "cases", sql: include_str!("../../migrations/0006_cases.sql"), postgres: None },
+    Migration { version: 7, name: "rollups", sql: include_str!("../../migrations/0007_rollups.sql"), postgres: None },
+    Migration {
+        version: 8,
+        name: "settings_generation",
+        sql: include_str!("../../migrations/0008_settings_generation.sql"),
+        postgres: Some(include_str!("../../migrations/0008_settings_generation.postgres.sql")),
+    },
 ];
 
 pub(super) async fn run(store: &Store) -> Result<usize> {
@@ -43,7 +66,8 @@ pub(super) async fn run(store: &Store) -> Result<usize> {
             // Several server processes may start at once; one migrates, the others wait.
             sqlx::query("select pg_advisory_xact_lock(7345127001)").execute(&mut *tx).await?;
         }
-        let checksum = secret_hash(m.sql);
+        let sql = m.sql_for(store.dialect());
+        let checksum = secret_hash(sql);
         let stored: Option<String> = sqlx::query_scalar("select checksum from schema_migrations where version = $1")
             .bind(m.version)
             .fetch_optional(&mut *tx)
@@ -59,7 +83,7 @@ pub(super) async fn run(store: &Store) -> Result<usize> {
             }
             None => {}
         }
-        sqlx::raw_sql(sqlx::AssertSqlSafe(m.sql)).execute(&mut *tx).await.map_err(|e| StoreError::Migration {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await.map_err(|e| StoreError::Migration {
             version: m.version,
             name: m.name,
             reason: e.to_string(),

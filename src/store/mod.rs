@@ -17,6 +17,7 @@ pub mod rating_codes;
 pub mod ratings;
 pub mod rollups;
 pub(crate) mod script;
+pub mod settings_cache;
 pub mod sla;
 pub mod teams;
 pub mod users;

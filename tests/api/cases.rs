@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use crate::helpers::{Client, TestApp, error_code};
 use crate::ratings::{code_of, rate};
 
-const UNIT: &str = "XN-CD-GA-001";
+pub const UNIT: &str = "XN-CD-GA-001";
 
 /// A small PNG (its signature is what the upload check reads).
 pub const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89\0\0\0\rIDATx\x9cc\xf8\xff\xff?\0\x05\xfe\x02\xfe\xa7\x35\x81\x84\0\0\0\0IEND\xaeB`\x82";

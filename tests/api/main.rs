@@ -14,5 +14,6 @@ mod jobs;
 mod ratings;
 mod roles;
 mod session;
+mod settings;
 mod shell;
 mod sla;

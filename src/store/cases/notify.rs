@@ -8,6 +8,7 @@ use super::recipients;
 use crate::domain::case::State;
 use crate::domain::role::Role;
 use crate::store::script::Script;
+use crate::store::settings_cache::{SettingsCache, missing, pick};
 use crate::store::{Bind, Result, new_id, now_ms};
 
 /// One change of a case to tell people about.
@@ -42,18 +43,41 @@ pub(crate) struct Audience {
 impl Audience {
     /// Reads who `notices` reach on `conn`.
     pub(crate) async fn read(conn: &mut sqlx::AnyConnection, notices: &[Notice<'_>]) -> Result<Audience> {
+        Audience::read_through(conn, notices, &mut SettingsCache::default()).await
+    }
+
+    /// [`Audience::read`], taking from `cache` what earlier batches read and reading the rest
+    /// into it.
+    pub(crate) async fn read_through(
+        conn: &mut sqlx::AnyConnection,
+        notices: &[Notice<'_>],
+        cache: &mut SettingsCache,
+    ) -> Result<Audience> {
         let mut audience = Audience::default();
         for role in [Role::UnitHead, Role::Supervisor] {
-            let mut nodes: Vec<String> =
-                notices.iter().filter(|n| n.tell == Some(role)).map(|n| n.told_at(role).to_owned()).collect();
+            let mut nodes: Vec<&str> =
+                notices.iter().filter(|n| n.tell == Some(role)).map(|n| n.told_at(role)).collect();
             nodes.sort_unstable();
             nodes.dedup();
-            if !nodes.is_empty() {
-                audience.users.insert(role, recipients(conn, role, &nodes).await?);
+            if nodes.is_empty() {
+                continue;
             }
+            let known = cache.recipients.entry(role).or_default();
+            let unknown: Vec<String> = missing(&nodes, known).into_iter().map(str::to_owned).collect();
+            if !unknown.is_empty() {
+                let mut found = recipients(conn, role, &unknown).await?;
+                for node in unknown {
+                    let users = found.remove(&node).unwrap_or_default();
+                    known.insert(node, users);
+                }
+            }
+            audience.users.insert(role, pick(&nodes, known));
         }
         if !notices.is_empty() {
-            audience.hooks = crate::jobs::webhook::active(conn).await?;
+            if cache.hooks.is_none() {
+                cache.hooks = Some(crate::jobs::webhook::active(conn).await?);
+            }
+            audience.hooks = cache.hooks.clone().unwrap_or_default();
         }
         Ok(audience)
     }

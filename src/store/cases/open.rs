@@ -16,6 +16,7 @@ use crate::domain::ids::OrgCode;
 use crate::store::audit::{self, Actor};
 use crate::store::rollups::Ancestors;
 use crate::store::script::Script;
+use crate::store::settings_cache::{PolicyKey, SettingsCache, missing, pick};
 use crate::store::sla::{self, NewClock};
 use crate::store::{Bind, NodeSetting, Result, Store, StoreError, Tx, fetch_for_codes, new_id, now_ms, opt_text};
 
@@ -138,9 +139,6 @@ pub(crate) struct Reads {
     audience: Audience,
 }
 
-/// (source, category, priority).
-type PolicyKey = (String, String, String);
-
 fn units_of(news: &[NewCase]) -> Vec<&str> {
     let mut units: Vec<&str> = news.iter().map(|n| n.unit_code.as_str()).collect();
     units.sort_unstable();
@@ -152,18 +150,6 @@ fn policy_key(n: &NewCase) -> PolicyKey {
     (n.source.as_str().to_owned(), n.category.clone(), n.priority.clone())
 }
 
-async fn policies_on(conn: &mut sqlx::AnyConnection, news: &[NewCase]) -> Result<HashMap<PolicyKey, sla::Policy>> {
-    let mut policies = HashMap::new();
-    for n in news {
-        if let std::collections::hash_map::Entry::Vacant(slot) = policies.entry(policy_key(n)) {
-            let (source, category, priority) = slot.key();
-            let policy = sla::policy_on(conn, source, category, priority).await?;
-            slot.insert(policy);
-        }
-    }
-    Ok(policies)
-}
-
 impl Reads {
     /// Reads them on `conn`, one query after another (inside the caller's transaction).
     pub(crate) async fn on(
@@ -171,14 +157,55 @@ impl Reads {
         calendar: &CalendarHandle,
         news: &[NewCase],
     ) -> Result<Reads> {
+        Reads::through(conn, calendar, news, &mut SettingsCache::default()).await
+    }
+
+    /// [`Reads::on`], taking from `cache` what earlier batches read and reading the rest into it
+    /// (the caller has checked the cache in this transaction: [`SettingsCache::check`]).
+    pub(crate) async fn through(
+        conn: &mut sqlx::AnyConnection,
+        calendar: &CalendarHandle,
+        news: &[NewCase],
+        cache: &mut SettingsCache,
+    ) -> Result<Reads> {
         let units = units_of(news);
-        let (offices, up) = places(conn, &units).await?;
-        let calendars = calendar.for_nodes(conn, &units).await?;
-        let hours = crate::store::calendar::hours_for_many(conn, &units).await?;
-        let policies = policies_on(conn, news).await?;
-        let mut reads = Reads { offices, up, calendars, hours, policies, audience: Audience::default() };
+        let unplaced = missing(&units, &cache.offices);
+        if !unplaced.is_empty() {
+            let (offices, up) = places(conn, &unplaced).await?;
+            cache.offices.extend(offices);
+            cache.ancestors.extend(up);
+        }
+        let uncalendared = missing(&units, &cache.calendars);
+        if !uncalendared.is_empty() {
+            cache.calendars.extend(calendar.for_nodes(conn, &uncalendared).await?);
+        }
+        let unhoured = missing(&units, &cache.hours);
+        if !unhoured.is_empty() {
+            let mut found = crate::store::calendar::hours_for_many(conn, &unhoured).await?;
+            cache.hours.extend(unhoured.iter().map(|u| ((*u).to_owned(), found.remove(*u))));
+        }
+        let mut policies = HashMap::new();
+        for n in news {
+            let key = policy_key(n);
+            if !cache.policies.contains_key(&key) {
+                let policy = sla::policy_on(conn, &key.0, &key.1, &key.2).await?;
+                cache.policies.insert(key.clone(), policy);
+            }
+            if let Some(policy) = cache.policies.get(&key) {
+                policies.insert(key, policy.clone());
+            }
+        }
+        let hours = units.iter().filter_map(|u| Some(((*u).to_owned(), (*cache.hours.get(*u)?)?))).collect();
+        let mut reads = Reads {
+            offices: pick(&units, &cache.offices),
+            up: pick(&units, &cache.ancestors),
+            calendars: pick(&units, &cache.calendars),
+            hours,
+            policies,
+            audience: Audience::default(),
+        };
         let opening = reads.opening(news);
-        reads.audience = Audience::read(conn, &notices(news, &opening)).await?;
+        reads.audience = Audience::read_through(conn, &notices(news, &opening), cache).await?;
         Ok(reads)
     }
 

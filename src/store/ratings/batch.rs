@@ -5,6 +5,7 @@ use super::{NewRating, Receipt, Refusal, Source};
 use crate::domain::rating::Outcome;
 use crate::store::audit::{self, Actor};
 use crate::store::script::Script;
+use crate::store::settings_cache::SettingsCache;
 use crate::store::{Bind, Result, Store, new_id, now_ms};
 
 /// Writes a batch of ratings in one transaction on `conn` and commits it: the rows, their
@@ -18,12 +19,14 @@ pub async fn commit_batch(
     calendar: &crate::calendar_data::CalendarHandle,
     items: &[NewRating],
     flags: &[Vec<&'static str>],
+    cache: &mut SettingsCache,
 ) -> Result<Vec<std::result::Result<Receipt, Refusal>>> {
     let mut last = None;
     for cases in [Cases::Open, Cases::Queue] {
         let attempt = async {
             let mut tx = store.write_on(conn).await?;
-            let reads = Reads::on(&mut tx, calendar, items, cases).await?;
+            cache.check(&mut tx, calendar).await?;
+            let reads = Reads::through(&mut tx, calendar, items, cases, cache).await?;
             let results = insert_batch(&mut tx, calendar, items, flags, &reads).await?;
             tx.commit().await?;
             Ok::<_, crate::store::StoreError>(results)
@@ -60,22 +63,25 @@ pub struct Reads {
 }
 
 impl Reads {
-    /// Reads them for `items` on `conn`, one query after another.
-    pub async fn on(
+    /// Reads them for `items` on `conn`, one query after another, taking from `cache` what
+    /// earlier batches read (the caller has checked it in this transaction:
+    /// [`SettingsCache::check`]).
+    pub async fn through(
         conn: &mut sqlx::AnyConnection,
         calendar: &crate::calendar_data::CalendarHandle,
         items: &[NewRating],
         cases: Cases,
+        cache: &mut SettingsCache,
     ) -> Result<Reads> {
         let mut codes: Vec<&str> = items.iter().map(|i| i.target.org_code.as_str()).collect();
         codes.sort_unstable();
         codes.dedup();
-        let up = crate::store::rollups::ancestors(conn, &codes).await?;
+        let up = cache.ancestors(conn, &codes).await?;
         let cases = match cases {
             Cases::Open => {
                 let news =
                     new_cases(items.iter().filter(|i| i.submission.outcome == Outcome::Unsatisfied).map(|i| (i, "")));
-                Some(crate::store::cases::Reads::on(conn, calendar, &news).await?)
+                Some(crate::store::cases::Reads::through(conn, calendar, &news, cache).await?)
             }
             Cases::Queue => None,
         };
