@@ -4,7 +4,7 @@
 
 use sqlx::Row;
 
-use super::{Bind, Result, Store, bind_all, new_id, now_ms, opt_text};
+use super::{Bind, Result, Store, new_id, now_ms, opt_text};
 
 /// A job to enqueue.
 #[derive(Debug, Clone)]
@@ -24,12 +24,9 @@ pub struct NewJob {
 /// Enqueues jobs inside the caller's transaction, with one multi-row insert. A job whose
 /// dedupe key exists already (or comes earlier in `jobs`) is skipped. Returns how many were added.
 pub async fn enqueue(conn: &mut sqlx::AnyConnection, jobs: &[NewJob]) -> Result<usize> {
-    let mut added = 0;
-    for (sql, binds) in statements(jobs) {
-        let done = bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), binds).execute(&mut *conn).await?;
-        added += done.rows_affected() as usize;
-    }
-    Ok(added)
+    let mut script = super::script::Script::new();
+    enqueue_into(&mut script, jobs);
+    Ok(script.run_counting(conn).await? as usize)
 }
 
 /// [`enqueue`] into a script.
@@ -40,16 +37,6 @@ pub(crate) fn enqueue_into(script: &mut super::script::Script, jobs: &[NewJob]) 
 const INSERT: &str =
     "insert into jobs (id, kind, payload, dedupe_key, run_at, attempts, max_attempts, state, created_at, updated_at)";
 const SKIP_SAME_KEY: &str = "on conflict (dedupe_key) do nothing";
-
-fn statements(jobs: &[NewJob]) -> Vec<(String, Vec<Bind>)> {
-    rows(jobs)
-        .chunks(super::BATCH_PARAMS / 10)
-        .map(|chunk| {
-            let sql = super::insert_values_sql(INSERT, chunk.len(), 10) + " " + SKIP_SAME_KEY;
-            (sql, chunk.iter().flatten().cloned().collect())
-        })
-        .collect()
-}
 
 fn rows(jobs: &[NewJob]) -> Vec<Vec<Bind>> {
     let now = now_ms();

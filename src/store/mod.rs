@@ -299,36 +299,6 @@ pub(crate) fn bind_all<'q>(mut q: AnyQuery<'q>, binds: impl IntoIterator<Item = 
     q
 }
 
-/// Builds a multi-row `insert` for `rows` rows of `cols` columns with `$n` placeholders.
-/// Batches stay under both engines' parameter limits when callers use [`BATCH_PARAMS`].
-pub(crate) fn insert_values_sql(head: &str, rows: usize, cols: usize) -> String {
-    let mut sql = String::with_capacity(head.len() + rows * cols * 5);
-    sql.push_str(head);
-    sql.push_str(" values ");
-    let mut n = 0;
-    for r in 0..rows {
-        if r > 0 {
-            sql.push(',');
-        }
-        sql.push('(');
-        for c in 0..cols {
-            if c > 0 {
-                sql.push(',');
-            }
-            n += 1;
-            sql.push('$');
-            sql.push_str(&n.to_string());
-        }
-        sql.push(')');
-    }
-    sql
-}
-
-/// How many parameters one batched statement carries. Both engines allow far more (SQLite
-/// 32,766, PostgreSQL 65,535), but SQLite looks `$N` names up linearly, so very large
-/// statements cost quadratic time; 2,000 keeps that negligible and round trips few.
-pub(crate) const BATCH_PARAMS: usize = 2_000;
-
 /// A node's row of a per-node settings table (keyed by `org_code`): the other columns and their values.
 pub(crate) struct NodeSetting<'a> {
     /// The table.
@@ -365,20 +335,17 @@ pub(crate) async fn replace_node_setting(
     Ok(())
 }
 
-/// Inserts `rows` (each a vector of `cols` binds) in as few statements as the limits allow.
+/// Inserts `rows` (each a vector of `cols` binds) after `head` (`insert into t (a, b)`): a
+/// [`script::Script`] insert, the rows travelling as JSON, in as few round trips as its limits allow.
 pub(crate) async fn insert_batched(
     conn: &mut sqlx::AnyConnection,
     head: &str,
     cols: usize,
     rows: &[Vec<Bind>],
 ) -> Result<()> {
-    let per_stmt = (BATCH_PARAMS / cols).max(1);
-    for chunk in rows.chunks(per_stmt) {
-        let sql = insert_values_sql(head, chunk.len(), cols);
-        let q = bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), chunk.iter().flatten().cloned());
-        q.execute(&mut *conn).await?;
-    }
-    Ok(())
+    let mut script = script::Script::new();
+    script.insert(head, cols, rows, "");
+    script.run(conn).await
 }
 
 /// Runs `sql` for many codes at once: `{codes}` in it is replaced by a list of placeholders,
@@ -414,10 +381,5 @@ mod tests {
         let b = new_id();
         assert_eq!(a.len(), 26);
         assert_ne!(a, b);
-    }
-
-    #[test]
-    fn batched_inserts_number_their_placeholders() {
-        assert_eq!(insert_values_sql("insert into t(a,b)", 2, 2), "insert into t(a,b) values ($1,$2),($3,$4)");
     }
 }

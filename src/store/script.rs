@@ -200,6 +200,25 @@ impl Script {
     }
 }
 
+impl Script {
+    /// Sends each statement on its own (for callers that need the count) and returns how many
+    /// rows they changed in all.
+    pub async fn run_counting(self, conn: &mut sqlx::AnyConnection) -> Result<u64> {
+        let dialect = Dialect::of(conn);
+        let mut changed = 0;
+        for part in self.parts {
+            let (sql, binds) = part.render(dialect);
+            let sql = match dialect {
+                Dialect::Sqlite => anonymous(&sql).unwrap_or(sql),
+                Dialect::Postgres => sql,
+            };
+            changed +=
+                bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), binds).execute(&mut *conn).await?.rows_affected();
+        }
+        Ok(changed)
+    }
+}
+
 async fn send(conn: &mut sqlx::AnyConnection, dialect: Dialect, group: Vec<(String, Vec<Bind>)>) -> Result<()> {
     let (sql, binds) = combine(dialect, group);
     // Rows travel as JSON, so the same kind of batch gives the same text: its prepared form is
