@@ -1,6 +1,10 @@
-//! `pingyi calendar day|add` (no database needed).
+//! `pingyi calendar day|add` (no database needed) and `pingyi calendar import`.
 
-use super::{CalendarAction, CliError};
+use std::path::Path;
+use std::process::ExitCode;
+
+use super::{CalendarAction, CliError, GlobalArgs, load_config, open};
+use crate::store::audit::Actor;
 
 pub(super) fn calendar_command(action: CalendarAction) -> Result<(), CliError> {
     use crate::domain::calendar::cst;
@@ -38,4 +42,39 @@ pub(super) fn calendar_command(action: CalendarAction) -> Result<(), CliError> {
         }
     }
     Ok(())
+}
+
+/// Imports official calendar years from a TOML file and recomputes the open clocks on
+/// provisional days.
+pub(super) async fn import_command(global: &GlobalArgs, file: &Path) -> Result<ExitCode, CliError> {
+    let config = load_config(global, None, false)?;
+    let text = std::fs::read_to_string(file).map_err(|e| CliError::Failed(format!("{}: {e}", file.display())))?;
+    #[derive(serde::Deserialize)]
+    struct Years {
+        year: Vec<crate::domain::calendar::YearNotice>,
+    }
+    let years: Years = toml::from_str(&text).map_err(|e| CliError::Usage(format!("{}: {e}", file.display())))?;
+    for y in &years.year {
+        if let Err(errors) = y.validate() {
+            for e in errors {
+                eprintln!("{}: year {}: {}: {}", file.display(), y.year, e.field, e.message);
+            }
+            return Ok(ExitCode::FAILURE);
+        }
+    }
+    let store = open(&config).await?;
+    for y in &years.year {
+        crate::store::calendar::import_year(&store, y, &Actor::cli()).await?;
+    }
+    let handle = crate::calendar_data::CalendarHandle::new(crate::calendar_data::load());
+    let cal = handle.reload(&store).await?;
+    let n = crate::store::calendar::recompute_provisional_clocks(
+        &store,
+        &cal,
+        &crate::domain::sla::Thresholds::default(),
+        &Actor::cli(),
+    )
+    .await?;
+    println!("{} year(s) imported; calendar {}; {n} open clock(s) recomputed", years.year.len(), cal.version());
+    Ok(ExitCode::SUCCESS)
 }

@@ -6,17 +6,20 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+mod bench;
 mod calendar;
 mod qr;
+mod transfer;
 mod users;
+
+use bench::BenchWhat;
+use transfer::{ExportWhat, ImportWhat};
 
 use crate::config::{Config, Overrides};
 use crate::demo::{self, DemoOptions};
-use crate::domain::ids::OrgCode;
-use crate::imports::{self, Format, ImportError};
 use crate::startup::{self, App};
-use crate::store::audit::{self, Actor, Verdict};
-use crate::store::{Store, StoreError, org};
+use crate::store::audit::{self, Verdict};
+use crate::store::{Store, StoreError};
 
 /// Pingyi (评议): public-service satisfaction ratings and the closed loop from complaint to fix.
 #[derive(Debug, Parser)]
@@ -143,72 +146,6 @@ enum CalendarAction {
 }
 
 #[derive(Debug, Subcommand)]
-enum BenchWhat {
-    /// The city dashboard's data (from the rollups) against the same figures by GROUP BY over
-    /// raw ratings, with 3,200 units and N ratings of history.
-    Dashboard {
-        /// sqlite or postgres.
-        #[arg(long, default_value = "sqlite")]
-        engine: String,
-        /// PostgreSQL server URL under which a fresh database is created and dropped.
-        #[arg(long, env = "PINGYI_TEST_POSTGRES_URL", default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
-        postgres_url: String,
-        /// Ratings of history.
-        #[arg(long, default_value_t = 10_000_000)]
-        ratings: u64,
-        /// Record the figures in this Markdown file.
-        #[arg(long)]
-        record: Option<PathBuf>,
-    },
-    /// Finding the due SLA clocks among many open ones, against a scan.
-    SlaSweep {
-        /// sqlite or postgres.
-        #[arg(long, default_value = "sqlite")]
-        engine: String,
-        /// PostgreSQL server URL under which a fresh database is created and dropped.
-        #[arg(long, env = "PINGYI_TEST_POSTGRES_URL", default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
-        postgres_url: String,
-        /// Open clocks.
-        #[arg(long, default_value_t = 1_000_000)]
-        clocks: i64,
-        /// Record the figures in this Markdown file.
-        #[arg(long)]
-        record: Option<PathBuf>,
-    },
-    /// Deadline computations per second: the precomputed index against a day-by-day walk.
-    Deadlines {
-        /// How many deadlines to compute with each method.
-        #[arg(long, default_value_t = 2_000_000)]
-        count: u32,
-        /// Record the figures in this Markdown file.
-        #[arg(long)]
-        record: Option<PathBuf>,
-    },
-    /// Durable rating ingestion (POST /api/v1/ratings) against GET /healthz: throughput, ratio,
-    /// latency percentiles, and p99 at a fixed rate.
-    Ratings {
-        /// sqlite or postgres.
-        #[arg(long, default_value = "sqlite")]
-        engine: String,
-        /// PostgreSQL server URL under which a fresh database is created and dropped.
-        #[arg(long, env = "PINGYI_TEST_POSTGRES_URL", default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
-        postgres_url: String,
-        /// Seconds per phase.
-        #[arg(long, default_value_t = 10)]
-        seconds: u64,
-        /// Connections in the closed-loop phases.
-        #[arg(long, default_value_t = 32)]
-        connections: usize,
-        /// Requests per second in the fixed-rate phase.
-        #[arg(long, default_value_t = 1000)]
-        rate: u32,
-        /// Record the figures in this Markdown file (its section for the engine is replaced).
-        #[arg(long)]
-        record: Option<PathBuf>,
-    },
-}
-
-#[derive(Debug, Subcommand)]
 enum QrAction {
     /// Issue a code for every unit and window under a node that has none.
     Issue {
@@ -236,39 +173,6 @@ enum QrAction {
     },
     /// Start signing new codes with a new key; printed codes keep working.
     RotateKey,
-}
-
-#[derive(Debug, Subcommand)]
-enum ImportWhat {
-    /// Org nodes: code, parent_code, kind, name[, name_en, address].
-    Org {
-        /// The .csv or .xlsx file.
-        file: PathBuf,
-        /// Validate and count only.
-        #[arg(long)]
-        dry_run: bool,
-    },
-    /// Staff: staff_no, org_code, name[, position].
-    Staff {
-        /// The .csv or .xlsx file.
-        file: PathBuf,
-        /// Validate and count only.
-        #[arg(long)]
-        dry_run: bool,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-enum ExportWhat {
-    /// The org tree under a node.
-    Org {
-        /// Root of the exported subtree.
-        #[arg(long, default_value = "XN")]
-        under: String,
-        /// Output file; its extension (.csv or .xlsx) picks the format. Standard output (CSV) if absent.
-        #[arg(long, short)]
-        output: Option<PathBuf>,
-    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -501,131 +405,15 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
             }
             print_demo_logins(&summary, &format!("http://{}", config.listen));
         }
-        Command::Import { what } => {
-            let config = load_config(&cli.global, None, false)?;
-            let (file, dry_run, staff) = match what {
-                ImportWhat::Org { file, dry_run } => (file, dry_run, false),
-                ImportWhat::Staff { file, dry_run } => (file, dry_run, true),
-            };
-            let name = file.display().to_string();
-            let format = Format::from_path(&name)
-                .ok_or_else(|| CliError::Usage(format!("{name}: expected a .csv or .xlsx file")))?;
-            let bytes = std::fs::read(&file).map_err(|e| CliError::Failed(format!("{name}: {e}")))?;
-            let store = open(&config).await?;
-            let actor = Actor::cli();
-            let result = if staff {
-                imports::import_staff(&store, &bytes, format, &actor, &name, dry_run).await
-            } else {
-                imports::import_org(&store, &bytes, format, &actor, &name, dry_run).await
-            };
-            match result {
-                Ok(c) => println!(
-                    "{}{name}: {} created, {} updated, {} unchanged",
-                    if dry_run { "dry run, nothing written: " } else { "" },
-                    c.created,
-                    c.updated,
-                    c.unchanged
-                ),
-                Err(ImportError::Invalid(errors)) => {
-                    eprintln!("{name}: nothing imported; {} problem(s):", errors.len());
-                    for e in &errors {
-                        eprintln!("  row {}, column {}: {}", e.row.unwrap_or(0), e.field, e.message);
-                    }
-                    return Ok(ExitCode::FAILURE);
-                }
-                Err(ImportError::Store(e)) => return Err(e.into()),
-            }
-        }
-        Command::Export { what: ExportWhat::Org { under, output } } => {
-            let config = load_config(&cli.global, None, false)?;
-            let root = OrgCode::parse(&under).map_err(|e| CliError::Usage(format!("--under: {}", e.0)))?;
-            let store = open(&config).await?;
-            if org::get(&store, &root).await?.is_none() {
-                return Err(CliError::Usage(format!("--under: {root} is not in the org tree")));
-            }
-            let records = org::export(&store, &root).await?;
-            let format = match &output {
-                Some(p) => Format::from_path(&p.display().to_string())
-                    .ok_or_else(|| CliError::Usage("--output: expected a .csv or .xlsx file name".into()))?,
-                None => Format::Csv,
-            };
-            let bytes = imports::write_table(format, "org", &imports::org_rows(&records)).map_err(CliError::Failed)?;
-            match output {
-                Some(p) => {
-                    std::fs::write(&p, bytes).map_err(|e| CliError::Failed(format!("{}: {e}", p.display())))?;
-                    eprintln!("{} nodes written to {}", records.len(), p.display());
-                }
-                None => {
-                    use std::io::Write;
-                    std::io::stdout().write_all(&bytes).map_err(|e| CliError::Failed(e.to_string()))?;
-                }
-            }
-        }
+        Command::Import { what } => return transfer::import_command(&cli.global, what).await,
+        Command::Export { what } => transfer::export_command(&cli.global, what).await?,
         Command::User { action } => users::user_command(&cli.global, action).await?,
         Command::Qr { action } => qr::qr_command(&cli.global, action).await?,
         Command::Calendar { action: CalendarAction::Import { file } } => {
-            let config = load_config(&cli.global, None, false)?;
-            let text =
-                std::fs::read_to_string(&file).map_err(|e| CliError::Failed(format!("{}: {e}", file.display())))?;
-            #[derive(serde::Deserialize)]
-            struct Years {
-                year: Vec<crate::domain::calendar::YearNotice>,
-            }
-            let years: Years =
-                toml::from_str(&text).map_err(|e| CliError::Usage(format!("{}: {e}", file.display())))?;
-            for y in &years.year {
-                if let Err(errors) = y.validate() {
-                    for e in errors {
-                        eprintln!("{}: year {}: {}: {}", file.display(), y.year, e.field, e.message);
-                    }
-                    return Ok(ExitCode::FAILURE);
-                }
-            }
-            let store = open(&config).await?;
-            for y in &years.year {
-                crate::store::calendar::import_year(&store, y, &Actor::cli()).await?;
-            }
-            let handle = crate::calendar_data::CalendarHandle::new(crate::calendar_data::load());
-            let cal = handle.reload(&store).await?;
-            let n = crate::store::calendar::recompute_provisional_clocks(
-                &store,
-                &cal,
-                &crate::domain::sla::Thresholds::default(),
-                &Actor::cli(),
-            )
-            .await?;
-            println!("{} year(s) imported; calendar {}; {n} open clock(s) recomputed", years.year.len(), cal.version());
+            return calendar::import_command(&cli.global, &file).await;
         }
         Command::Calendar { action } => calendar::calendar_command(action)?,
-        Command::Bench { what: BenchWhat::SlaSweep { engine, postgres_url, clocks, record } } => {
-            let command = format!("pingyi {}", std::env::args().skip(1).collect::<Vec<_>>().join(" "));
-            crate::bench::sla_sweep(&engine, &postgres_url, clocks.max(1000), record.as_deref(), &command)
-                .await
-                .map_err(CliError::Failed)?;
-        }
-        Command::Bench { what: BenchWhat::Dashboard { engine, postgres_url, ratings, record } } => {
-            let command = format!("pingyi {}", std::env::args().skip(1).collect::<Vec<_>>().join(" "));
-            crate::bench::dashboard::run(&engine, &postgres_url, ratings.max(1000), record.as_deref(), &command)
-                .await
-                .map_err(CliError::Failed)?;
-        }
-        Command::Bench { what: BenchWhat::Deadlines { count, record } } => {
-            let command = format!("pingyi {}", std::env::args().skip(1).collect::<Vec<_>>().join(" "));
-            crate::bench::deadlines(count.max(1000), record.as_deref(), &command).map_err(CliError::Failed)?;
-        }
-        Command::Bench { what: BenchWhat::Ratings { engine, postgres_url, seconds, connections, rate, record } } => {
-            let command = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
-            let opts = crate::bench::BenchOptions {
-                engine,
-                postgres_url,
-                duration: std::time::Duration::from_secs(seconds.max(1)),
-                connections: connections.max(1),
-                rate: rate.max(1),
-                record,
-                command: format!("pingyi {command}"),
-            };
-            crate::bench::ratings(opts).await.map_err(CliError::Failed)?;
-        }
+        Command::Bench { what } => bench::bench_command(what).await?,
         Command::Token { action } => users::token_command(&cli.global, action).await?,
         Command::Audit { action: AuditAction::Verify } => {
             let config = load_config(&cli.global, None, false)?;
