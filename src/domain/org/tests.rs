@@ -1,4 +1,5 @@
-//! Org tree rules: kinds and nesting, import order, missing parents, loops, kind changes, repeated codes, row parsing, staff placement.
+//! Org tree rules: kinds and nesting, import order, missing parents, loops, kind changes,
+//! repeated codes, row parsing, staff placement.
 
 use super::*;
 

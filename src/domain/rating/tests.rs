@@ -1,4 +1,5 @@
-//! Rating rules: the scales and their outcomes, required reasons, field checks, phones, signed tokens, the abuse tracker and the alert rule.
+//! Rating rules: the scales and their outcomes, required reasons, field checks, phones, signed
+//! tokens, the abuse tracker and the alert rule.
 
 use super::*;
 
