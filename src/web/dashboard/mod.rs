@@ -3,39 +3,37 @@
 //! unsatisfied ratings, the reasons, the case funnel, live alerts, overdue cases and people held
 //! to account. Everything comes from the rollups. JSON API, exports and the page.
 
-use askama::Template;
 use axum::Router;
-use axum::extract::{Query, State};
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::extract::State;
 use axum::routing::get;
 use chrono::Datelike;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
-use super::auth::{CurrentUser, Lang, PageUser};
-use super::charts::{self, Bars, Columns, Heat, percent};
+use super::auth::CurrentUser;
 use super::error::{ApiQuery, Error, ErrorBody, Result};
-use super::pages::{Nav, Page, PageError};
 use crate::domain::FieldError;
 use crate::domain::ids::OrgCode;
 use crate::domain::rates::{Counts, Rate};
 use crate::domain::role::Role;
-use crate::i18n::Tr;
-use crate::imports::{self, Format};
 use crate::store::dashboard::{self, Members, NodeCounts};
 use crate::store::rollups::{date_of_day, day_of, day_of_date, day_start_ms};
 use crate::store::{now_ms, org};
 
+mod export;
+mod page;
+
+pub use export::{download, member_rows};
+
 /// The dashboard API.
 pub fn api() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(data)).routes(routes!(export))
+    OpenApiRouter::new().routes(routes!(data)).routes(routes!(export::export))
 }
 
 /// The dashboard and rate help pages.
 pub fn pages() -> Router<AppState> {
-    Router::new().route("/dashboard", get(page)).route("/help/rates", get(help))
+    Router::new().route("/dashboard", get(page::page)).route("/help/rates", get(page::help))
 }
 
 /// Who sees dashboards: everyone but enterprises, within their scope.
@@ -286,241 +284,4 @@ async fn data(
     let trend = trend_of(&p)?;
     let node = user.subtree(&state, p.under.as_deref()).await?;
     Ok(axum::Json(build(&state, &node, period, trend).await?))
-}
-
-/// The table of the dashboard's members as rows (header first).
-pub fn member_rows(members: &[Member]) -> Vec<Vec<String>> {
-    let mut rows = vec![
-        [
-            "编码",
-            "名称",
-            "类型",
-            "评价数",
-            "满意",
-            "一般",
-            "不满意",
-            "满意率",
-            "工单",
-            "整改报告",
-            "按期整改率",
-            "问责人次",
-        ]
-        .iter()
-        .map(|s| (*s).to_owned())
-        .collect::<Vec<_>>(),
-    ];
-    for m in members {
-        let c = &m.counts;
-        rows.push(vec![
-            m.code.clone(),
-            m.name.clone(),
-            m.kind.clone(),
-            c.ratings.to_string(),
-            c.satisfied.to_string(),
-            c.neutral.to_string(),
-            c.unsatisfied.to_string(),
-            percent(m.satisfaction),
-            c.opened.to_string(),
-            c.reported.to_string(),
-            percent(m.on_time),
-            c.held.to_string(),
-        ]);
-    }
-    rows
-}
-
-/// Sends rows as a CSV or XLSX download.
-pub fn download(format: Option<&str>, sheet: &str, name: &str, rows: &[Vec<String>]) -> Result<Response> {
-    let format = match format.unwrap_or("csv") {
-        "csv" => Format::Csv,
-        "xlsx" => Format::Xlsx,
-        other => return Err(Error::field("format", format!("{other:?} is not csv or xlsx"))),
-    };
-    let bytes = imports::write_table(format, sheet, rows).map_err(Error::Internal)?;
-    let disposition = format!("attachment; filename=\"{name}.{}\"", format.extension());
-    Ok(([(header::CONTENT_TYPE, format.content_type().to_owned()), (header::CONTENT_DISPOSITION, disposition)], bytes)
-        .into_response())
-}
-
-/// The dashboard's table by child node as CSV or XLSX.
-#[utoipa::path(get, path = "/dashboard/export", tag = "dashboard", params(Params),
-    responses((status = 200, description = "The file"), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
-    security(("session" = []), ("bearer" = [])))]
-async fn export(State(state): State<AppState>, user: CurrentUser, ApiQuery(p): ApiQuery<Params>) -> Result<Response> {
-    user.require(may_view(user.user.role))?;
-    let period = Period::parse(p.from.as_deref(), p.to.as_deref())?;
-    let node = user.subtree(&state, p.under.as_deref()).await?;
-    let trend = trend_of(&p)?;
-    let d = build(&state, &node, period, trend).await?;
-    let (table, rows) = match p.table.as_deref().unwrap_or("members") {
-        "members" => ("dashboard", member_rows(&d.members)),
-        "trend" => {
-            let mut rows = vec![
-                ["起始日期", "评价数", "满意", "不满意", "工单", "整改报告", "按期"]
-                    .iter()
-                    .map(|s| (*s).to_owned())
-                    .collect::<Vec<_>>(),
-            ];
-            for t in &d.trend {
-                let c = &t.counts;
-                rows.push(vec![
-                    t.start.clone(),
-                    c.ratings.to_string(),
-                    c.satisfied.to_string(),
-                    c.unsatisfied.to_string(),
-                    c.opened.to_string(),
-                    c.reported.to_string(),
-                    c.reported_on_time.to_string(),
-                ]);
-            }
-            ("trend", rows)
-        }
-        "reasons" => {
-            let mut rows = vec![vec!["原因".to_owned(), "次数".to_owned()]];
-            rows.extend(d.reasons.iter().map(|(r, n)| vec![r.clone(), n.to_string()]));
-            ("reasons", rows)
-        }
-        other => return Err(Error::field("table", format!("{other:?} is not members, trend or reasons"))),
-    };
-    download(p.format.as_deref(), table, &format!("{table}-{}-{}-{}", d.code, d.from, d.to), &rows)
-}
-
-struct MemberRow {
-    m: Member,
-    satisfaction: String,
-    on_time: String,
-    drill: bool,
-}
-
-struct RateView {
-    rate: Rate,
-    shown: String,
-}
-
-#[derive(Template)]
-#[template(path = "dashboard.html")]
-struct DashboardPage {
-    tr: Tr,
-    nav: Nav,
-    d: Dashboard,
-    query: String,
-    trend: String,
-    rates: Vec<RateView>,
-    rows: Vec<MemberRow>,
-    crumbs: Vec<(String, String)>,
-    member_bars: Bars,
-    columns: Columns,
-    heat: Heat,
-    reason_bars: Bars,
-    funnel_bars: Bars,
-    weekdays: Vec<(i64, String)>,
-    held: i64,
-}
-
-async fn page(
-    State(state): State<AppState>,
-    Lang(locale): Lang,
-    PageUser(user): PageUser,
-    Query(p): Query<Params>,
-) -> Result<Response, PageError> {
-    user.require(may_view(user.user.role))?;
-    let period = Period::parse(p.from.as_deref(), p.to.as_deref())?;
-    let trend = trend_of(&p)?.to_owned();
-    let node = user.subtree(&state, p.under.as_deref()).await?;
-    let d = build(&state, &node, period, &trend).await?;
-    let tr = Tr { locale };
-    // The path from the viewer's scope down to this node, for going back up.
-    let mut crumbs = Vec::new();
-    for a in org::ancestors(&state.store, &node).await? {
-        if a.code == node.as_str() {
-            continue;
-        }
-        let code = OrgCode::parse(&a.code).map_err(|e| Error::Internal(e.0))?;
-        if org::within(&state.store, &code, &user.user.scopes).await? {
-            crumbs.push((a.code, a.name));
-        }
-    }
-    let rows: Vec<MemberRow> = d
-        .members
-        .iter()
-        .map(|m| MemberRow {
-            satisfaction: percent(m.satisfaction),
-            on_time: percent(m.on_time),
-            drill: m.kind != "staff",
-            m: m.clone(),
-        })
-        .collect();
-    let member_bars = charts::bars(
-        &d.members
-            .iter()
-            .map(|m| (m.name.clone(), m.satisfaction.unwrap_or(0.0), percent(m.satisfaction)))
-            .collect::<Vec<_>>(),
-        Some(1.0),
-    );
-    let columns = charts::columns(
-        &d.trend.iter().map(|t| (t.start.clone(), t.counts.ratings, t.counts.unsatisfied)).collect::<Vec<_>>(),
-    );
-    let names: [&str; 7] = ["weekday.0", "weekday.1", "weekday.2", "weekday.3", "weekday.4", "weekday.5", "weekday.6"];
-    let weekday_names: Vec<String> = names.iter().map(|k| tr.t(k).to_owned()).collect();
-    let wd: [&str; 7] = std::array::from_fn(|i| weekday_names[i].as_str());
-    let grid: [[i64; 24]; 7] = std::array::from_fn(|r| {
-        std::array::from_fn(|h| d.heatmap.get(r).and_then(|row| row.get(h)).copied().unwrap_or(0))
-    });
-    let heat = charts::heat(&grid, &wd);
-    let reason_label = |code: &str| -> String {
-        let key = format!("reason.{code}");
-        let t = tr.t(&key);
-        if t == key { code.to_owned() } else { t.to_owned() }
-    };
-    let reason_bars = charts::bars(
-        &d.reasons.iter().map(|(r, n)| (reason_label(r), *n as f64, n.to_string())).collect::<Vec<_>>(),
-        None,
-    );
-    let funnel_bars = charts::bars(
-        &d.funnel
-            .iter()
-            .map(|s| (tr.t(&format!("funnel.{}", s.key)).to_owned(), s.n as f64, s.n.to_string()))
-            .collect::<Vec<_>>(),
-        None,
-    );
-    let query = form_urlencoded::Serializer::new(String::new())
-        .append_pair("under", &d.code)
-        .append_pair("from", &d.from)
-        .append_pair("to", &d.to)
-        .finish();
-    let rates = d.rates.iter().map(|r| RateView { shown: percent(r.value), rate: r.clone() }).collect();
-    let held = d.accountability.iter().map(|(_, n)| n).sum();
-    let weekdays = (0..7).map(|i| (4 + i * 22 + 15, weekday_names[usize::try_from(i).unwrap_or(0)].clone())).collect();
-    let page = DashboardPage {
-        nav: Nav::new(Some(&user), "/dashboard"),
-        tr,
-        query,
-        trend,
-        rates,
-        rows,
-        crumbs,
-        member_bars,
-        columns,
-        heat,
-        reason_bars,
-        funnel_bars,
-        weekdays,
-        held,
-        d,
-    };
-    Ok(Page(page).into_response())
-}
-
-#[derive(Template)]
-#[template(path = "rates_help.html")]
-struct HelpPage {
-    tr: Tr,
-    nav: Nav,
-    rates: Vec<Rate>,
-}
-
-async fn help(Lang(locale): Lang, user: crate::web::auth::MaybeUser) -> Response {
-    let page =
-        HelpPage { tr: Tr { locale }, nav: Nav::new(user.0.as_ref(), "/help/rates"), rates: Counts::default().rates() };
-    Page(page).into_response()
 }
