@@ -1,0 +1,169 @@
+//! The public transparency page (公开): for a quarter, the satisfaction and on-time
+//! rectification of departments and units with enough ratings, for anyone, with no personal
+//! data or comments; as JSON, CSV, XLSX and as a page.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+
+use crate::i18n::Tr;
+use crate::store::dashboard::{self, Members};
+use crate::web::AppState;
+use crate::web::auth::{Lang, MaybeUser};
+use crate::web::charts::percent;
+use crate::web::dashboard::download;
+use crate::web::error::{ApiQuery, Error, ErrorBody, Result};
+use crate::web::pages::{Nav, Page, PageError};
+
+use super::{MIN_SAMPLE, current_quarter, quarter};
+
+/// The public figures of one node.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct PublicRow {
+    /// The node.
+    pub code: String,
+    /// Its name.
+    pub name: String,
+    /// Ratings counted.
+    pub ratings: i64,
+    /// 满意率.
+    pub satisfaction: Option<f64>,
+    /// Rectification reports.
+    pub reports: i64,
+    /// 按期整改率 (only with at least the minimum sample of reports).
+    pub on_time: Option<f64>,
+}
+
+/// The transparency page's figures: no personal data, no comments.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Public {
+    /// First day.
+    pub from: String,
+    /// Last day.
+    pub to: String,
+    /// The minimum sample below which a node is not shown.
+    pub min_sample: i64,
+    /// Departments with enough ratings.
+    pub departments: Vec<PublicRow>,
+    /// Units with enough ratings.
+    pub units: Vec<PublicRow>,
+    /// How many units were left out for too few ratings.
+    pub units_not_shown: usize,
+}
+
+/// The period shown publicly.
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
+pub struct PublicParams {
+    /// A quarter such as `2026Q3` (default: the current quarter so far).
+    pub period: Option<String>,
+    /// `json` (default), `csv` or `xlsx`.
+    pub format: Option<String>,
+}
+
+async fn public(state: &AppState, period: Option<&str>) -> Result<Public> {
+    let q = period.filter(|q| !q.is_empty()).map_or_else(current_quarter, str::to_owned);
+    let p = quarter(&q).ok_or_else(|| Error::field("period", "a quarter such as 2026Q3"))?;
+    let roots: Vec<String> = sqlx::query_scalar("select code from org_nodes where parent_code is null order by code")
+        .fetch_all(state.store.pool())
+        .await
+        .map_err(crate::store::StoreError::from)?;
+    let mut departments = Vec::new();
+    let mut units = Vec::new();
+    let mut units_not_shown = 0;
+    for root in roots {
+        for (kind, out) in [("department", &mut departments), ("unit", &mut units)] {
+            for n in dashboard::members(&state.store, &root, Members::Descendants(kind), p.from, p.to).await? {
+                let c = &n.counts;
+                if c.ratings < MIN_SAMPLE {
+                    if kind == "unit" {
+                        units_not_shown += 1;
+                    }
+                    continue;
+                }
+                out.push(PublicRow {
+                    code: n.code.clone(),
+                    name: n.name.clone(),
+                    ratings: c.ratings,
+                    satisfaction: c.satisfaction().value,
+                    reports: c.reported,
+                    on_time: if c.reported >= 5 { c.on_time().value } else { None },
+                });
+            }
+        }
+    }
+    Ok(Public { from: p.first(), to: p.last(), min_sample: MIN_SAMPLE, departments, units, units_not_shown })
+}
+
+/// The public transparency figures (no login): satisfaction and on-time rectification per
+/// department and unit with enough ratings.
+#[utoipa::path(get, path = "/public", tag = "dashboard", params(PublicParams),
+    responses((status = 200, body = Public, description = "JSON, or the file for csv/xlsx"), (status = 422, body = ErrorBody)))]
+pub(super) async fn public_data(
+    State(state): State<AppState>,
+    ApiQuery(p): ApiQuery<PublicParams>,
+) -> Result<Response> {
+    let data = public(&state, p.period.as_deref()).await?;
+    match p.format.as_deref().unwrap_or("json") {
+        "json" => Ok(axum::Json(data).into_response()),
+        f => {
+            let mut rows = vec![
+                ["类型", "编码", "名称", "评价数", "满意率", "整改报告", "按期整改率"]
+                    .iter()
+                    .map(|s| (*s).to_owned())
+                    .collect::<Vec<_>>(),
+            ];
+            for (kind, list) in [("部门", &data.departments), ("单位", &data.units)] {
+                for r in list {
+                    rows.push(vec![
+                        kind.to_owned(),
+                        r.code.clone(),
+                        r.name.clone(),
+                        r.ratings.to_string(),
+                        percent(r.satisfaction),
+                        r.reports.to_string(),
+                        percent(r.on_time),
+                    ]);
+                }
+            }
+            download(Some(f), "public", &format!("public-{}-{}", data.from, data.to), &rows)
+        }
+    }
+}
+
+struct PublicView {
+    row: PublicRow,
+    satisfaction: String,
+    on_time: String,
+}
+
+#[derive(Template)]
+#[template(path = "public.html")]
+struct PublicPage {
+    tr: Tr,
+    nav: Nav,
+    data: Public,
+    departments: Vec<PublicView>,
+    units: Vec<PublicView>,
+}
+
+pub(super) async fn public_page(
+    State(state): State<AppState>,
+    Lang(locale): Lang,
+    user: MaybeUser,
+    Query(p): Query<PublicParams>,
+) -> Result<Response, PageError> {
+    let data = public(&state, p.period.as_deref()).await?;
+    let view = |rows: &[PublicRow]| {
+        rows.iter()
+            .map(|r| PublicView { satisfaction: percent(r.satisfaction), on_time: percent(r.on_time), row: r.clone() })
+            .collect()
+    };
+    let page = PublicPage {
+        tr: Tr { locale },
+        nav: Nav::new(user.0.as_ref(), "/public"),
+        departments: view(&data.departments),
+        units: view(&data.units),
+        data,
+    };
+    Ok(Page(page).into_response())
+}
