@@ -1,7 +1,5 @@
-//! What a case leaves behind: evidence files (stored on disk by content hash), numbered
-//! documents (rectification orders, feedback sheets) and the accountability register.
-
-use std::path::{Path, PathBuf};
+//! What a case leaves behind: numbered documents (rectification orders, feedback sheets), the
+//! accountability register and, in `evidence`, the evidence files.
 
 use chrono::{Datelike, TimeZone};
 use sqlx::Row;
@@ -13,143 +11,11 @@ use crate::domain::FieldError;
 use crate::domain::case::Accountability;
 use crate::domain::ids::OrgCode;
 use crate::store::audit::Actor;
-use crate::store::{Bind, Result, Store, StoreError, Tx, bind_all, new_id, now_ms, opt_text};
+use crate::store::{Bind, Result, Store, StoreError, Tx, bind_all, new_id, opt_text};
 
-/// An evidence file.
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
-pub struct Attachment {
-    /// Id.
-    pub id: String,
-    /// SHA-256 of the content, hex: the file's name on disk and its fingerprint in the record.
-    pub sha256: String,
-    /// The name it was uploaded under.
-    pub name: String,
-    /// `image/jpeg`, `image/png` or `application/pdf`.
-    pub content_type: String,
-    /// Bytes.
-    pub size: i64,
-    /// The step it proves, once an action used it.
-    pub event_id: Option<String>,
-    /// Who uploaded it.
-    pub uploaded_by: String,
-    /// When, ms.
-    pub created_at: i64,
-}
+mod evidence;
 
-/// The kinds of file accepted as evidence, told by their first bytes (not by the name or the
-/// type the browser claims).
-pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
-    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        Some("image/jpeg")
-    } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        Some("image/png")
-    } else if bytes.starts_with(b"%PDF-") {
-        Some("application/pdf")
-    } else {
-        None
-    }
-}
-
-/// Where a file with this hash lives under `dir`.
-pub fn path_of(dir: &Path, sha256: &str) -> PathBuf {
-    dir.join(&sha256[..2]).join(sha256)
-}
-
-fn attachment_from(r: &AnyRow) -> Result<Attachment> {
-    Ok(Attachment {
-        id: r.try_get("id")?,
-        sha256: r.try_get("sha256")?,
-        name: r.try_get("name")?,
-        content_type: r.try_get("content_type")?,
-        size: r.try_get("size")?,
-        event_id: opt_text(r, "event_id")?,
-        uploaded_by: r.try_get("uploaded_by")?,
-        created_at: r.try_get("created_at")?,
-    })
-}
-
-/// Stores an evidence file for `case_id`: the content under `dir` by its hash (written to a
-/// temporary name and renamed, so a crash never leaves half a file under a real name), then the
-/// row. The same content uploaded twice is kept once on disk.
-pub async fn save_attachment(
-    store: &Store,
-    dir: &Path,
-    case_id: &str,
-    name: &str,
-    content_type: &str,
-    bytes: &[u8],
-    actor: &Actor,
-) -> Result<Attachment> {
-    use sha2::Digest;
-    let sha = hex::encode(sha2::Sha256::digest(bytes));
-    let path = path_of(dir, &sha);
-    if !tokio::fs::try_exists(&path).await.unwrap_or(false) {
-        let io = |e: std::io::Error| StoreError::Database(sqlx::Error::Io(e));
-        let parent = path.parent().unwrap_or(dir);
-        tokio::fs::create_dir_all(parent).await.map_err(io)?;
-        let tmp = parent.join(format!(".{sha}.{}", new_id()));
-        tokio::fs::write(&tmp, bytes).await.map_err(io)?;
-        tokio::fs::rename(&tmp, &path).await.map_err(io)?;
-    }
-    let a = Attachment {
-        id: new_id(),
-        sha256: sha,
-        name: name.to_owned(),
-        content_type: content_type.to_owned(),
-        size: i64::try_from(bytes.len()).unwrap_or(i64::MAX),
-        event_id: None,
-        uploaded_by: actor.name.clone(),
-        created_at: now_ms(),
-    };
-    let mut tx = store.write().await?;
-    sqlx::query(
-        "insert into attachments (id, sha256, name, content_type, size, case_id, uploaded_by, created_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(&a.id)
-    .bind(&a.sha256)
-    .bind(&a.name)
-    .bind(&a.content_type)
-    .bind(a.size)
-    .bind(case_id)
-    .bind(&a.uploaded_by)
-    .bind(a.created_at)
-    .execute(&mut *tx)
-    .await?;
-    crate::store::audit::append(
-        &mut tx,
-        actor,
-        "case.attach",
-        &format!("case:{case_id}"),
-        &serde_json::json!({"attachment": a.id, "sha256": a.sha256, "name": name, "size": a.size}),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(a)
-}
-
-/// A case's evidence files, oldest first.
-pub async fn attachments(store: &Store, case_id: &str) -> Result<Vec<Attachment>> {
-    let rows = sqlx::query(
-        "select id, sha256, name, content_type, size, event_id, uploaded_by, created_at from attachments
-         where case_id = $1 order by created_at, id",
-    )
-    .bind(case_id)
-    .fetch_all(store.pool())
-    .await?;
-    rows.iter().map(attachment_from).collect()
-}
-
-/// One evidence file and the case it belongs to.
-pub async fn attachment(store: &Store, id: &str) -> Result<Option<(Attachment, String)>> {
-    let row = sqlx::query(
-        "select id, sha256, name, content_type, size, event_id, uploaded_by, created_at, case_id from attachments where id = $1",
-    )
-    .bind(id)
-    .fetch_optional(store.pool())
-    .await?;
-    row.map(|r| Ok((attachment_from(&r)?, r.try_get("case_id")?))).transpose()
-}
+pub use evidence::{Attachment, attachment, attachments, path_of, save_attachment, sniff};
 
 /// A numbered document.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
