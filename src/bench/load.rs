@@ -127,35 +127,12 @@ pub(super) async fn closed_loop(
 ) -> Phase {
     let started = Instant::now();
     let deadline = started + duration;
-    let mut tasks = Vec::new();
-    for c in 0..connections {
-        let requests = requests.to_vec();
-        tasks.push(tokio::spawn(async move {
-            let (mut ok, mut errors, mut lat) = (0u64, 0u64, Vec::new());
-            let Ok(mut conn) = Conn::open(port).await else { return (0, 1, lat) };
-            let mut i = c;
-            while Instant::now() < deadline {
-                let t = Instant::now();
-                match conn.send(&requests[i % requests.len()]).await {
-                    Ok(s) if s == expect => {
-                        ok += 1;
-                        lat.push(t.elapsed().as_secs_f64() * 1000.0);
-                    }
-                    Ok(_) => errors += 1,
-                    Err(_) => {
-                        errors += 1;
-                        match Conn::open(port).await {
-                            Ok(c) => conn = c,
-                            Err(_) => break,
-                        }
-                    }
-                }
-                i += connections;
-            }
-            (ok, errors, lat)
-        }));
-    }
-    collect(name, started, tasks).await
+    // Each request is due as soon as the previous one on its connection is answered.
+    let next = move |c: usize, k: u64| {
+        let now = Instant::now();
+        (now < deadline).then_some((c + k as usize * connections, now))
+    };
+    drive(name, port, requests, expect, connections, started, next).await
 }
 
 /// Requests at a fixed rate, each timed from when it was due (so a stall counts fully).
@@ -171,25 +148,55 @@ pub(super) async fn fixed_rate(
     let interval = Duration::from_secs_f64(1.0 / rate as f64);
     let connections = 64usize;
     let started = Instant::now() + Duration::from_millis(50);
+    // Request n is due at n intervals from the start, on connection n mod 64.
+    let next = move |c: usize, k: u64| {
+        let n = c as u64 + k * connections as u64;
+        (n < total).then(|| (n as usize, started + interval * n as u32))
+    };
+    drive(name, port, requests, expect, connections, started, next).await
+}
+
+/// Runs `connections` connections, each sending the requests `next(connection, k)` names for
+/// its k-th turn (an index into `requests` and when it is due; `None` ends the connection), and
+/// times each from when it was due. A connection that fails is opened again.
+async fn drive<F>(
+    name: &str,
+    port: u16,
+    requests: &[Vec<u8>],
+    expect: u16,
+    connections: usize,
+    started: Instant,
+    next: F,
+) -> Phase
+where
+    F: Fn(usize, u64) -> Option<(usize, Instant)> + Copy + Send + 'static,
+{
     let mut tasks = Vec::new();
     for c in 0..connections {
         let requests = requests.to_vec();
         tasks.push(tokio::spawn(async move {
             let (mut ok, mut errors, mut lat) = (0u64, 0u64, Vec::new());
             let Ok(mut conn) = Conn::open(port).await else { return (0, 1, lat) };
-            let mut n = c as u64;
-            while n < total {
-                let due = started + interval * n as u32;
-                tokio::time::sleep_until(due.into()).await;
-                match conn.send(&requests[n as usize % requests.len()]).await {
+            let mut k = 0;
+            while let Some((i, due)) = next(c, k) {
+                k += 1;
+                if due > Instant::now() {
+                    tokio::time::sleep_until(due.into()).await;
+                }
+                match conn.send(&requests[i % requests.len()]).await {
                     Ok(s) if s == expect => {
                         ok += 1;
                         lat.push(due.elapsed().as_secs_f64() * 1000.0);
                     }
                     Ok(_) => errors += 1,
-                    Err(_) => errors += 1,
+                    Err(_) => {
+                        errors += 1;
+                        match Conn::open(port).await {
+                            Ok(c) => conn = c,
+                            Err(_) => break,
+                        }
+                    }
                 }
-                n += connections as u64;
             }
             (ok, errors, lat)
         }));
