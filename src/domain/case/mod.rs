@@ -322,5 +322,39 @@ pub fn permitted(facts: &Facts, role: Role) -> Vec<ActionName> {
     ActionName::ALL.into_iter().filter(|a| transition(facts, a.sample(), role).is_ok()).collect()
 }
 
+/// The title of the case an unsatisfied rating opens: "单位·窗口：不满意评价（话难听、事难办）", the unit
+/// alone when the unit itself was rated (`window` is `None`), then the reasons' labels.
+pub fn rating_case_title(unit: &str, window: Option<&str>, labels: &[String]) -> String {
+    let place = match window {
+        Some(w) => format!("{unit}·{w}"),
+        None => unit.to_owned(),
+    };
+    format!("{place}：不满意评价（{}）", labels.join("、"))
+}
+
+/// What a transition counts for in the case funnel and the accountability figures: counter
+/// names (the columns of the case rollups, `store::rollups::CASE_COUNTERS`) and amounts.
+/// `on_time`: a report came before its deadline; `held`: how many people a decision held to
+/// account.
+pub fn counted(t: &Transition, on_time: bool, held: i64) -> Vec<(&'static str, i64)> {
+    let mut c = match t.action {
+        Action::Acknowledge => vec![("acknowledged", 1)],
+        Action::ReturnVisit { reached } => vec![("visited", 1), ("reached", i64::from(reached))],
+        Action::Verify { verdict } if verdict.holds() => vec![("substantiated", 1)],
+        Action::Verify { .. } => vec![("unsubstantiated", 1)],
+        Action::Order { .. } => vec![("ordered", 1)],
+        Action::Report => vec![("reported", 1), ("reported_on_time", i64::from(on_time))],
+        Action::Accept => vec![("accepted", 1)],
+        Action::FollowUp { satisfied: false } => vec![("reopened", 1)],
+        Action::Decide { .. } => vec![("decided", 1), ("held", held)],
+        Action::SendBack => vec![("sent_back", 1)],
+        _ => Vec::new(),
+    };
+    if t.to == State::Closed {
+        c.push(("closed", 1));
+    }
+    c
+}
+
 #[cfg(test)]
 mod tests;

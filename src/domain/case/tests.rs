@@ -196,3 +196,34 @@ fn names_round_trip() {
         assert_eq!(Accountability::parse(k.as_str()), Some(k));
     }
 }
+
+#[test]
+fn a_rating_case_is_titled_by_its_place_and_reasons() {
+    let labels = vec!["话难听".to_owned(), "事难办".to_owned()];
+    assert_eq!(
+        rating_case_title("市政务服务中心", Some("3号窗口"), &labels),
+        "市政务服务中心·3号窗口：不满意评价（话难听、事难办）"
+    );
+    assert_eq!(rating_case_title("市税务局", None, &labels[..1]), "市税务局：不满意评价（话难听）");
+}
+
+#[test]
+fn transitions_count_for_the_funnel_with_the_rollups_own_names() {
+    let visited = facts(State::Visited, Source::Rating);
+    let holds = transition(&visited, Action::Verify { verdict: Verdict::Partly }, Role::Supervisor)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(counted(&holds, false, 0), vec![("substantiated", 1)]);
+    let fails = transition(&visited, Action::Verify { verdict: Verdict::Unsubstantiated }, Role::Supervisor)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(counted(&fails, false, 0), vec![("unsubstantiated", 1), ("closed", 1)]);
+    let ordered = facts(State::Ordered, Source::Rating);
+    let report = transition(&ordered, Action::Report, Role::UnitHead).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(counted(&report, false, 0), vec![("reported", 1), ("reported_on_time", 0)]);
+    assert_eq!(counted(&report, true, 0), vec![("reported", 1), ("reported_on_time", 1)]);
+    // Every name is a column of the case rollups.
+    for t in [holds, fails, report] {
+        for (name, _) in counted(&t, true, 2) {
+            assert!(crate::store::rollups::CASE_COUNTERS.contains(&name), "{name}");
+        }
+    }
+}

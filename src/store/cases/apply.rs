@@ -273,7 +273,8 @@ pub async fn apply(
     if let Action::Decide { kind } = t.action {
         held = register::record_decision(&mut tx, case, &event, kind, d, actor, now).await?;
     }
-    crate::store::rollups::add_case(&mut tx, &unit, now, &counters(&t, &data, held)).await?;
+    let counted = crate::domain::case::counted(&t, data["on_time"] == true, held);
+    crate::store::rollups::add_case(&mut tx, &unit, now, &counted).await?;
     let office: String =
         sqlx::query_scalar("select office_code from cases where id = $1").bind(&case.id).fetch_one(&mut *tx).await?;
     let tell = match t.action {
@@ -305,27 +306,6 @@ pub async fn apply(
     .await?;
     tx.commit().await.map_err(StoreError::from)?;
     get(store, &case.id).await?.ok_or(ApplyError::Stale)
-}
-
-/// The rollup counters a transition moves (see `store::rollups::CASE_COUNTERS`).
-fn counters(t: &Transition, data: &serde_json::Value, held: i64) -> Vec<(&'static str, i64)> {
-    let mut c = match t.action {
-        Action::Acknowledge => vec![("acknowledged", 1)],
-        Action::ReturnVisit { reached } => vec![("visited", 1), ("reached", i64::from(reached))],
-        Action::Verify { verdict } if verdict.holds() => vec![("substantiated", 1)],
-        Action::Verify { .. } => vec![("unsubstantiated", 1)],
-        Action::Order { .. } => vec![("ordered", 1)],
-        Action::Report => vec![("reported", 1), ("reported_on_time", i64::from(data["on_time"] == true))],
-        Action::Accept => vec![("accepted", 1)],
-        Action::FollowUp { satisfied: false } => vec![("reopened", 1)],
-        Action::Decide { .. } => vec![("decided", 1), ("held", held)],
-        Action::SendBack => vec![("sent_back", 1)],
-        _ => Vec::new(),
-    };
-    if t.to == State::Closed {
-        c.push(("closed", 1));
-    }
-    c
 }
 
 /// Appends a timeline entry; returns its id.

@@ -7,7 +7,7 @@ mod notify;
 mod open;
 pub mod register;
 
-pub use open::{NewCase, open, open_for_rating, rating_case, set_office};
+pub use open::{NewCase, RatedPlace, open, open_for_rating, rating_case, set_office};
 pub(crate) use open::{Reads, insert, office_for, start_clock};
 
 use sqlx::Row;

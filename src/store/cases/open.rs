@@ -391,26 +391,36 @@ pub async fn open(store: &Store, calendar: &CalendarHandle, new: &NewCase, actor
     }
 }
 
-/// The case an unsatisfied rating opens: titled "单位·窗口：不满意评价（话难听）" (the unit
-/// alone when the unit itself was rated), the citizen's comment as its description.
-pub fn rating_case(
-    rating_id: &str,
-    target: &crate::store::rating_codes::Target,
-    labels: &[String],
-    comment: &str,
-) -> NewCase {
-    let name = if target.org_code == target.unit_code {
-        target.unit_name.clone()
-    } else {
-        format!("{}·{}", target.unit_name, target.org_name)
-    };
+/// Where a rating was given: the node rated (a unit or a window) and the unit it belongs to.
+#[derive(Debug, Clone, Copy)]
+pub struct RatedPlace<'a> {
+    /// The node rated.
+    pub org_code: &'a str,
+    /// Its name.
+    pub org_name: &'a str,
+    /// Its unit.
+    pub unit_code: &'a str,
+    /// The unit's name.
+    pub unit_name: &'a str,
+}
+
+impl<'a> From<&'a crate::store::rating_codes::Target> for RatedPlace<'a> {
+    fn from(t: &'a crate::store::rating_codes::Target) -> Self {
+        RatedPlace { org_code: &t.org_code, org_name: &t.org_name, unit_code: &t.unit_code, unit_name: &t.unit_name }
+    }
+}
+
+/// The case an unsatisfied rating opens, titled by its place and reasons (`labels`) with the
+/// citizen's comment as its description.
+pub fn rating_case(rating_id: &str, place: RatedPlace<'_>, labels: &[String], comment: &str) -> NewCase {
+    let window = (place.org_code != place.unit_code).then_some(place.org_name);
     NewCase {
         source: Source::Rating,
         category: "*".into(),
         priority: "normal".into(),
-        title: format!("{name}：不满意评价（{}）", labels.join("、")),
+        title: crate::domain::case::rating_case_title(place.unit_name, window, labels),
         description: comment.to_owned(),
-        unit_code: target.unit_code.clone(),
+        unit_code: place.unit_code.to_owned(),
         rating_id: Some(rating_id.to_owned()),
     }
 }
@@ -431,19 +441,11 @@ pub async fn open_for_rating(store: &Store, calendar: &CalendarHandle, rating_id
         return Ok(None);
     }
     let reasons: Vec<String> = serde_json::from_str(&r.try_get::<String, _>("reasons")?).unwrap_or_default();
-    let target = crate::store::rating_codes::Target {
-        id: String::new(),
-        org_code: r.try_get("org_code")?,
-        org_name: r.try_get("name")?,
-        unit_code: r.try_get("unit_code")?,
-        unit_name: r.try_get("unit_name")?,
-        staff_no: None,
-        staff_name: None,
-        closed: false,
-        expired: false,
-    };
-    let settings = crate::store::ratings::settings_for(store, &target.org_code).await?;
+    let (org_code, org_name): (String, String) = (r.try_get("org_code")?, r.try_get("name")?);
+    let (unit_code, unit_name): (String, String) = (r.try_get("unit_code")?, r.try_get("unit_name")?);
+    let place = RatedPlace { org_code: &org_code, org_name: &org_name, unit_code: &unit_code, unit_name: &unit_name };
+    let settings = crate::store::ratings::settings_for(store, &org_code).await?;
     let comment = opt_text(&r, "comment")?.unwrap_or_default();
-    let new = rating_case(rating_id, &target, &settings.reason_labels_zh(&reasons), &comment);
+    let new = rating_case(rating_id, place, &settings.reason_labels_zh(&reasons), &comment);
     open(store, calendar, &new, &Actor::system()).await
 }

@@ -94,7 +94,7 @@ fn new_cases<'a>(ratings: impl Iterator<Item = (&'a NewRating, &'a str)>) -> Vec
     ratings
         .map(|(item, id)| {
             let comment = item.submission.comment.as_deref().unwrap_or_default();
-            crate::store::cases::rating_case(id, &item.target, &item.reason_labels, comment)
+            crate::store::cases::rating_case(id, (&item.target).into(), &item.reason_labels, comment)
         })
         .collect()
 }
