@@ -383,4 +383,29 @@ mod tests {
         let d = chrono::NaiveDate::from_ymd_opt(2026, 11, 29).unwrap_or_default();
         assert_eq!(date_of_day(day_of_date(d)), d);
     }
+
+    #[test]
+    fn every_counter_a_transition_moves_is_a_column_of_the_case_rollups() {
+        use crate::domain::case::{Accountability, Action, State, Transition, Verdict, counted};
+        let actions = [
+            Action::Acknowledge,
+            Action::ReturnVisit { reached: true },
+            Action::Verify { verdict: Verdict::Substantiated },
+            Action::Verify { verdict: Verdict::Unsubstantiated },
+            Action::Order { deadline_days: 10 },
+            Action::Report,
+            Action::Accept,
+            Action::FollowUp { satisfied: false },
+            Action::Decide { kind: Accountability::None },
+            Action::SendBack,
+        ];
+        for action in actions {
+            let t = Transition { from: State::Open, to: State::Closed, action, reopened: false };
+            let names = counted(&t, true, 1);
+            assert!(!names.is_empty());
+            for (name, _) in names {
+                assert!(CASE_COUNTERS.contains(&name), "{name} ({action:?})");
+            }
+        }
+    }
 }
