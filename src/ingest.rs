@@ -238,8 +238,9 @@ async fn run(
             })
             .collect();
         let started = std::time::Instant::now();
-        let written = write(&store, &calendar, &mut conn, &mut settings, &ratings, &flags).await;
-        metrics.record_rating_batch(ratings.len(), started.elapsed());
+        let mut steps = ratings::Steps::default();
+        let written = write(&store, &calendar, &mut conn, &mut settings, &mut steps, &ratings, &flags).await;
+        metrics.record_rating_batch(ratings.len(), started.elapsed(), &steps.named());
         let mut rated = Vec::new();
         match written {
             Ok(results) => {
@@ -365,6 +366,7 @@ async fn write(
     calendar: &crate::calendar_data::CalendarHandle,
     conn: &mut Option<sqlx::AnyConnection>,
     settings: &mut crate::store::settings_cache::SettingsCache,
+    steps: &mut ratings::Steps,
     ratings: &[NewRating],
     flags: &[Vec<&'static str>],
 ) -> Result<Vec<Result<Receipt, Refusal>>, StoreError> {
@@ -377,7 +379,7 @@ async fn write(
         *conn = Some(c);
     }
     let Some(c) = conn.as_mut() else { return Err(StoreError::Database(sqlx::Error::PoolClosed)) };
-    let result = ratings::commit_batch(store, c, calendar, ratings, flags, settings).await;
+    let result = ratings::commit_batch(store, c, calendar, ratings, flags, settings, steps).await;
     if result.is_err() {
         *conn = None;
     }

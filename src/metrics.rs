@@ -23,6 +23,7 @@ struct Inner {
     rating_batches: u64,
     rating_batch_rows: u64,
     rating_commit: Histogram,
+    rating_steps: BTreeMap<&'static str, f64>,
 }
 
 /// The process's metrics. One per server, shared by reference.
@@ -58,11 +59,14 @@ impl Metrics {
         h.sum += secs;
     }
 
-    /// Records one group commit of `rows` ratings that took `elapsed`.
-    pub fn record_rating_batch(&self, rows: usize, elapsed: Duration) {
+    /// Records one group commit of `rows` ratings that took `elapsed`, `steps` of it by step.
+    pub fn record_rating_batch(&self, rows: usize, elapsed: Duration, steps: &[(&'static str, Duration)]) {
         let Ok(mut inner) = self.inner.lock() else { return };
         inner.rating_batches += 1;
         inner.rating_batch_rows += rows as u64;
+        for (step, took) in steps {
+            *inner.rating_steps.entry(step).or_default() += took.as_secs_f64();
+        }
         let secs = elapsed.as_secs_f64();
         let h = &mut inner.rating_commit;
         for (i, bound) in BUCKETS.iter().enumerate() {
@@ -106,6 +110,11 @@ impl Metrics {
         let _ = writeln!(out, "pingyi_rating_commit_seconds_bucket{{le=\"+Inf\"}} {}", h.count);
         let _ = writeln!(out, "pingyi_rating_commit_seconds_sum {}", h.sum);
         let _ = writeln!(out, "pingyi_rating_commit_seconds_count {}", h.count);
+        let _ = writeln!(out, "# HELP pingyi_rating_batch_step_seconds_total Time rating batches spent in each step.");
+        let _ = writeln!(out, "# TYPE pingyi_rating_batch_step_seconds_total counter");
+        for (step, secs) in &inner.rating_steps {
+            let _ = writeln!(out, "pingyi_rating_batch_step_seconds_total{{step=\"{step}\"}} {secs}");
+        }
         let _ = writeln!(out, "# HELP pingyi_http_request_duration_seconds HTTP request latency.");
         let _ = writeln!(out, "# TYPE pingyi_http_request_duration_seconds histogram");
         for ((method, route), h) in &inner.latency {
@@ -140,5 +149,18 @@ mod tests {
         ));
         assert!(text.contains("le=\"0.005\"} 1"));
         assert!(text.contains("le=\"+Inf\"} 2"));
+    }
+
+    #[test]
+    fn rating_batches_add_up_their_steps() {
+        let m = Metrics::default();
+        let steps = [("begin", Duration::from_millis(1)), ("commit", Duration::from_millis(2))];
+        m.record_rating_batch(10, Duration::from_millis(3), &steps);
+        m.record_rating_batch(5, Duration::from_millis(3), &steps);
+        let text = m.render();
+        assert!(text.contains("pingyi_rating_batches_total 2\n"), "{text}");
+        assert!(text.contains("pingyi_rating_batch_rows_total 15\n"), "{text}");
+        assert!(text.contains("pingyi_rating_batch_step_seconds_total{step=\"begin\"} 0.002\n"), "{text}");
+        assert!(text.contains("pingyi_rating_batch_step_seconds_total{step=\"commit\"} 0.004\n"), "{text}");
     }
 }

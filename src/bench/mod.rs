@@ -193,11 +193,14 @@ pub async fn ratings(opts: BenchOptions) -> Result<String, String> {
         stored,
         sent
     ));
-    if let Some((batches, rows, commit_s)) = batches {
+    if let Some(BatchFigures { batches, rows, seconds, steps }) = batches {
+        let per_batch = |s: f64| s * 1000.0 / batches.max(1.0);
+        let steps: Vec<String> = steps.iter().map(|(step, s)| format!("{step} {:.2}", per_batch(*s))).collect();
         report.push_str(&format!(
-            "Group commit: {batches} batches, {:.1} ratings per batch on average, {:.2} ms per batch write + commit.\n",
+            "Group commit: {batches} batches, {:.1} ratings per batch on average, {:.2} ms per batch write + commit (ms per step: {}).\n",
             rows / batches.max(1.0),
-            commit_s * 1000.0 / batches.max(1.0)
+            per_batch(seconds),
+            steps.join(", ")
         ));
     }
     println!("{report}");
@@ -230,17 +233,36 @@ pub(crate) async fn fresh_database(
     }
 }
 
-/// (batches, rows, seconds spent writing) from the server's own metrics.
-async fn batch_figures(port: u16) -> Option<(f64, f64, f64)> {
+/// What the server's own metrics say of its group commits over the whole run.
+struct BatchFigures {
+    /// Batches committed.
+    batches: f64,
+    /// Ratings in them.
+    rows: f64,
+    /// Seconds spent writing and committing them.
+    seconds: f64,
+    /// Of those, seconds per step of a batch (`store::ratings::Steps`), in order.
+    steps: Vec<(&'static str, f64)>,
+}
+
+async fn batch_figures(port: u16) -> Option<BatchFigures> {
     let mut conn = Conn::open(port).await.ok()?;
     conn.send(b"GET /metrics HTTP/1.1\r\nhost: bench\r\n\r\n").await.ok()?;
     let text = String::from_utf8_lossy(&conn.buf).into_owned();
     let value = |name: &str| text.lines().find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse::<f64>().ok()));
-    Some((
-        value("pingyi_rating_batches_total ")?,
-        value("pingyi_rating_batch_rows_total ")?,
-        value("pingyi_rating_commit_seconds_sum ")?,
-    ))
+    let steps = crate::store::ratings::Steps::default()
+        .named()
+        .iter()
+        .filter_map(|(step, _)| {
+            Some((*step, value(&format!("pingyi_rating_batch_step_seconds_total{{step=\"{step}\"}} "))?))
+        })
+        .collect();
+    Some(BatchFigures {
+        batches: value("pingyi_rating_batches_total ")?,
+        rows: value("pingyi_rating_batch_rows_total ")?,
+        seconds: value("pingyi_rating_commit_seconds_sum ")?,
+        steps,
+    })
 }
 
 async fn open_store(server: &Server) -> Result<crate::store::Store, String> {

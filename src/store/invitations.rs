@@ -163,7 +163,9 @@ pub async fn record_defaults(
         return Ok(0);
     }
     let mut conn = store.pool().acquire().await?;
-    let results = ratings::commit_batch(store, &mut conn, calendar, &due, &[], &mut Default::default()).await?;
+    let results =
+        ratings::commit_batch(store, &mut conn, calendar, &due, &[], &mut Default::default(), &mut Default::default())
+            .await?;
     Ok(results.iter().filter(|r| r.is_ok()).count())
 }
 

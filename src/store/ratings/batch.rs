@@ -8,6 +8,34 @@ use crate::store::script::Script;
 use crate::store::settings_cache::SettingsCache;
 use crate::store::{Bind, Result, Store, new_id, now_ms};
 
+/// Where a batch's time went, step by step (for `/metrics` and the benchmark).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Steps {
+    /// Opening the transaction and checking the kept settings ([`SettingsCache::check`]).
+    pub begin: std::time::Duration,
+    /// Reading what the cache did not have.
+    pub reads: std::time::Duration,
+    /// The script: ratings, rollups, cases.
+    pub writes: std::time::Duration,
+    /// The audit rows.
+    pub audit: std::time::Duration,
+    /// The commit.
+    pub commit: std::time::Duration,
+}
+
+impl Steps {
+    /// The steps by name, in order.
+    pub fn named(&self) -> [(&'static str, std::time::Duration); 5] {
+        [
+            ("begin", self.begin),
+            ("reads", self.reads),
+            ("writes", self.writes),
+            ("audit", self.audit),
+            ("commit", self.commit),
+        ]
+    }
+}
+
 /// Writes a batch of ratings in one transaction on `conn` and commits it: the rows, their
 /// rollups, the cases of the unsatisfied ones and the audit rows (see [`insert_batch`]).
 /// Should opening the cases fail, the whole transaction is rolled back and the batch written
@@ -20,15 +48,22 @@ pub async fn commit_batch(
     items: &[NewRating],
     flags: &[Vec<&'static str>],
     cache: &mut SettingsCache,
+    steps: &mut Steps,
 ) -> Result<Vec<std::result::Result<Receipt, Refusal>>> {
     let mut last = None;
     for cases in [Cases::Open, Cases::Queue] {
         let attempt = async {
+            let t = std::time::Instant::now();
             let mut tx = store.write_on(conn).await?;
             cache.check(&mut tx, calendar).await?;
+            steps.begin += t.elapsed();
+            let t = std::time::Instant::now();
             let reads = Reads::through(&mut tx, calendar, items, cases, cache).await?;
-            let results = insert_batch(&mut tx, calendar, items, flags, &reads).await?;
+            steps.reads += t.elapsed();
+            let results = insert_batch(&mut tx, calendar, items, flags, &reads, steps).await?;
+            let t = std::time::Instant::now();
             tx.commit().await?;
+            steps.commit += t.elapsed();
             Ok::<_, crate::store::StoreError>(results)
         }
         .await;
@@ -110,6 +145,7 @@ pub async fn insert_batch(
     items: &[NewRating],
     flags: &[Vec<&'static str>],
     reads: &Reads,
+    steps: &mut Steps,
 ) -> Result<Vec<std::result::Result<Receipt, Refusal>>> {
     let now = now_ms();
     let mut out = Vec::with_capacity(items.len());
@@ -212,8 +248,12 @@ pub async fn insert_batch(
             crate::store::jobs::enqueue_into(&mut script, &jobs);
         }
     }
+    let t = std::time::Instant::now();
     script.run(conn).await?;
+    steps.writes += t.elapsed();
+    let t = std::time::Instant::now();
     let citizen = Actor { name: "citizen".into(), client_addr: String::new() };
     audit::append_as(conn, &[(&citizen, &audit_rows), (&Actor::system(), &case_audit)]).await?;
+    steps.audit += t.elapsed();
     Ok(out)
 }

@@ -3,7 +3,7 @@
 
 mod batch;
 
-pub use batch::{Cases, Reads, commit_batch, insert_batch};
+pub use batch::{Cases, Reads, Steps, commit_batch, insert_batch};
 
 use sqlx::Row;
 use sqlx::any::AnyRow;
