@@ -5,10 +5,12 @@
 pub mod apply;
 mod notify;
 mod open;
+mod rating;
 pub mod register;
 
-pub use open::{NewCase, RatedPlace, open, open_for_rating, rating_case, set_office};
+pub use open::{NewCase, open, set_office};
 pub(crate) use open::{Reads, insert, office_for, start_clock};
+pub use rating::{RatedPlace, open_for_rating, rating_case};
 
 use sqlx::Row;
 use sqlx::any::AnyRow;
