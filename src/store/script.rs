@@ -198,20 +198,14 @@ impl Script {
         }
         Ok(())
     }
-}
 
-impl Script {
     /// Sends each statement on its own (for callers that need the count) and returns how many
     /// rows they changed in all.
     pub async fn run_counting(self, conn: &mut sqlx::AnyConnection) -> Result<u64> {
         let dialect = Dialect::of(conn);
         let mut changed = 0;
         for part in self.parts {
-            let (sql, binds) = part.render(dialect);
-            let sql = match dialect {
-                Dialect::Sqlite => anonymous(&sql).unwrap_or(sql),
-                Dialect::Postgres => sql,
-            };
+            let (sql, binds) = combine(dialect, vec![part.render(dialect)]);
             changed +=
                 bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), binds).execute(&mut *conn).await?.rows_affected();
         }
