@@ -113,6 +113,8 @@ pub struct FileConfig {
     pub mail_from: Option<String>,
     /// Run the job runner inside `serve` (default true; false when `pingyi worker` runs them).
     pub run_jobs: Option<bool>,
+    /// `auto`, `always` or `never`.
+    pub rating_inbox: Option<crate::ingest::InboxMode>,
     /// Where evidence files are kept (default: `pingyi-files` beside a SQLite database, or in
     /// the working directory).
     pub files_dir: Option<PathBuf>,
@@ -141,6 +143,8 @@ pub struct Overrides {
     pub smtp_url: Option<String>,
     /// `PINGYI_MAIL_FROM`.
     pub mail_from: Option<String>,
+    /// `PINGYI_RATING_INBOX`: `auto`, `always` or `never`.
+    pub rating_inbox: Option<String>,
 }
 
 /// The validated configuration. Its Debug output masks the SMTP password.
@@ -174,6 +178,8 @@ pub struct Config {
     pub files_dir: PathBuf,
     /// Largest evidence file, bytes.
     pub max_attachment_bytes: usize,
+    /// Where the rating writer commits ratings under load (see [`crate::ingest::InboxMode`]).
+    pub rating_inbox: crate::ingest::InboxMode,
 }
 
 impl fmt::Debug for Config {
@@ -210,6 +216,7 @@ impl Config {
             run_jobs: true,
             files_dir,
             max_attachment_bytes: 10 * 1024 * 1024,
+            rating_inbox: crate::ingest::InboxMode::Auto,
         }
     }
 
@@ -256,6 +263,10 @@ impl Config {
             return Err("smtp_url: must start with smtp:// or smtps://".into());
         }
         config.run_jobs = file.run_jobs.unwrap_or(true);
+        config.rating_inbox = match &o.rating_inbox {
+            Some(mode) => mode.parse()?,
+            None => file.rating_inbox.unwrap_or_default(),
+        };
         if let Some(from) = o.mail_from.clone().or(file.mail_from) {
             config.mail_from = from;
         }

@@ -1,12 +1,18 @@
 //! Rating ingestion: the key ring that checks signed codes, and the group-commit writer.
 //!
 //! Every rating request hands its validated rating to one writer task and waits. The writer
-//! takes whatever has queued up (up to [`MAX_BATCH`]), writes it in one transaction with its
-//! audit rows, commits, and only then answers each request, so a 2xx always means committed.
-//! Under load many ratings share one commit: those that arrive while a batch is being written
-//! form the next one. The writer never waits for more (a wait of 2 ms to let batches fill, tried
-//! until 2026-11-29, added its length to every rating's latency and no throughput); when idle a
-//! rating commits alone at once.
+//! takes whatever has queued up (up to [`MAX_BATCH`]), commits it, and only then answers each
+//! request, so a 2xx always means committed. Under load many ratings share one commit: those
+//! that arrive while a batch is being written form the next one. The writer never waits for
+//! more (a wait of 2 ms to let batches fill, tried until 2026-11-29, added its length to every
+//! rating's latency and no throughput); when idle a rating commits alone at once.
+//!
+//! Where a batch goes ([`InboxMode`]): while the writer keeps up, straight into ratings,
+//! rollups, cases and the audit log in one transaction, so the case exists when the 201 comes
+//! back. When ratings arrive faster than that can go on (see [`Pace`]), each batch is committed
+//! as rows of the rating inbox in one statement, and the writer projects the inbox into the
+//! rest in its quiet moments, oldest first, or every other turn once the oldest has waited
+//! [`MAX_LAG`] ([`crate::store::ratings::inbox`]).
 
 use std::collections::BTreeSet;
 use std::sync::RwLock;
@@ -16,11 +22,101 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::domain::rating::{self, AbuseRule, AbuseTracker, AlertRule, SigningKey, TokenKind};
 use crate::store::rating_codes::Target;
-use crate::store::ratings::{self, NewRating, RatingSettings, Receipt, Refusal};
+use crate::store::ratings::{self, NewRating, RatingSettings, Receipt, Refusal, Stamp, inbox};
 use crate::store::{Store, StoreError, alerts, invitations, now_ms, rating_codes};
 
 /// The most ratings one commit carries.
 pub const MAX_BATCH: usize = 512;
+
+/// The most inbox ratings one projection carries: a request that arrives meanwhile waits for
+/// it, a few milliseconds.
+pub const PROJECT_CHUNK: usize = 32;
+
+/// How long a rating may wait in the inbox before projection stops yielding to new ratings
+/// and takes every other turn of the writer (which then slows ingestion to what projection
+/// keeps up with).
+pub const MAX_LAG: Duration = Duration::from_secs(30);
+
+/// Where the rating writer commits ratings (`rating_inbox` in the configuration file).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InboxMode {
+    /// Straight into ratings, rollups and cases while the writer keeps up; through the inbox
+    /// under load.
+    #[default]
+    Auto,
+    /// Always through the inbox, projected as soon as the writer is idle.
+    Always,
+    /// Never through the inbox: every 2xx comes after the rating's case exists, however slow.
+    Never,
+}
+
+impl InboxMode {
+    /// The mode's name in the configuration.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InboxMode::Auto => "auto",
+            InboxMode::Always => "always",
+            InboxMode::Never => "never",
+        }
+    }
+}
+
+impl std::str::FromStr for InboxMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "auto" => Ok(InboxMode::Auto),
+            "always" => Ok(InboxMode::Always),
+            "never" => Ok(InboxMode::Never),
+            other => Err(format!("rating_inbox: {other:?} is not one of auto, always, never")),
+        }
+    }
+}
+
+/// How fast ratings arrive and how fast the writer projects them, to tell load from quiet.
+#[derive(Debug)]
+struct Pace {
+    /// Ratings taken by the writer in the last [`Pace::WINDOW`].
+    arrivals: std::collections::VecDeque<(std::time::Instant, usize)>,
+    /// Ratings a second that projection achieves (moving average over full chunks).
+    projection_rate: f64,
+}
+
+impl Pace {
+    const WINDOW: Duration = Duration::from_millis(200);
+
+    fn new() -> Pace {
+        // A cautious guess until the first full chunk is measured (the project's machine
+        // projects 5-10k/s).
+        Pace { arrivals: Default::default(), projection_rate: 4_000.0 }
+    }
+
+    fn arrived(&mut self, n: usize) {
+        self.arrivals.push_back((std::time::Instant::now(), n));
+    }
+
+    /// Ratings a second over the last window.
+    fn arrival_rate(&mut self) -> f64 {
+        let now = std::time::Instant::now();
+        while self.arrivals.front().is_some_and(|(at, _)| now.duration_since(*at) > Self::WINDOW) {
+            self.arrivals.pop_front();
+        }
+        self.arrivals.iter().map(|(_, n)| *n).sum::<usize>() as f64 / Self::WINDOW.as_secs_f64()
+    }
+
+    fn projected(&mut self, n: usize, took: Duration) {
+        if n >= PROJECT_CHUNK / 2 && !took.is_zero() {
+            self.projection_rate = 0.8 * self.projection_rate + 0.2 * (n as f64 / took.as_secs_f64());
+        }
+    }
+
+    /// Ratings arrive at under half the rate projection goes: writing them straight through
+    /// (or projecting the inbox) leaves the writer time to spare.
+    fn quiet(&mut self) -> bool {
+        self.arrival_rate() < self.projection_rate / 2.0
+    }
+}
 
 /// The signing keys, cached; reloaded when a token names a key this process has not seen
 /// (another server process rotated).
@@ -102,11 +198,13 @@ impl RatingService {
         secret: &crate::secrets::Secret,
         metrics: std::sync::Arc<crate::metrics::Metrics>,
         calendar: std::sync::Arc<crate::calendar_data::CalendarHandle>,
+        inbox: InboxMode,
     ) -> Result<RatingService, StoreError> {
         let alert = AlertRule::default();
+        let rules = (AbuseRule::default(), alert, inbox);
         Ok(RatingService {
             keys: KeyRing::load(store).await?,
-            writer: RatingWriter::start(store.clone(), calendar.clone(), AbuseRule::default(), alert, metrics),
+            writer: RatingWriter::start(store.clone(), calendar.clone(), rules, metrics),
             calendar,
             sealer: crate::secrets::Sealer::new(secret),
             pepper: secret.derive("pingyi rating pepper v1"),
@@ -173,17 +271,28 @@ impl std::fmt::Debug for Job {
 }
 
 impl RatingWriter {
-    /// Starts the writer task.
+    /// Starts the writer task with its abuse and alert rules and inbox mode.
     pub fn start(
         store: Store,
         calendar: std::sync::Arc<crate::calendar_data::CalendarHandle>,
-        abuse: AbuseRule,
-        alert: AlertRule,
+        (abuse, alert, inbox): (AbuseRule, AlertRule, InboxMode),
         metrics: std::sync::Arc<crate::metrics::Metrics>,
     ) -> RatingWriter {
         let (tx, rx) = mpsc::channel::<Job>(MAX_BATCH * 8);
         let (alerts_tx, alerts_rx) = mpsc::unbounded_channel::<AlertMsg>();
-        tokio::spawn(run(store.clone(), calendar, rx, abuse, alerts_tx.clone(), metrics));
+        let writer = Writer {
+            store: store.clone(),
+            calendar,
+            conn: None,
+            settings: Default::default(),
+            metrics,
+            mode: inbox,
+            pace: Pace::new(),
+            backlog: 0,
+            oldest: None,
+            retry_at: None,
+        };
+        tokio::spawn(run(writer, rx, abuse, alerts_tx.clone()));
         tokio::spawn(watch_alerts(store, alerts_rx, alert));
         RatingWriter { tx, alerts: alerts_tx }
     }
@@ -202,19 +311,30 @@ impl RatingWriter {
     }
 }
 
-async fn run(
+/// The writer task's state.
+struct Writer {
     store: Store,
     calendar: std::sync::Arc<crate::calendar_data::CalendarHandle>,
-    mut rx: mpsc::Receiver<Job>,
-    abuse: AbuseRule,
-    alerts: mpsc::UnboundedSender<AlertMsg>,
+    /// Its own connection, opened on first use and again after a failure.
+    conn: Option<sqlx::AnyConnection>,
+    settings: crate::store::settings_cache::SettingsCache,
     metrics: std::sync::Arc<crate::metrics::Metrics>,
-) {
-    if store.dialect() == crate::store::Dialect::Sqlite {
-        tokio::spawn(checkpoints(store.clone()));
+    mode: InboxMode,
+    pace: Pace,
+    /// Ratings in the inbox, as far as this writer knows.
+    backlog: i64,
+    /// No inbox rating was received before this (ms).
+    oldest: Option<i64>,
+    /// After a failed projection: not before this.
+    retry_at: Option<std::time::Instant>,
+}
+
+async fn run(mut w: Writer, mut rx: mpsc::Receiver<Job>, abuse: AbuseRule, alerts: mpsc::UnboundedSender<AlertMsg>) {
+    if w.store.dialect() == crate::store::Dialect::Sqlite {
+        tokio::spawn(checkpoints(w.store.clone()));
     }
     let mut tracker = AbuseTracker::default();
-    match ratings::recent_for_abuse(&store, now_ms() - abuse.window_ms).await {
+    match ratings::recent_for_abuse(&w.store, now_ms() - abuse.window_ms).await {
         Ok(recent) => {
             for (code, device, address, at) in recent {
                 tracker.record(&abuse, &code, &device, &address, at);
@@ -224,48 +344,202 @@ async fn run(
             tracing::warn!(error = %e, "could not warm the abuse tracker; repeats before this start are not counted")
         }
     }
-    let mut conn = None;
-    let mut settings = crate::store::settings_cache::SettingsCache::default();
+    match inbox::backlog(&w.store).await {
+        Ok((n, oldest)) => (w.backlog, w.oldest) = (n, oldest),
+        Err(e) => {
+            // Projection finds the rows anyway; assume some so that it looks.
+            tracing::warn!(error = %e, "could not count the rating inbox");
+            w.backlog = 1;
+        }
+    }
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
-    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+    loop {
+        if w.wants_projection(rx.is_empty()) {
+            w.project().await;
+            if rx.is_empty() {
+                continue;
+            }
+        }
+        let received = if w.backlog > 0 {
+            // Look again at the pace before long even if no rating comes.
+            match tokio::time::timeout(Pace::WINDOW / 4, rx.recv_many(&mut batch, MAX_BATCH)).await {
+                Ok(n) => n,
+                Err(_) => continue,
+            }
+        } else {
+            rx.recv_many(&mut batch, MAX_BATCH).await
+        };
+        if received == 0 {
+            break;
+        }
         let (ratings, replies): (Vec<NewRating>, Vec<_>) = batch.drain(..).map(|j| (j.rating, j.reply)).unzip();
+        w.pace.arrived(ratings.len());
         let now = now_ms();
-        let flags: Vec<Vec<&'static str>> = ratings
+        let flags: Vec<Vec<String>> = ratings
             .iter()
             .map(|r| match &r.code_id {
                 Some(code) => tracker.record(&abuse, code, &r.device_hash, &r.address_hash, now),
                 None => Vec::new(),
             })
+            .map(|f| f.into_iter().map(str::to_owned).collect())
             .collect();
-        let started = std::time::Instant::now();
-        let mut steps = ratings::Steps::default();
-        let written = write(&store, &calendar, &mut conn, &mut settings, &mut steps, &ratings, &flags).await;
-        metrics.record_rating_batch(ratings.len(), started.elapsed(), &steps.named());
+        let written = w.write(&ratings, flags.clone(), now).await;
         let mut rated = Vec::new();
-        match written {
-            Ok(results) => {
-                for ((r, f), result) in ratings.iter().zip(&flags).zip(&results) {
-                    if result.is_ok() && f.is_empty() {
-                        rated.push((
-                            r.target.unit_code.clone(),
-                            r.submission.outcome == rating::Outcome::Unsatisfied,
-                            now,
-                        ));
-                    }
-                }
-                for (reply, result) in replies.into_iter().zip(results) {
-                    let _ = reply.send(Ok(result));
-                }
+        for (reply, ((r, f), result)) in replies.into_iter().zip(ratings.iter().zip(&flags).zip(written)) {
+            if matches!(result, Ok(Ok(_))) && f.is_empty() {
+                rated.push((r.target.unit_code.clone(), r.submission.outcome == rating::Outcome::Unsatisfied, now));
             }
-            Err(e) => {
-                tracing::error!(error = %e, ratings = ratings.len(), "rating batch failed; nothing committed");
-                for reply in replies {
-                    let _ = reply.send(Err(IngestError::Store(StoreError::Database(sqlx::Error::WorkerCrashed))));
-                }
-            }
+            let _ = reply.send(result);
         }
         let _ = alerts.send(AlertMsg::Rated(rated));
     }
+}
+
+type Written = Result<Result<Receipt, Refusal>, IngestError>;
+
+impl Writer {
+    /// Whether to project a chunk of the inbox now: there is one, no failure is being waited
+    /// out, and either the oldest has waited [`MAX_LAG`] or no rating waits and the pace is
+    /// quiet (any pace, in [`InboxMode::Always`]).
+    fn wants_projection(&mut self, idle: bool) -> bool {
+        if self.backlog <= 0 || self.retry_at.is_some_and(|t| std::time::Instant::now() < t) {
+            return false;
+        }
+        let lagging = self.oldest.is_some_and(|o| o < now_ms() - MAX_LAG.as_millis() as i64);
+        lagging || (idle && (self.mode == InboxMode::Always || self.pace.quiet()))
+    }
+
+    /// Commits one batch received at `now`: the ratings without invitations to the inbox when
+    /// the mode and pace say so, the rest straight through. Answers in the batch's order.
+    async fn write(&mut self, ratings: &[NewRating], flags: Vec<Vec<String>>, now: i64) -> Vec<Written> {
+        let to_inbox = match self.mode {
+            InboxMode::Never => false,
+            InboxMode::Always => true,
+            InboxMode::Auto => self.backlog > 0 || !self.pace.quiet(),
+        };
+        // An invitation is used up in the same transaction as its rating: never through the inbox.
+        let inboxed: Vec<bool> = ratings.iter().map(|r| to_inbox && r.invitation_id.is_none()).collect();
+        let stamps: Vec<Stamp> = ratings.iter().map(|_| Stamp::fresh(now)).collect();
+        let mut out: Vec<Option<Written>> = (0..ratings.len()).map(|_| None).collect();
+        let (mut at, mut body, mut direct) = (Vec::new(), Vec::new(), Vec::new());
+        for (i, (r, f)) in ratings.iter().zip(flags).enumerate() {
+            if inboxed[i] {
+                at.push(i);
+                body.push(inbox::Pending { stamp: stamps[i].clone(), flags: f, rating: r.clone() });
+            } else {
+                direct.push((i, f));
+            }
+        }
+        if !body.is_empty() {
+            let started = std::time::Instant::now();
+            let appended = match connection(&self.store, &mut self.conn).await {
+                Ok(c) => inbox::append(c, now, &body).await,
+                Err(e) => Err(e),
+            };
+            let steps = ratings::Steps { inbox: started.elapsed(), ..Default::default() };
+            self.metrics.record_rating_batch(body.len(), started.elapsed(), &steps.named());
+            match appended {
+                Ok(()) => {
+                    self.backlog += body.len() as i64;
+                    self.oldest = Some(self.oldest.map_or(now, |o| o.min(now)));
+                    self.metrics.record_inbox_append(body.len(), self.backlog);
+                    for (i, p) in at.into_iter().zip(body) {
+                        let receipt = Receipt { id: p.stamp.id, outcome: p.rating.submission.outcome, flags: p.flags };
+                        out[i] = Some(Ok(Ok(receipt)));
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, ratings = body.len(), "rating inbox append failed; nothing committed");
+                    self.conn = None;
+                    for i in at {
+                        out[i] = Some(Err(IngestError::Store(StoreError::Database(sqlx::Error::WorkerCrashed))));
+                    }
+                }
+            }
+        }
+        if !direct.is_empty() {
+            let items: Vec<NewRating> = direct.iter().map(|(i, _)| ratings[*i].clone()).collect();
+            let stamps: Vec<Stamp> = direct.iter().map(|(i, _)| stamps[*i].clone()).collect();
+            let flags: Vec<Vec<String>> = direct.iter().map(|(_, f)| f.clone()).collect();
+            let started = std::time::Instant::now();
+            let mut steps = ratings::Steps::default();
+            let batch = ratings::Batch { items: &items, stamps: &stamps, flags: &flags, inbox: &[] };
+            let written = self.commit(batch, &mut steps).await;
+            self.metrics.record_rating_batch(items.len(), started.elapsed(), &steps.named());
+            match written {
+                Ok(results) => {
+                    for ((i, _), result) in direct.iter().zip(results) {
+                        out[*i] = Some(Ok(result));
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, ratings = items.len(), "rating batch failed; nothing committed");
+                    for (i, _) in &direct {
+                        out[*i] = Some(Err(IngestError::Store(StoreError::Database(sqlx::Error::WorkerCrashed))));
+                    }
+                }
+            }
+        }
+        out.into_iter().map(|r| r.unwrap_or(Err(IngestError::Stopped))).collect()
+    }
+
+    /// Projects one chunk of the inbox; after a failure, waits a second before the next.
+    async fn project(&mut self) {
+        let started = std::time::Instant::now();
+        let mut steps = ratings::Steps::default();
+        let result = match connection(&self.store, &mut self.conn).await {
+            Ok(c) => {
+                inbox::project(&self.store, c, &self.calendar, &mut self.settings, &mut steps, PROJECT_CHUNK).await
+            }
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(done) => {
+                self.pace.projected(done.ratings, started.elapsed());
+                let taken = (done.ratings + done.unreadable) as i64;
+                self.backlog = if done.more { (self.backlog - taken).max(1) } else { 0 };
+                self.oldest = if done.more { done.last_at.or(self.oldest) } else { None };
+                self.retry_at = None;
+                self.metrics.record_inbox_projection(done.ratings, started.elapsed(), self.backlog);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "projecting the rating inbox failed; trying again in a second");
+                self.conn = None;
+                self.retry_at = Some(std::time::Instant::now() + Duration::from_secs(1));
+            }
+        }
+    }
+
+    /// Writes one batch straight through on the writer's connection.
+    async fn commit(
+        &mut self,
+        batch: ratings::Batch<'_>,
+        steps: &mut ratings::Steps,
+    ) -> Result<Vec<Result<Receipt, Refusal>>, StoreError> {
+        let c = connection(&self.store, &mut self.conn).await?;
+        let result = ratings::commit_batch(&self.store, c, &self.calendar, batch, &mut self.settings, steps).await;
+        if result.is_err() {
+            self.conn = None;
+        }
+        result
+    }
+}
+
+/// The writer's own connection in `slot` (opened on first use, and again after a failure,
+/// since a failed connection may be in any state).
+async fn connection<'c>(
+    store: &Store,
+    slot: &'c mut Option<sqlx::AnyConnection>,
+) -> Result<&'c mut sqlx::AnyConnection, StoreError> {
+    if slot.is_none() {
+        let mut c = store.dedicated_connection().await?;
+        if store.dialect() == crate::store::Dialect::Sqlite {
+            // The checkpointer copies the log into the database, off the writer's path.
+            sqlx::query("pragma wal_autocheckpoint = 0").execute(&mut c).await?;
+        }
+        *slot = Some(c);
+    }
+    slot.as_mut().ok_or(StoreError::Database(sqlx::Error::PoolClosed))
 }
 
 /// How often the SQLite log is copied into the database while the server runs.
@@ -359,33 +633,6 @@ async fn watch_alerts(store: Store, mut rx: mpsc::UnboundedReceiver<AlertMsg>, r
     }
 }
 
-/// Writes one batch on the writer's own connection (opened on first use, and again after a
-/// failure, since a failed connection may be in any state).
-async fn write(
-    store: &Store,
-    calendar: &crate::calendar_data::CalendarHandle,
-    conn: &mut Option<sqlx::AnyConnection>,
-    settings: &mut crate::store::settings_cache::SettingsCache,
-    steps: &mut ratings::Steps,
-    ratings: &[NewRating],
-    flags: &[Vec<&'static str>],
-) -> Result<Vec<Result<Receipt, Refusal>>, StoreError> {
-    if conn.is_none() {
-        let mut c = store.dedicated_connection().await?;
-        if store.dialect() == crate::store::Dialect::Sqlite {
-            // The checkpointer copies the log into the database, off the writer's path.
-            sqlx::query("pragma wal_autocheckpoint = 0").execute(&mut c).await?;
-        }
-        *conn = Some(c);
-    }
-    let Some(c) = conn.as_mut() else { return Err(StoreError::Database(sqlx::Error::PoolClosed)) };
-    let result = ratings::commit_batch(store, c, calendar, ratings, flags, settings, steps).await;
-    if result.is_err() {
-        *conn = None;
-    }
-    result
-}
-
 /// Every minute: re-evaluates open alert episodes (closing those whose window has passed)
 /// and records default levels for invitations left unrated. (The durable job runner will take
 /// these over.)
@@ -422,4 +669,40 @@ pub async fn sweeps(
         }
     }
     invitations::record_defaults(store, calendar, now).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_burst_is_load_and_a_lone_rating_is_quiet() {
+        let mut pace = Pace::new();
+        pace.arrived(1);
+        assert!(pace.quiet(), "one rating in the window");
+        pace.arrived(MAX_BATCH);
+        assert!(
+            !pace.quiet(),
+            "{} ratings in {:?} is more than half of {}/s",
+            MAX_BATCH + 1,
+            Pace::WINDOW,
+            pace.projection_rate
+        );
+    }
+
+    #[test]
+    fn a_faster_projection_tolerates_more_arrivals() {
+        let mut pace = Pace::new();
+        pace.arrived(500);
+        assert!(!pace.quiet());
+        for _ in 0..30 {
+            // 32 ratings in 1 ms: 32,000 a second.
+            pace.projected(PROJECT_CHUNK, Duration::from_millis(1));
+        }
+        assert!(pace.quiet(), "500 in {:?} is under half of {}/s", Pace::WINDOW, pace.projection_rate);
+        // Small chunks say little about the rate and are not counted.
+        let rate = pace.projection_rate;
+        pace.projected(1, Duration::from_secs(1));
+        assert_eq!(pace.projection_rate, rate);
+    }
 }

@@ -24,6 +24,16 @@ struct Inner {
     rating_batch_rows: u64,
     rating_commit: Histogram,
     rating_steps: BTreeMap<&'static str, f64>,
+    inbox: Inbox,
+}
+
+#[derive(Default)]
+struct Inbox {
+    appended: u64,
+    projected: u64,
+    projections: u64,
+    projection_seconds: f64,
+    backlog: i64,
 }
 
 /// The process's metrics. One per server, shared by reference.
@@ -78,6 +88,23 @@ impl Metrics {
         h.sum += secs;
     }
 
+    /// Records ratings committed to the rating inbox (they count as a group commit too, with
+    /// [`Metrics::record_rating_batch`]).
+    pub fn record_inbox_append(&self, ratings: usize, backlog: i64) {
+        let Ok(mut inner) = self.inner.lock() else { return };
+        inner.inbox.appended += ratings as u64;
+        inner.inbox.backlog = backlog;
+    }
+
+    /// Records one projection of `ratings` inbox ratings that took `elapsed`.
+    pub fn record_inbox_projection(&self, ratings: usize, elapsed: Duration, backlog: i64) {
+        let Ok(mut inner) = self.inner.lock() else { return };
+        inner.inbox.projected += ratings as u64;
+        inner.inbox.projections += 1;
+        inner.inbox.projection_seconds += elapsed.as_secs_f64();
+        inner.inbox.backlog = backlog;
+    }
+
     /// Renders everything in the Prometheus text exposition format.
     pub fn render(&self) -> String {
         let mut out = String::new();
@@ -114,6 +141,23 @@ impl Metrics {
         let _ = writeln!(out, "# TYPE pingyi_rating_batch_step_seconds_total counter");
         for (step, secs) in &inner.rating_steps {
             let _ = writeln!(out, "pingyi_rating_batch_step_seconds_total{{step=\"{step}\"}} {secs}");
+        }
+        let i = &inner.inbox;
+        for (name, kind, help, value) in [
+            ("appended_total", "counter", "Ratings committed to the rating inbox.", i.appended as f64),
+            (
+                "projected_total",
+                "counter",
+                "Inbox ratings projected into ratings, rollups and cases.",
+                i.projected as f64,
+            ),
+            ("projections_total", "counter", "Transactions that projected inbox ratings.", i.projections as f64),
+            ("projection_seconds_total", "counter", "Time spent projecting inbox ratings.", i.projection_seconds),
+            ("backlog", "gauge", "Inbox ratings waiting to be projected.", i.backlog as f64),
+        ] {
+            let _ = writeln!(out, "# HELP pingyi_rating_inbox_{name} {help}");
+            let _ = writeln!(out, "# TYPE pingyi_rating_inbox_{name} {kind}");
+            let _ = writeln!(out, "pingyi_rating_inbox_{name} {value}");
         }
         let _ = writeln!(out, "# HELP pingyi_http_request_duration_seconds HTTP request latency.");
         let _ = writeln!(out, "# TYPE pingyi_http_request_duration_seconds histogram");

@@ -59,9 +59,10 @@ impl App {
             .reload(&store)
             .await
             .map_err(|source| StartupError::Store { url: config.database.to_string(), source })?;
-        let ratings = RatingService::start(&store, &config.secret, metrics.clone(), calendar.clone())
-            .await
-            .map_err(|source| StartupError::Store { url: config.database.to_string(), source })?;
+        let ratings =
+            RatingService::start(&store, &config.secret, metrics.clone(), calendar.clone(), config.rating_inbox)
+                .await
+                .map_err(|source| StartupError::Store { url: config.database.to_string(), source })?;
         let outbound = Arc::new(crate::jobs::Outbound::new(config.smtp_url.clone(), config.mail_from.clone()));
         let state =
             AppState { store, config: Arc::new(config), metrics, ratings: Arc::new(ratings), calendar, outbound };

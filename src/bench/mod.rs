@@ -32,6 +32,8 @@ pub struct BenchOptions {
     pub connections: usize,
     /// Requests per second in the fixed-rate phase.
     pub rate: u32,
+    /// The server's rating inbox mode.
+    pub inbox: crate::ingest::InboxMode,
     /// Where to record the figures (a section of this Markdown file is replaced).
     pub record: Option<PathBuf>,
     /// The command line, for the record.
@@ -83,6 +85,7 @@ async fn start_server(opts: &BenchOptions) -> Result<Server, String> {
         .args(["--log", "warn", "serve", "--listen", &format!("127.0.0.1:{port}")])
         .current_dir(dir.path())
         .env("PINGYI_SECRET_KEY", "5a".repeat(32))
+        .env("PINGYI_RATING_INBOX", opts.inbox.as_str())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
@@ -151,6 +154,8 @@ pub async fn ratings(opts: BenchOptions) -> Result<String, String> {
         closed_loop("POST /api/v1/ratings, max", port, &rate_reqs, 201, opts.connections, opts.duration).await;
     let t2 = cpu::sample(pid);
     rating_phase.cpu = cpu::between(&t1, &t2);
+    let left = drain(&server).await?;
+    let t2 = cpu::sample(pid);
     eprintln!("ratings at {} req/s, {:?} …", opts.rate, opts.duration);
     let mut fixed = fixed_rate(
         &format!("POST /api/v1/ratings at {} req/s", opts.rate),
@@ -162,6 +167,7 @@ pub async fn ratings(opts: BenchOptions) -> Result<String, String> {
     )
     .await;
     fixed.cpu = cpu::between(&t2, &cpu::sample(pid));
+    drain(&server).await?;
     let stored = stored_count(&server).await?;
     let batches = batch_figures(port).await;
     let cleanup = server.cleanup.clone();
@@ -193,7 +199,20 @@ pub async fn ratings(opts: BenchOptions) -> Result<String, String> {
         stored,
         sent
     ));
-    if let Some(BatchFigures { batches, rows, seconds, steps }) = batches {
+    if let Some(BatchFigures { inboxed, projected, projection_seconds, .. }) = &batches {
+        let phase = opts.duration.as_secs_f64();
+        let sustained = rating_phase.ok as f64 / (phase + left.seconds);
+        report.push_str(&format!(
+            "Rating inbox (`{}`): {inboxed:.0} of the {sent} ratings were committed to the inbox and projected later ({projected:.0} projected, {:.0} a second of projection time). When the closed-loop phase ended {} ratings were still waiting; the server projected them in {:.1} s. End to end (every rating of that phase in ratings, rollups and cases) the phase sustained **{:.0} ratings/s**, {:.0}% of the no-op.\n",
+            opts.inbox.as_str(),
+            projected / projection_seconds.max(1e-9),
+            left.waiting,
+            left.seconds,
+            sustained,
+            sustained / noop_phase.per_second() * 100.0
+        ));
+    }
+    if let Some(BatchFigures { batches, rows, seconds, steps, .. }) = batches {
         let per_batch = |s: f64| s * 1000.0 / batches.max(1.0);
         let steps: Vec<String> = steps.iter().map(|(step, s)| format!("{step} {:.2}", per_batch(*s))).collect();
         report.push_str(&format!(
@@ -243,6 +262,12 @@ struct BatchFigures {
     seconds: f64,
     /// Of those, seconds per step of a batch (`store::ratings::Steps`), in order.
     steps: Vec<(&'static str, f64)>,
+    /// Ratings committed to the rating inbox.
+    inboxed: f64,
+    /// Inbox ratings projected.
+    projected: f64,
+    /// Seconds spent projecting them.
+    projection_seconds: f64,
 }
 
 async fn batch_figures(port: u16) -> Option<BatchFigures> {
@@ -262,7 +287,39 @@ async fn batch_figures(port: u16) -> Option<BatchFigures> {
         rows: value("pingyi_rating_batch_rows_total ")?,
         seconds: value("pingyi_rating_commit_seconds_sum ")?,
         steps,
+        inboxed: value("pingyi_rating_inbox_appended_total ")?,
+        projected: value("pingyi_rating_inbox_projected_total ")?,
+        projection_seconds: value("pingyi_rating_inbox_projection_seconds_total ")?,
     })
+}
+
+/// What waited in the rating inbox at the end of a phase, and how long the server took to
+/// project it.
+struct Drained {
+    waiting: i64,
+    seconds: f64,
+}
+
+/// Waits (up to ten minutes) until the server has projected everything in the rating inbox.
+async fn drain(server: &Server) -> Result<Drained, String> {
+    let store = open_store(server).await?;
+    let started = std::time::Instant::now();
+    let mut waiting = None;
+    loop {
+        let (n, _) = crate::store::ratings::inbox::backlog(&store).await.map_err(|e| e.to_string())?;
+        let first = *waiting.get_or_insert(n);
+        if n == 0 {
+            store.close().await;
+            return Ok(Drained {
+                waiting: first,
+                seconds: if first == 0 { 0.0 } else { started.elapsed().as_secs_f64() },
+            });
+        }
+        if started.elapsed() > Duration::from_secs(600) {
+            return Err(format!("{n} ratings still in the inbox after ten minutes"));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 async fn open_store(server: &Server) -> Result<crate::store::Store, String> {

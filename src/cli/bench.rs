@@ -66,6 +66,9 @@ pub(super) enum BenchWhat {
         /// Requests per second in the fixed-rate phase.
         #[arg(long, default_value_t = 1000)]
         rate: u32,
+        /// The server's rating inbox mode: auto (the default), always or never.
+        #[arg(long, default_value = "auto")]
+        inbox: crate::ingest::InboxMode,
         /// Record the figures in this Markdown file (its section for the engine is replaced).
         #[arg(long)]
         record: Option<PathBuf>,
@@ -90,13 +93,14 @@ pub(super) async fn bench_command(what: BenchWhat) -> Result<(), CliError> {
         BenchWhat::Deadlines { count, record } => {
             crate::bench::deadlines(count.max(1000), record.as_deref(), &command).map_err(CliError::Failed)?;
         }
-        BenchWhat::Ratings { engine, postgres_url, seconds, connections, rate, record } => {
+        BenchWhat::Ratings { engine, postgres_url, seconds, connections, rate, inbox, record } => {
             let opts = crate::bench::BenchOptions {
                 engine,
                 postgres_url,
                 duration: std::time::Duration::from_secs(seconds.max(1)),
                 connections: connections.max(1),
                 rate: rate.max(1),
+                inbox,
                 record,
                 command,
             };

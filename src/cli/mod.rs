@@ -279,6 +279,7 @@ fn load_config(global: &GlobalArgs, listen: Option<String>, secure_cookies: bool
         public_url: global.public_url.clone(),
         smtp_url: std::env::var("PINGYI_SMTP_URL").ok().filter(|s| !s.is_empty()),
         mail_from: std::env::var("PINGYI_MAIL_FROM").ok().filter(|s| !s.is_empty()),
+        rating_inbox: std::env::var("PINGYI_RATING_INBOX").ok().filter(|s| !s.is_empty()),
     };
     let config = Config::load(&o).map_err(CliError::Usage)?;
     startup::init_tracing(&config.log);

@@ -163,8 +163,11 @@ pub async fn record_defaults(
         return Ok(0);
     }
     let mut conn = store.pool().acquire().await?;
+    let received = now_ms();
+    let stamps: Vec<ratings::Stamp> = due.iter().map(|_| ratings::Stamp::fresh(received)).collect();
+    let batch = ratings::Batch { items: &due, stamps: &stamps, flags: &[], inbox: &[] };
     let results =
-        ratings::commit_batch(store, &mut conn, calendar, &due, &[], &mut Default::default(), &mut Default::default())
+        ratings::commit_batch(store, &mut conn, calendar, batch, &mut Default::default(), &mut Default::default())
             .await?;
     Ok(results.iter().filter(|r| r.is_ok()).count())
 }
@@ -183,6 +186,7 @@ fn default_rating(target: Target, scale: rating::Scale, level: u8) -> NewRating 
             phone: None,
         },
         phone_enc: None,
+        phone_masked: None,
         device_hash: String::new(),
         address_hash: String::new(),
         source: Source::Default,

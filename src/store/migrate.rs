@@ -46,6 +46,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/0008_settings_generation.sql"),
         postgres: Some(include_str!("../../migrations/0008_settings_generation.postgres.sql")),
     },
+    Migration {
+        version: 9,
+        name: "rating_inbox",
+        sql: include_str!("../../migrations/0009_rating_inbox.sql"),
+        postgres: Some(include_str!("../../migrations/0009_rating_inbox.postgres.sql")),
+    },
 ];
 
 pub(super) async fn run(store: &Store) -> Result<usize> {

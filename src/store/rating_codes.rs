@@ -71,7 +71,7 @@ fn random_id() -> [u8; 8] {
 }
 
 /// What a rating code or invitation points at, with names for the page.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Target {
     /// The code's or invitation's id.
     pub id: String,

@@ -105,6 +105,7 @@ async fn store_rating(
         Err(fields) => return Ok(Err(fields)),
     };
     let phone_enc = submission.phone.as_ref().map(|p| state.ratings.sealer.seal(p.expose()));
+    let phone_masked = submission.phone.as_ref().map(|p| p.masked());
     let reason_labels = settings.reason_labels_zh(&submission.reasons);
     let id = resolved.target.id.clone();
     let new = NewRating {
@@ -114,6 +115,7 @@ async fn store_rating(
         scale: settings.scale,
         submission,
         phone_enc,
+        phone_masked,
         device_hash: hashes.0,
         address_hash: hashes.1,
         source,

@@ -1,4 +1,6 @@
-//! `kill -9` in the middle of a load: after a restart, every rating that got a 2xx is there.
+//! `kill -9` in the middle of a load: after a restart, every rating that got a 2xx is there,
+//! whether it was written straight through or committed to the rating inbox (projected by the
+//! restarted server).
 
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -27,9 +29,10 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap()
 }
 
-async fn start(db: &DatabaseUrl, dir: &std::path::Path, port: u16) -> Child {
+async fn start(db: &DatabaseUrl, dir: &std::path::Path, port: u16, inbox: &str) -> Child {
     let mut child = pingyi(db, dir)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env("PINGYI_RATING_INBOX", inbox)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -47,7 +50,9 @@ async fn start(db: &DatabaseUrl, dir: &std::path::Path, port: u16) -> Child {
     panic!("server did not start");
 }
 
-async fn kill_nine_loses_no_acknowledged_rating(engine: Engine) {
+/// `inbox`: the server's `rating_inbox` mode under the load (`never` or `always`); the
+/// restarted server runs with the default.
+async fn kill_nine_loses_no_acknowledged_rating(engine: Engine, inbox: &str) {
     let dir = tempfile::tempdir().unwrap();
     let (db, pg) = fresh_database(engine, dir.path()).await;
     let out = pingyi(&db, dir.path()).args(["demo", "--units", "40"]).output().unwrap();
@@ -59,7 +64,7 @@ async fn kill_nine_loses_no_acknowledged_rating(engine: Engine) {
         .unwrap();
 
     let port = free_port();
-    let mut server = start(&db, dir.path(), port).await;
+    let mut server = start(&db, dir.path(), port, inbox).await;
     let acked = Arc::new(Mutex::new(Vec::<String>::new()));
     let mut tasks = Vec::new();
     for t in 0..8 {
@@ -98,8 +103,10 @@ async fn kill_nine_loses_no_acknowledged_rating(engine: Engine) {
     assert!(acked.len() >= 100, "the load ran: {} acknowledged", acked.len());
     store.close().await;
 
-    let mut server = start(&db, dir.path(), port).await;
+    let mut server = start(&db, dir.path(), port, "auto").await;
     let store = Store::open(&db).await.unwrap();
+    // The restarted server projects what the inbox still held.
+    crate::inbox::drained(&store).await;
     let mut missing = Vec::new();
     for id in &acked {
         let found: Option<String> = sqlx::query_scalar("select id from ratings where id = $1")
@@ -134,11 +141,22 @@ async fn kill_nine_loses_no_acknowledged_rating(engine: Engine) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_nine_mid_load_loses_no_acknowledged_rating_sqlite() {
-    kill_nine_loses_no_acknowledged_rating(Engine::Sqlite).await;
+    kill_nine_loses_no_acknowledged_rating(Engine::Sqlite, "never").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(not(pg_tests), ignore = "PostgreSQL run: set PINGYI_TEST_POSTGRES_URL (as .ci/run does)")]
 async fn kill_nine_mid_load_loses_no_acknowledged_rating_postgres() {
-    kill_nine_loses_no_acknowledged_rating(Engine::Postgres).await;
+    kill_nine_loses_no_acknowledged_rating(Engine::Postgres, "never").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_nine_mid_load_loses_no_inbox_rating_sqlite() {
+    kill_nine_loses_no_acknowledged_rating(Engine::Sqlite, "always").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(pg_tests), ignore = "PostgreSQL run: set PINGYI_TEST_POSTGRES_URL (as .ci/run does)")]
+async fn kill_nine_mid_load_loses_no_inbox_rating_postgres() {
+    kill_nine_loses_no_acknowledged_rating(Engine::Postgres, "always").await;
 }

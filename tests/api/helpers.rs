@@ -101,6 +101,11 @@ pub async fn fresh_database(engine: Engine, dir: &std::path::Path) -> (DatabaseU
 
 /// Starts the server over a fresh database holding the small demo city.
 pub async fn spawn_app(engine: Engine) -> TestApp {
+    spawn_app_with(engine, |_| {}).await
+}
+
+/// [`spawn_app`] with the test configuration changed by `adjust` first.
+pub async fn spawn_app_with(engine: Engine, adjust: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let (database, pg_db) = fresh_database(engine, dir.path()).await;
     let mut config = Config::for_database(database.clone());
@@ -110,6 +115,7 @@ pub async fn spawn_app(engine: Engine) -> TestApp {
     config.files_dir = dir.path().join("files");
     // Small enough that a test can send a file just over it in one go.
     config.max_attachment_bytes = ATTACHMENT_LIMIT;
+    adjust(&mut config);
     let app = App::build(config).await.unwrap_or_else(|e| panic!("{e}"));
     demo::load(app.store(), DemoOptions { units: TEST_UNITS, progress: false })
         .await

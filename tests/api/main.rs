@@ -10,6 +10,7 @@ mod cli;
 mod dashboard;
 mod durability;
 mod import;
+mod inbox;
 mod jobs;
 mod ratings;
 mod roles;

@@ -38,7 +38,7 @@ impl Scale {
 }
 
 /// What a rating counts as in every statistic.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// Levels 4–5, or 满意.
@@ -135,8 +135,8 @@ pub struct RawRating {
     pub consent: bool,
 }
 
-/// A valid rating.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A valid rating. Its JSON form leaves the phone number out: it is never written in the clear.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Submission {
     /// 1–5; a two-level 满意 is stored as 5 and 不满意 as 1.
     pub level: u8,
@@ -147,6 +147,7 @@ pub struct Submission {
     /// Trimmed comment, if any.
     pub comment: Option<String>,
     /// Phone for a return visit, given with consent.
+    #[serde(skip)]
     pub phone: Option<Phone>,
 }
 

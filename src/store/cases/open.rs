@@ -235,17 +235,21 @@ fn notices<'a>(news: &'a [NewCase], opening: &'a [(String, String)]) -> Vec<Noti
 /// office, starts the whole case's clock and the acknowledgement clock from the matching SLA
 /// policy (on its region's calendar and business hours), writes the first timeline entries,
 /// feedback sheets for inspection and enterprise sources, the rollup counts and the notices to
-/// the units. Returns the cases and their audit entries, which the caller appends last in its
-/// transaction (every transaction takes the audit chain's head last, so they cannot deadlock
-/// over it). A rating that has a case already fails the script with [`StoreError::Duplicate`].
+/// the units. `at[i]` is when `news[i]` came in (its clocks start then). Returns the cases and
+/// their audit entries, which the caller appends last in its transaction (every transaction
+/// takes the audit chain's head last, so they cannot deadlock over it). A rating that has a
+/// case already fails the script with [`StoreError::Duplicate`].
 pub(crate) fn insert(
     script: &mut Script,
     calendar: &CalendarHandle,
     news: &[NewCase],
     reads: &Reads,
     actor: &Actor,
-    now: i64,
+    at: &[i64],
 ) -> Result<(Vec<Opened>, Vec<audit::Entry>)> {
+    if at.len() != news.len() {
+        return Err(StoreError::Database(sqlx::Error::Protocol("a time for each new case".into())));
+    }
     if news.is_empty() {
         return Ok((Vec::new(), Vec::new()));
     }
@@ -256,7 +260,7 @@ pub(crate) fn insert(
     let default_hours = crate::domain::calendar::BusinessHours::default();
     let base = calendar.get();
     let mut clocks = Vec::with_capacity(news.len() * 2);
-    for (n, (whole, ack)) in news.iter().zip(&subjects) {
+    for ((n, (whole, ack)), now) in news.iter().zip(&subjects).zip(at.iter().copied()) {
         let policy = policies.get(&policy_key(n)).ok_or(StoreError::Database(sqlx::Error::RowNotFound))?;
         let cal = calendars.get(&n.unit_code).unwrap_or(&base);
         let hours = hours.get(&n.unit_code).unwrap_or(&default_hours);
@@ -275,7 +279,7 @@ pub(crate) fn insert(
     let mut cases = Vec::with_capacity(news.len());
     let mut events = Vec::with_capacity(news.len());
     let mut entries = Vec::with_capacity(news.len());
-    for (i, (n, id)) in news.iter().zip(&ids).enumerate() {
+    for (i, ((n, id), now)) in news.iter().zip(&ids).zip(at.iter().copied()).enumerate() {
         let office = offices.get(&n.unit_code).cloned().ok_or(StoreError::Database(sqlx::Error::RowNotFound))?;
         let (clock_id, due) = &started[2 * i];
         let (step_clock, step_due) = &started[2 * i + 1];
@@ -341,7 +345,7 @@ pub(crate) fn insert(
     );
     let opened_count: &[(&str, i64)] = &[("opened", 1)];
     let counts: Vec<crate::store::rollups::CaseChange> =
-        news.iter().map(|n| (n.unit_code.as_str(), now, opened_count)).collect();
+        news.iter().zip(at).map(|(n, now)| (n.unit_code.as_str(), *now, opened_count)).collect();
     crate::store::rollups::add_cases_to(script, &counts, up);
     let opening: Vec<(String, String)> = opened.iter().map(|o| (o.id.clone(), o.office.clone())).collect();
     notify::notify_to(script, &notices(news, &opening), audience);
@@ -375,7 +379,7 @@ pub async fn open(store: &Store, calendar: &CalendarHandle, new: &NewCase, actor
     let mut script = Script::new();
     let news = std::slice::from_ref(new);
     let reads = Reads::on(&mut tx, calendar, news).await?;
-    let (opened, entries) = insert(&mut script, calendar, news, &reads, actor, now)?;
+    let (opened, entries) = insert(&mut script, calendar, news, &reads, actor, &[now])?;
     match script.run(&mut tx).await {
         Ok(()) => {}
         // Another runner opened this rating's case first.

@@ -21,35 +21,71 @@ pub struct Steps {
     pub audit: std::time::Duration,
     /// The commit.
     pub commit: std::time::Duration,
+    /// Committing ratings to the rating inbox instead (one statement).
+    pub inbox: std::time::Duration,
 }
 
 impl Steps {
     /// The steps by name, in order.
-    pub fn named(&self) -> [(&'static str, std::time::Duration); 5] {
+    pub fn named(&self) -> [(&'static str, std::time::Duration); 6] {
         [
             ("begin", self.begin),
             ("reads", self.reads),
             ("writes", self.writes),
             ("audit", self.audit),
             ("commit", self.commit),
+            ("inbox", self.inbox),
         ]
     }
 }
 
+/// A rating's id and the time it was received (its `created_at`, and the start of its case's
+/// clocks).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Stamp {
+    /// The rating's id.
+    pub id: String,
+    /// When it was received, ms since the epoch.
+    pub at: i64,
+}
+
+impl Stamp {
+    /// A new id, received at `at`.
+    pub fn fresh(at: i64) -> Stamp {
+        Stamp { id: new_id(), at }
+    }
+}
+
+/// What [`commit_batch`] writes: `items[i]` with `stamps[i]` and the abuse-rule flags `flags[i]`
+/// (missing flags are none), and the inbox rows they were read from, deleted in the same
+/// transaction.
+#[derive(Debug, Clone, Copy)]
+pub struct Batch<'a> {
+    /// The ratings.
+    pub items: &'a [NewRating],
+    /// Their ids and times.
+    pub stamps: &'a [Stamp],
+    /// Their flags.
+    pub flags: &'a [Vec<String>],
+    /// The `rating_inbox` rows they come from (none for ratings written directly).
+    pub inbox: &'a [i64],
+}
+
 /// Writes a batch of ratings in one transaction on `conn` and commits it: the rows, their
-/// rollups, the cases of the unsatisfied ones and the audit rows (see [`insert_batch`]).
-/// Should opening the cases fail, the whole transaction is rolled back and the batch written
-/// again without them, each unsatisfied rating with a `case.open` job that opens its case later
-/// (and retries): a rating is never lost to a failure of its case. The failure is logged.
+/// rollups, the cases of the unsatisfied ones and the audit rows (see [`insert_batch`]), and
+/// deletes the inbox rows they came from. Should opening the cases fail, the whole transaction
+/// is rolled back and the batch written again without them, each unsatisfied rating with a
+/// `case.open` job that opens its case later (and retries): a rating is never lost to a
+/// failure of its case. The failure is logged.
 pub async fn commit_batch(
     store: &Store,
     conn: &mut sqlx::AnyConnection,
     calendar: &crate::calendar_data::CalendarHandle,
-    items: &[NewRating],
-    flags: &[Vec<&'static str>],
+    batch: Batch<'_>,
     cache: &mut SettingsCache,
     steps: &mut Steps,
 ) -> Result<Vec<std::result::Result<Receipt, Refusal>>> {
+    let items = batch.items;
     let mut last = None;
     for cases in [Cases::Open, Cases::Queue] {
         let attempt = async {
@@ -60,7 +96,7 @@ pub async fn commit_batch(
             let t = std::time::Instant::now();
             let reads = Reads::through(&mut tx, calendar, items, cases, cache).await?;
             steps.reads += t.elapsed();
-            let results = insert_batch(&mut tx, calendar, items, flags, &reads, steps).await?;
+            let results = insert_batch(&mut tx, calendar, batch, &reads, steps).await?;
             let t = std::time::Instant::now();
             tx.commit().await?;
             steps.commit += t.elapsed();
@@ -135,29 +171,30 @@ fn new_cases<'a>(ratings: impl Iterator<Item = (&'a NewRating, &'a str)>) -> Vec
 }
 
 /// Writes a batch of ratings in the caller's transaction, in a few round trips however large
-/// the batch, with what [`Reads`] read: one script with the rows, their rollups and the cases
-/// of the unsatisfied ones (or, where `reads` has no case reads, their `case.open` jobs), then
-/// the audit rows, last. `flags[i]` are the abuse-rule flags of `items[i]`. An invitation
-/// already used refuses its rating and nothing else.
+/// the batch, with what [`Reads`] read: one script with the rows, their rollups, the cases
+/// of the unsatisfied ones (or, where `reads` has no case reads, their `case.open` jobs) and
+/// the deletion of the batch's inbox rows, then the audit rows, last. An invitation already
+/// used refuses its rating and nothing else.
 pub async fn insert_batch(
     conn: &mut sqlx::AnyConnection,
     calendar: &crate::calendar_data::CalendarHandle,
-    items: &[NewRating],
-    flags: &[Vec<&'static str>],
+    batch: Batch<'_>,
     reads: &Reads,
     steps: &mut Steps,
 ) -> Result<Vec<std::result::Result<Receipt, Refusal>>> {
+    let Batch { items, stamps, flags, inbox } = batch;
     let now = now_ms();
     let mut out = Vec::with_capacity(items.len());
     let mut rows = Vec::with_capacity(items.len());
     let mut audit_rows = Vec::with_capacity(items.len());
-    for (i, item) in items.iter().enumerate() {
-        let id = new_id();
+    let mut script = Script::new();
+    for (i, (item, stamp)) in items.iter().zip(stamps).enumerate() {
+        let (id, at) = (stamp.id.clone(), stamp.at);
         if let Some(inv) = &item.invitation_id {
             let used =
                 sqlx::query("update invitations set used_at = $2, rating_id = $3 where id = $1 and used_at is null")
                     .bind(inv)
-                    .bind(now)
+                    .bind(at)
                     .bind(&id)
                     .execute(&mut *conn)
                     .await?;
@@ -166,7 +203,7 @@ pub async fn insert_batch(
                 continue;
             }
         }
-        let flags: Vec<String> = flags.get(i).map(|f| f.iter().map(|s| (*s).to_owned()).collect()).unwrap_or_default();
+        let flags: Vec<String> = flags.get(i).cloned().unwrap_or_default();
         let s = &item.submission;
         let source = match (item.source, &item.invitation_id) {
             (Source::Default, _) => "default",
@@ -188,13 +225,13 @@ pub async fn insert_batch(
             Bind::Text(serde_json::to_string(&s.reasons).unwrap_or_else(|_| "[]".into())),
             text(&s.comment),
             text(&item.phone_enc),
-            text(&s.phone.as_ref().map(|p| p.masked())),
+            text(&item.phone_masked),
             Bind::Text(item.device_hash.clone()),
             Bind::Text(item.address_hash.clone()),
             Bind::Text(flags.join(",")),
             Bind::Int(i64::from(item.source == Source::Default)),
             Bind::Text(source.to_owned()),
-            Bind::Int(now),
+            Bind::Int(at),
         ]);
         audit_rows.push((
             "rating.submit".to_owned(),
@@ -203,7 +240,10 @@ pub async fn insert_batch(
         ));
         out.push(Ok(Receipt { id, outcome: s.outcome, flags }));
     }
-    let mut script = Script::new();
+    if !inbox.is_empty() {
+        let seqs = serde_json::to_string(inbox).unwrap_or_else(|_| "[]".into());
+        script.push(super::inbox::delete_sql(crate::store::Dialect::of(conn)).to_owned(), vec![Bind::Text(seqs)]);
+    }
     script.insert(
         "insert into ratings (id, code_id, invitation_id, org_code, unit_code, staff_no, scale, level, outcome, reasons,
              comment, phone_enc, phone_masked, device_hash, address_hash, flags, defaulted, source, created_at)",
@@ -211,13 +251,17 @@ pub async fn insert_batch(
         &rows,
         "",
     );
-    let stored: Vec<(&NewRating, &Receipt)> =
-        items.iter().zip(&out).filter_map(|(item, r)| Some((item, r.as_ref().ok()?))).collect();
+    let stored: Vec<(&NewRating, &Receipt, i64)> = items
+        .iter()
+        .zip(&out)
+        .zip(stamps)
+        .filter_map(|((item, r), stamp)| Some((item, r.as_ref().ok()?, stamp.at)))
+        .collect();
     let deltas: Vec<crate::store::rollups::RatingDelta> = stored
         .iter()
-        .map(|(item, _)| crate::store::rollups::RatingDelta {
+        .map(|(item, _, at)| crate::store::rollups::RatingDelta {
             org_code: item.target.org_code.clone(),
-            at: now,
+            at: *at,
             outcome: item.submission.outcome,
             defaulted: item.source == Source::Default,
             invited: item.invitation_id.is_some() && item.source != Source::Default,
@@ -226,18 +270,20 @@ pub async fn insert_batch(
         })
         .collect();
     crate::store::rollups::add_ratings_to(&mut script, &deltas, &reads.up);
-    let unsatisfied: Vec<_> = stored.into_iter().filter(|(_, r)| r.outcome == Outcome::Unsatisfied).collect();
+    let unsatisfied: Vec<_> = stored.into_iter().filter(|(_, r, _)| r.outcome == Outcome::Unsatisfied).collect();
     let mut case_audit = Vec::new();
     match &reads.cases {
         Some(case_reads) => {
-            let news = new_cases(unsatisfied.iter().map(|(item, r)| (*item, r.id.as_str())));
+            // A case's clocks start when its rating was received.
+            let news = new_cases(unsatisfied.iter().map(|(item, r, _)| (*item, r.id.as_str())));
+            let at: Vec<i64> = unsatisfied.iter().map(|(_, _, at)| *at).collect();
             case_audit =
-                crate::store::cases::insert(&mut script, calendar, &news, case_reads, &Actor::system(), now)?.1;
+                crate::store::cases::insert(&mut script, calendar, &news, case_reads, &Actor::system(), &at)?.1;
         }
         None => {
             let jobs: Vec<crate::store::jobs::NewJob> = unsatisfied
                 .iter()
-                .map(|(_, r)| crate::store::jobs::NewJob {
+                .map(|(_, r, _)| crate::store::jobs::NewJob {
                     kind: crate::jobs::case_open::KIND,
                     payload: serde_json::json!({"rating": r.id}),
                     dedupe_key: Some(format!("case.open:{}", r.id)),

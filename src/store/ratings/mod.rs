@@ -2,8 +2,9 @@
 //! listings for staff and counts. A rating row is written once and never updated or deleted.
 
 mod batch;
+pub mod inbox;
 
-pub use batch::{Cases, Reads, Steps, commit_batch, insert_batch};
+pub use batch::{Batch, Cases, Reads, Stamp, Steps, commit_batch, insert_batch};
 
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -107,7 +108,8 @@ pub async fn set_settings(store: &Store, org_code: &str, s: &RatingSettings, act
 }
 
 /// Where a rating came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Source {
     /// The form on `/r/{code}` (a QR code or invitation link).
     Page,
@@ -117,8 +119,9 @@ pub enum Source {
     Default,
 }
 
-/// A validated rating ready to be written.
-#[derive(Debug, Clone)]
+/// A validated rating ready to be written. Its JSON form (the rating inbox's rows) carries the
+/// phone number only sealed and masked.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct NewRating {
     /// Rating code, for poster ratings.
     pub code_id: Option<String>,
@@ -132,6 +135,8 @@ pub struct NewRating {
     pub submission: Submission,
     /// The phone, sealed.
     pub phone_enc: Option<String>,
+    /// The phone, masked (138****1234), as shown to those who may not see it.
+    pub phone_masked: Option<String>,
     /// Peppered hash of the device cookie (or user agent and address).
     pub device_hash: String,
     /// Peppered hash of the client address.

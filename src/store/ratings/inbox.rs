@@ -1,0 +1,213 @@
+//! The rating inbox. Under load the rating writer commits each batch of ratings as one row of
+//! `rating_inbox` (a JSON array of the whole validated ratings, each with its id, time and
+//! abuse flags) in a single-statement transaction, and answers 201: the ratings are durable.
+//! In its quiet moments the writer projects the rows into ratings, rollups, cases and the
+//! audit log with [`super::commit_batch`], which deletes the rows in the same transaction that
+//! writes their ratings, so a rating is projected exactly once, also across a crash. A row
+//! whose body cannot be read back is kept with an error, never dropped.
+
+use sqlx::Row;
+
+use super::{Batch, NewRating, Stamp, Steps, commit_batch};
+use crate::store::settings_cache::SettingsCache;
+use crate::store::{Dialect, Result, Store};
+
+/// A rating waiting in the inbox.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Pending {
+    /// Its id and the time it was received.
+    pub stamp: Stamp,
+    /// The abuse-rule flags it tripped when it was received.
+    pub flags: Vec<String>,
+    /// The rating.
+    pub rating: NewRating,
+}
+
+/// Deletes the inbox rows whose `seq` is in the JSON array `$1`.
+pub(crate) fn delete_sql(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Sqlite => "delete from rating_inbox where seq in (select value from json_each($1))",
+        Dialect::Postgres => {
+            "delete from rating_inbox where seq in (select cast(value as bigint) from json_array_elements_text(cast($1 as json)))"
+        }
+    }
+}
+
+/// Commits `pending` (received at `at`) to the inbox on `conn` as one row, in one statement
+/// (its own transaction).
+pub async fn append(conn: &mut sqlx::AnyConnection, at: i64, pending: &[Pending]) -> Result<()> {
+    let body = serde_json::to_string(pending).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    sqlx::query("insert into rating_inbox (received_at, ratings, body) values ($1, $2, $3)")
+        .bind(at)
+        .bind(i64::try_from(pending.len()).unwrap_or(i64::MAX))
+        .bind(body)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// How many ratings wait to be projected, and when the oldest was received.
+pub async fn backlog(store: &Store) -> Result<(i64, Option<i64>)> {
+    let row = sqlx::query(
+        "select cast(coalesce(sum(ratings), 0) as bigint) as n, min(received_at) as oldest
+         from rating_inbox where error is null",
+    )
+    .fetch_one(store.pool())
+    .await?;
+    Ok((row.try_get("n")?, row.try_get("oldest")?))
+}
+
+/// How many ratings are in inbox rows that could not be read back (kept with their error for
+/// an operator).
+pub async fn unreadable(store: &Store) -> Result<i64> {
+    Ok(sqlx::query_scalar("select cast(coalesce(sum(ratings), 0) as bigint) from rating_inbox where error is not null")
+        .fetch_one(store.pool())
+        .await?)
+}
+
+/// What one [`project`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Projected {
+    /// Ratings written and taken out of the inbox.
+    pub ratings: usize,
+    /// Ratings in rows set aside because their body could not be read.
+    pub unreadable: usize,
+    /// When the last projected batch was received (the rest of the inbox is no older).
+    pub last_at: Option<i64>,
+    /// Rows are left.
+    pub more: bool,
+}
+
+/// Projects the oldest inbox rows, about `limit` ratings (at least one row), in one
+/// transaction on `conn` (see the module's documentation).
+pub async fn project(
+    store: &Store,
+    conn: &mut sqlx::AnyConnection,
+    calendar: &crate::calendar_data::CalendarHandle,
+    cache: &mut SettingsCache,
+    steps: &mut Steps,
+    limit: usize,
+) -> Result<Projected> {
+    let limit_rows = i64::try_from(limit).unwrap_or(i64::MAX);
+    let heads = sqlx::query("select seq, ratings from rating_inbox where error is null order by seq limit $1")
+        .bind(limit_rows + 1)
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut done = Projected::default();
+    let (mut last, mut count) = (None, 0i64);
+    for (i, row) in heads.iter().enumerate() {
+        let n: i64 = row.try_get("ratings")?;
+        if i > 0 && count + n > limit_rows {
+            done.more = true;
+            break;
+        }
+        count += n;
+        last = Some(row.try_get::<i64, _>("seq")?);
+        done.more = i + 1 < heads.len();
+    }
+    let Some(last) = last else { return Ok(done) };
+    let rows =
+        sqlx::query("select seq, received_at, body from rating_inbox where error is null and seq <= $1 order by seq")
+            .bind(last)
+            .fetch_all(&mut *conn)
+            .await?;
+    let (mut seqs, mut stamps, mut flags, mut items) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for row in rows {
+        let seq: i64 = row.try_get("seq")?;
+        let body: String = row.try_get("body")?;
+        match serde_json::from_str::<Vec<Pending>>(&body) {
+            Ok(batch) => {
+                seqs.push(seq);
+                done.last_at = Some(row.try_get("received_at")?);
+                for p in batch {
+                    stamps.push(p.stamp);
+                    flags.push(p.flags);
+                    items.push(p.rating);
+                }
+            }
+            Err(e) => {
+                tracing::error!(seq, error = %e, "a rating inbox row cannot be read; kept with its error");
+                let n =
+                    sqlx::query_scalar::<_, i64>("update rating_inbox set error = $2 where seq = $1 returning ratings")
+                        .bind(seq)
+                        .bind(e.to_string())
+                        .fetch_one(&mut *conn)
+                        .await?;
+                done.unreadable += usize::try_from(n).unwrap_or(0);
+            }
+        }
+    }
+    if !seqs.is_empty() {
+        let batch = Batch { items: &items, stamps: &stamps, flags: &flags, inbox: &seqs };
+        commit_batch(store, conn, calendar, batch, cache, steps).await?;
+        done.ratings = items.len();
+    }
+    Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::rating::{Outcome, Phone, Scale, Submission};
+    use crate::store::rating_codes::Target;
+    use crate::store::ratings::Source;
+
+    fn pending() -> Pending {
+        let phone = Phone::parse("13912345678").unwrap_or_else(|e| panic!("{e}"));
+        let target = Target {
+            id: "c1".into(),
+            org_code: "U-1-W1".into(),
+            org_name: "窗口一".into(),
+            unit_code: "U-1".into(),
+            unit_name: "一局".into(),
+            staff_no: None,
+            staff_name: None,
+            closed: false,
+            expired: false,
+        };
+        Pending {
+            stamp: Stamp { id: "R1".into(), at: 1_700_000_000_000 },
+            flags: vec!["repeat_device".into()],
+            rating: NewRating {
+                code_id: Some("c1".into()),
+                invitation_id: None,
+                target,
+                scale: Scale::Two,
+                submission: Submission {
+                    level: 1,
+                    outcome: Outcome::Unsatisfied,
+                    reasons: vec!["not_done".into()],
+                    comment: Some("排队太久".into()),
+                    phone: Some(phone.clone()),
+                },
+                phone_enc: Some("sealed".into()),
+                phone_masked: Some(phone.masked()),
+                device_hash: "d".into(),
+                address_hash: "a".into(),
+                source: Source::Api,
+                reason_labels: vec!["事难办".into()],
+            },
+        }
+    }
+
+    #[test]
+    fn an_inbox_row_never_holds_the_phone_in_the_clear() {
+        let json = serde_json::to_string(&pending()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!json.contains("13912345678"), "{json}");
+        assert!(json.contains("139****5678") && json.contains("sealed"), "{json}");
+    }
+
+    #[test]
+    fn an_inbox_row_reads_back_as_the_rating_it_was() {
+        let p = pending();
+        let json = serde_json::to_string(&p).unwrap_or_else(|e| panic!("{e}"));
+        let back: Pending = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((back.stamp, back.flags), (p.stamp, p.flags));
+        let (a, b) = (back.rating, p.rating);
+        assert_eq!((a.submission.phone, b.submission.phone.is_some()), (None, true), "only the sealed phone travels");
+        assert_eq!((&a.submission.reasons, &a.submission.comment), (&b.submission.reasons, &b.submission.comment));
+        assert_eq!((a.submission.outcome, a.scale, a.source), (b.submission.outcome, b.scale, b.source));
+        assert_eq!((a.phone_enc, a.phone_masked, a.reason_labels), (b.phone_enc, b.phone_masked, b.reason_labels));
+        assert_eq!((a.target.org_code, a.target.unit_name), (b.target.org_code, b.target.unit_name));
+    }
+}
