@@ -345,7 +345,10 @@ async fn run(mut w: Writer, mut rx: mpsc::Receiver<Job>, abuse: AbuseRule, alert
         }
     }
     match inbox::backlog(&w.store).await {
-        Ok((n, oldest)) => (w.backlog, w.oldest) = (n, oldest),
+        Ok((n, oldest)) => {
+            (w.backlog, w.oldest) = (n, oldest);
+            w.metrics.record_inbox_append(0, n);
+        }
         Err(e) => {
             // Projection finds the rows anyway; assume some so that it looks.
             tracing::warn!(error = %e, "could not count the rating inbox");

@@ -142,6 +142,8 @@ pub async fn ratings(opts: BenchOptions) -> Result<String, String> {
     eprintln!("warming up …");
     closed_loop("warm-up", port, &noop, 200, 4, Duration::from_secs(1)).await;
     let warm = closed_loop("warm-up", port, &rate_reqs, 201, 4, Duration::from_secs(1)).await;
+    // The warm-up's ratings may have gone through the inbox: project them before measuring.
+    drain(&server).await?;
     let pid = server.child.id();
     eprintln!("no-op endpoint, {} connections, {:?} …", opts.connections, opts.duration);
     let t0 = cpu::sample(pid);
@@ -180,7 +182,7 @@ pub async fn ratings(opts: BenchOptions) -> Result<String, String> {
     let sent = warm.ok + rating_phase.ok + fixed.ok;
     let mut report = String::new();
     report.push_str(&format!(
-        "Engine: **{}**; {} connections for the closed-loop phases, {:.0} s each; fixed-rate phase {} req/s over 64 connections, latency measured from each request's due time.\n\n",
+        "Engine: **{}**; {} connections for the closed-loop phases, {:.0} s each; fixed-rate phase {} req/s over 64 connections, latency measured from each request's due time, started once the previous phase's ratings are all projected and checkpointed.\n\n",
         if opts.engine == "postgres" { "PostgreSQL" } else { "SQLite" },
         opts.connections,
         opts.duration.as_secs_f64(),
@@ -300,7 +302,9 @@ struct Drained {
     seconds: f64,
 }
 
-/// Waits (up to ten minutes) until the server has projected everything in the rating inbox.
+/// Waits (up to ten minutes) until the server has projected everything in the rating inbox,
+/// then has the database write what the burst left dirty (a checkpoint), so that the next
+/// phase measures its own load, not the disk flushing the last one's.
 async fn drain(server: &Server) -> Result<Drained, String> {
     let store = open_store(server).await?;
     let started = std::time::Instant::now();
@@ -309,6 +313,17 @@ async fn drain(server: &Server) -> Result<Drained, String> {
         let (n, _) = crate::store::ratings::inbox::backlog(&store).await.map_err(|e| e.to_string())?;
         let first = *waiting.get_or_insert(n);
         if n == 0 {
+            let checkpoint = match store.dialect() {
+                crate::store::Dialect::Sqlite => "pragma wal_checkpoint(truncate)",
+                crate::store::Dialect::Postgres => "checkpoint",
+            };
+            if let Err(e) = sqlx::query(checkpoint).execute(store.pool()).await {
+                eprintln!("(no checkpoint after the phase: {e})");
+            }
+            // And the operating system what it still holds dirty.
+            if let Err(e) = Command::new("sync").status() {
+                eprintln!("(no sync after the phase: {e})");
+            }
             store.close().await;
             return Ok(Drained {
                 waiting: first,
