@@ -30,8 +30,10 @@ pub struct Alert {
 /// Ratings that count for live alerts since `since`: (unit, unsatisfied, at), oldest first.
 /// Flagged ratings and those excluded by appeal do not count.
 pub async fn recent(store: &Store, since: i64) -> Result<Vec<(String, bool, i64)>> {
+    // The inbox first, as in `ratings::recent_for_abuse`: a rating in both is counted once.
+    let waiting = crate::store::ratings::inbox::received_since(store, since).await?;
     let rows = sqlx::query(
-        "select r.unit_code, r.outcome, r.created_at from ratings r
+        "select r.id, r.unit_code, r.outcome, r.created_at from ratings r
          where r.created_at > $1 and r.flags = '' and r.defaulted = 0
            and not exists (select 1 from rating_exclusions x where x.rating_id = r.id)
          order by r.created_at",
@@ -39,11 +41,27 @@ pub async fn recent(store: &Store, since: i64) -> Result<Vec<(String, bool, i64)
     .bind(since)
     .fetch_all(store.pool())
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok((r.try_get("unit_code")?, r.try_get::<String, _>("outcome")? == "unsatisfied", r.try_get("created_at")?))
-        })
-        .collect()
+    let mut seen = std::collections::HashSet::new();
+    let mut recent = Vec::with_capacity(rows.len() + waiting.len());
+    for r in &rows {
+        seen.insert(r.try_get::<String, _>("id")?);
+        recent.push((
+            r.try_get("unit_code")?,
+            r.try_get::<String, _>("outcome")? == "unsatisfied",
+            r.try_get("created_at")?,
+        ));
+    }
+    // A rating in the inbox has no exclusion yet (an appeal needs the rating); flagged and
+    // defaulted ones do not count (defaulted ones are written straight through anyway).
+    for p in waiting {
+        let defaulted = p.rating.source == crate::store::ratings::Source::Default;
+        if p.flags.is_empty() && !defaulted && !seen.contains(&p.stamp.id) {
+            let unsatisfied = p.rating.submission.outcome == crate::domain::rating::Outcome::Unsatisfied;
+            recent.push((p.rating.target.unit_code, unsatisfied, p.stamp.at));
+        }
+    }
+    recent.sort_by_key(|r| r.2);
+    Ok(recent)
 }
 
 /// Open episodes: (unit, alert id).

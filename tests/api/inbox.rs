@@ -4,10 +4,13 @@
 
 use std::time::{Duration, Instant};
 
+use pingyi::domain::rating::{Outcome, Scale, Submission};
 use pingyi::ingest::InboxMode;
-use pingyi::store::ratings::inbox;
+use pingyi::store::rating_codes::Target;
+use pingyi::store::ratings::{NewRating, Source, Stamp, inbox};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use sqlx::Row;
 
 use crate::helpers::{Engine, TestApp, error_code, spawn_app_with};
 use crate::ratings::{code_of, rate};
@@ -162,6 +165,90 @@ async fn an_unreadable_inbox_row_is_kept_and_the_rest_projected(engine: Engine) 
     let error: Option<String> =
         sqlx::query_scalar("select error from rating_inbox").fetch_one(app.store.pool()).await.unwrap();
     assert!(error.is_some_and(|e| e.contains("missing field")));
+}
+
+/// A rating for `unit`'s code waiting in the inbox, as the writer would have appended it.
+fn waiting(id: &str, at: i64, target: &Target, device: &str, flags: &[&str]) -> inbox::Pending {
+    inbox::Pending {
+        stamp: Stamp { id: id.to_owned(), at },
+        flags: flags.iter().map(|f| (*f).to_owned()).collect(),
+        rating: NewRating {
+            code_id: Some(target.id.clone()),
+            invitation_id: None,
+            target: target.clone(),
+            scale: Scale::Two,
+            submission: Submission {
+                level: 1,
+                outcome: Outcome::Unsatisfied,
+                reasons: vec!["not_done".into()],
+                comment: None,
+                phone: None,
+            },
+            phone_enc: None,
+            phone_masked: None,
+            device_hash: device.to_owned(),
+            address_hash: format!("{device}-address"),
+            source: Source::Api,
+            reason_labels: vec!["事难办".into()],
+        },
+    }
+}
+
+/// At start the abuse rule and the live-alert windows warm up from recent ratings: those
+/// still in the inbox (acknowledged, not yet projected) count too, once each, also when a
+/// projection moved one into `ratings` between the two reads.
+async fn inbox_ratings_count_when_the_abuse_rule_and_alerts_warm_up(engine: Engine) {
+    // Straight through: this server's writer leaves the rows the test puts in the inbox alone.
+    let app = spawn_app_with(engine, |c| c.rating_inbox = InboxMode::Never).await;
+    let token = code_of(&app, "XN-CD-GA-001").await;
+    let r = rate(&app.anonymous(), json!({"code": token, "satisfied": true})).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let projected = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let row =
+        one_row(&app, "select org_code, unit_code, code_id, created_at from ratings where id = $1", &projected).await;
+    let target = Target {
+        id: row.get("code_id"),
+        org_code: row.get("org_code"),
+        org_name: "窗口".into(),
+        unit_code: row.get("unit_code"),
+        unit_name: "单位".into(),
+        staff_no: None,
+        staff_name: None,
+        closed: false,
+        expired: false,
+    };
+    let at: i64 = row.get("created_at");
+    let rows = [
+        waiting("inbox-plain", at + 1, &target, "device-plain", &[]),
+        waiting("inbox-flagged", at + 2, &target, "device-flagged", &["repeat_device"]),
+        // The rating already projected, as if its row were read before its projection committed.
+        waiting(&projected, at, &target, "device-projected", &[]),
+    ];
+    let mut conn = app.store.dedicated_connection().await.unwrap();
+    inbox::append(&mut conn, at, &rows).await.unwrap();
+
+    let abuse = pingyi::store::ratings::recent_for_abuse(&app.store, at - 1).await.unwrap();
+    let devices: Vec<&str> = abuse.iter().map(|(_, device, _, _)| device.as_str()).collect();
+    assert_eq!(abuse.len(), 3, "{devices:?}");
+    assert!(devices.contains(&"device-plain") && devices.contains(&"device-flagged"), "{devices:?}");
+    assert!(!devices.contains(&"device-projected"), "the projected rating counts once, from ratings: {devices:?}");
+    assert!(abuse.iter().all(|(code, _, _, _)| *code == target.id));
+    assert!(abuse.windows(2).all(|w| w[0].3 <= w[1].3), "oldest first");
+
+    let alerts = pingyi::store::alerts::recent(&app.store, at - 1).await.unwrap();
+    let unit = target.unit_code.clone();
+    assert_eq!(alerts, vec![(unit.clone(), false, at), (unit, true, at + 1)], "flagged ratings do not count");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inbox_ratings_count_at_warm_up_sqlite() {
+    inbox_ratings_count_when_the_abuse_rule_and_alerts_warm_up(Engine::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(pg_tests), ignore = "PostgreSQL run: set PINGYI_TEST_POSTGRES_URL (as .ci/run does)")]
+async fn inbox_ratings_count_at_warm_up_postgres() {
+    inbox_ratings_count_when_the_abuse_rule_and_alerts_warm_up(Engine::Postgres).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

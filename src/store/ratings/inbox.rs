@@ -57,6 +57,25 @@ pub async fn backlog(store: &Store) -> Result<(i64, Option<i64>)> {
     Ok((row.try_get("n")?, row.try_get("oldest")?))
 }
 
+/// The inbox ratings received after `since` (ms), oldest first: ratings acknowledged but not
+/// yet projected, which the abuse rule and the live-alert windows count like the others when
+/// they warm up at start. Rows that cannot be read back are left to projection, which sets
+/// them aside.
+pub async fn received_since(store: &Store, since: i64) -> Result<Vec<Pending>> {
+    let rows = sqlx::query("select body from rating_inbox where error is null and received_at > $1 order by seq")
+        .bind(since)
+        .fetch_all(store.pool())
+        .await?;
+    let mut pending = Vec::new();
+    for row in rows {
+        if let Ok(batch) = serde_json::from_str::<Vec<Pending>>(&row.try_get::<String, _>("body")?) {
+            pending.extend(batch);
+        }
+    }
+    pending.sort_by_key(|p| p.stamp.at);
+    Ok(pending)
+}
+
 /// How many ratings are in inbox rows that could not be read back (kept with their error for
 /// an operator).
 pub async fn unreadable(store: &Store) -> Result<i64> {
