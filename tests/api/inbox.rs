@@ -240,6 +240,67 @@ async fn inbox_ratings_count_when_the_abuse_rule_and_alerts_warm_up(engine: Engi
     assert_eq!(alerts, vec![(unit.clone(), false, at), (unit, true, at + 1)], "flagged ratings do not count");
 }
 
+/// A burst's batch (up to 512 ratings) is committed in one statement but as rows of at most
+/// `ROW_RATINGS`, so that projecting it never takes one long transaction: each projection of
+/// a 32-rating chunk takes one row.
+async fn a_large_batch_is_appended_as_rows_projected_one_at_a_time(engine: Engine) {
+    // Straight through: this server's writer leaves the rows the test puts in the inbox alone.
+    let app = spawn_app_with(engine, |c| c.rating_inbox = InboxMode::Never).await;
+    let token = code_of(&app, "XN-CD-GA-001").await;
+    let r = rate(&app.anonymous(), json!({"code": token, "satisfied": true})).await;
+    let first = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let row = one_row(&app, "select org_code, unit_code, code_id, created_at from ratings where id = $1", &first).await;
+    let target = Target {
+        id: row.get("code_id"),
+        org_code: row.get("org_code"),
+        org_name: "窗口".into(),
+        unit_code: row.get("unit_code"),
+        unit_name: "单位".into(),
+        staff_no: None,
+        staff_name: None,
+        closed: false,
+        expired: false,
+    };
+    let at = pingyi::store::now_ms();
+    let burst: Vec<inbox::Pending> =
+        (0..70).map(|i| waiting(&format!("burst-{i:02}"), at, &target, &format!("device-{i}"), &[])).collect();
+    let mut conn = app.store.dedicated_connection().await.unwrap();
+    inbox::append(&mut conn, at, &burst).await.unwrap();
+    let sizes: Vec<i64> =
+        sqlx::query_scalar("select ratings from rating_inbox order by seq").fetch_all(app.store.pool()).await.unwrap();
+    assert_eq!(sizes, vec![32, 32, 6]);
+    assert_eq!(inbox::backlog(&app.store).await.unwrap(), (70, Some(at)));
+
+    let (mut cache, mut steps) = (Default::default(), Default::default());
+    let mut taken = Vec::new();
+    loop {
+        let done =
+            inbox::project(&app.store, &mut conn, &app.ratings.calendar, &mut cache, &mut steps, 32).await.unwrap();
+        taken.push(done.ratings);
+        if !done.more {
+            break;
+        }
+    }
+    assert_eq!(taken, vec![32, 32, 6], "one row a projection");
+    let projected: i64 = sqlx::query_scalar("select cast(count(*) as bigint) from ratings where id like 'burst-%'")
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(projected, 70);
+    assert_eq!(inbox::backlog(&app.store).await.unwrap(), (0, None));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_batch_becomes_several_rows_sqlite() {
+    a_large_batch_is_appended_as_rows_projected_one_at_a_time(Engine::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(pg_tests), ignore = "PostgreSQL run: set PINGYI_TEST_POSTGRES_URL (as .ci/run does)")]
+async fn a_large_batch_becomes_several_rows_postgres() {
+    a_large_batch_is_appended_as_rows_projected_one_at_a_time(Engine::Postgres).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn inbox_ratings_count_at_warm_up_sqlite() {
     inbox_ratings_count_when_the_abuse_rule_and_alerts_warm_up(Engine::Sqlite).await;

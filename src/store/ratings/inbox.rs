@@ -1,6 +1,7 @@
-//! The rating inbox. Under load the rating writer commits each batch of ratings as one row of
-//! `rating_inbox` (a JSON array of the whole validated ratings, each with its id, time and
-//! abuse flags) in a single-statement transaction, and answers 201: the ratings are durable.
+//! The rating inbox. Under load the rating writer commits each batch of ratings as rows of
+//! `rating_inbox` (each a JSON array of up to [`ROW_RATINGS`] whole validated ratings, each with
+//! its id, time and abuse flags) in a single-statement transaction, and answers 201: the
+//! ratings are durable.
 //! In its quiet moments the writer projects the rows into ratings, rollups, cases and the
 //! audit log with [`super::commit_batch`], which deletes the rows in the same transaction that
 //! writes their ratings, so a rating is projected exactly once, also across a crash. A row
@@ -33,16 +34,26 @@ pub(crate) fn delete_sql(dialect: Dialect) -> &'static str {
     }
 }
 
-/// Commits `pending` (received at `at`) to the inbox on `conn` as one row, in one statement
-/// (its own transaction).
+/// The most ratings one inbox row holds: a projection takes whole rows, so this bounds how
+/// long one projection transaction keeps newer ratings waiting, also after an extreme burst.
+pub const ROW_RATINGS: usize = 32;
+
+/// Commits `pending` (received at `at`) to the inbox on `conn` in one statement (its own
+/// transaction): one row per [`ROW_RATINGS`] ratings.
 pub async fn append(conn: &mut sqlx::AnyConnection, at: i64, pending: &[Pending]) -> Result<()> {
-    let body = serde_json::to_string(pending).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-    sqlx::query("insert into rating_inbox (received_at, ratings, body) values ($1, $2, $3)")
-        .bind(at)
-        .bind(i64::try_from(pending.len()).unwrap_or(i64::MAX))
-        .bind(body)
-        .execute(conn)
-        .await?;
+    let rows: Vec<&[Pending]> = pending.chunks(ROW_RATINGS).collect();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let values: Vec<String> =
+        (0..rows.len()).map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3)).collect();
+    let sql = format!("insert into rating_inbox (received_at, ratings, body) values {}", values.join(", "));
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for row in rows {
+        let body = serde_json::to_string(row).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+        query = query.bind(at).bind(i64::try_from(row.len()).unwrap_or(i64::MAX)).bind(body);
+    }
+    query.execute(conn).await?;
     Ok(())
 }
 
