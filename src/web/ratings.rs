@@ -136,6 +136,9 @@ async fn file_appeal(
     user.require(user.user.role == Role::UnitHead)?;
     let reason = parse_name(&req.reason, "reason").map_err(|e| Error::field("reason", e.0))?;
     let rating = rating_in_scope(&state, &user, &id).await?;
+    if rating.pending {
+        return Err(Error::Conflict("this rating is still being processed; it can be appealed in a minute".into()));
+    }
     let appeal =
         appeals::file(&state.store, &id, &rating.unit_code, &reason, &user.actor()).await.map_err(appeal_error)?;
     Ok((StatusCode::CREATED, axum::Json(appeal)))

@@ -194,18 +194,16 @@ fn waiting(id: &str, at: i64, target: &Target, device: &str, flags: &[&str]) -> 
     }
 }
 
-/// At start the abuse rule and the live-alert windows warm up from recent ratings: those
-/// still in the inbox (acknowledged, not yet projected) count too, once each, also when a
-/// projection moved one into `ratings` between the two reads.
-async fn inbox_ratings_count_when_the_abuse_rule_and_alerts_warm_up(engine: Engine) {
-    // Straight through: this server's writer leaves the rows the test puts in the inbox alone.
+/// A server whose writer goes straight through (so it leaves the rows a test puts in the inbox
+/// alone), with one satisfied rating of XN-CD-GA-001's code: the code's target, the rating's id
+/// and its time.
+async fn app_with_one_rating(engine: Engine) -> (TestApp, Target, String, i64) {
     let app = spawn_app_with(engine, |c| c.rating_inbox = InboxMode::Never).await;
     let token = code_of(&app, "XN-CD-GA-001").await;
     let r = rate(&app.anonymous(), json!({"code": token, "satisfied": true})).await;
     assert_eq!(r.status(), StatusCode::CREATED);
-    let projected = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
-    let row =
-        one_row(&app, "select org_code, unit_code, code_id, created_at from ratings where id = $1", &projected).await;
+    let id = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let row = one_row(&app, "select org_code, unit_code, code_id, created_at from ratings where id = $1", &id).await;
     let target = Target {
         id: row.get("code_id"),
         org_code: row.get("org_code"),
@@ -217,7 +215,80 @@ async fn inbox_ratings_count_when_the_abuse_rule_and_alerts_warm_up(engine: Engi
         closed: false,
         expired: false,
     };
-    let at: i64 = row.get("created_at");
+    let at = row.get("created_at");
+    (app, target, id, at)
+}
+
+/// Projects the whole inbox on `conn`, a chunk at a time; the ratings of each projection.
+async fn project_all(app: &TestApp, conn: &mut sqlx::AnyConnection) -> Vec<usize> {
+    let (mut cache, mut steps) = (Default::default(), Default::default());
+    let mut taken = Vec::new();
+    loop {
+        let done = inbox::project(&app.store, conn, &app.ratings.calendar, &mut cache, &mut steps, 32).await.unwrap();
+        taken.push(done.ratings);
+        if !done.more {
+            return taken;
+        }
+    }
+}
+
+/// A rating acknowledged but still in the inbox can be read by id (marked pending, the phone
+/// masked or not by role as always), is not yet open to appeal (409, not a 500 or a 404), and
+/// once projected reads the same, no longer pending, and can be appealed.
+async fn a_rating_in_the_inbox_reads_as_pending(engine: Engine) {
+    let (app, target, _, at) = app_with_one_rating(engine).await;
+    let mut p = waiting("PENDING01", at + 5, &target, "device-pending", &[]);
+    p.rating.phone_enc = Some(app.ratings.sealer.seal("13812345678"));
+    p.rating.phone_masked = Some("138****5678".into());
+    let mut conn = app.store.dedicated_connection().await.unwrap();
+    inbox::append(&mut conn, at + 5, &[p]).await.unwrap();
+
+    let head = app.login("unithead").await;
+    let v = head.get_json("/api/v1/ratings/PENDING01", StatusCode::OK).await;
+    assert_eq!(
+        (v["pending"].as_bool(), v["outcome"].as_str(), v["phone"].as_str()),
+        (Some(true), Some("unsatisfied"), Some("138****5678"))
+    );
+    assert_eq!(
+        (v["created_at"].as_i64(), v["source"].as_str(), v["unit_code"].as_str()),
+        (Some(at + 5), Some("api"), Some(target.unit_code.as_str()))
+    );
+    assert_eq!(v["reasons"], json!(["not_done"]));
+    let sup = app.login("supervisor").await.get_json("/api/v1/ratings/PENDING01", StatusCode::OK).await;
+    assert_eq!(sup["phone"], "13812345678", "the role that calls back sees the number");
+    let appeal = json!({"reason": "评价人当天未到本所办事"});
+    let r = head.post_json("/api/v1/ratings/PENDING01/appeal", &appeal).await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert_eq!(error_code(r).await, "conflict");
+    for unknown in ["PENDING02", "PENDING0%25", "PENDING0_"] {
+        assert_eq!(head.get(&format!("/api/v1/ratings/{unknown}")).await.status(), StatusCode::NOT_FOUND, "{unknown}");
+    }
+
+    assert_eq!(project_all(&app, &mut conn).await, vec![1]);
+    let after = head.get_json("/api/v1/ratings/PENDING01", StatusCode::OK).await;
+    assert_eq!(after["pending"], false);
+    for field in ["outcome", "phone", "created_at", "source", "unit_code", "reasons", "flags", "level", "scale"] {
+        assert_eq!(after[field], v[field], "{field} reads the same once projected");
+    }
+    assert_eq!(head.post_json("/api/v1/ratings/PENDING01/appeal", &appeal).await.status(), StatusCode::CREATED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rating_in_the_inbox_reads_as_pending_sqlite() {
+    a_rating_in_the_inbox_reads_as_pending(Engine::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(pg_tests), ignore = "PostgreSQL run: set PINGYI_TEST_POSTGRES_URL (as .ci/run does)")]
+async fn a_rating_in_the_inbox_reads_as_pending_postgres() {
+    a_rating_in_the_inbox_reads_as_pending(Engine::Postgres).await;
+}
+
+/// At start the abuse rule and the live-alert windows warm up from recent ratings: those
+/// still in the inbox (acknowledged, not yet projected) count too, once each, also when a
+/// projection moved one into `ratings` between the two reads.
+async fn inbox_ratings_count_when_the_abuse_rule_and_alerts_warm_up(engine: Engine) {
+    let (app, target, projected, at) = app_with_one_rating(engine).await;
     let rows = [
         waiting("inbox-plain", at + 1, &target, "device-plain", &[]),
         waiting("inbox-flagged", at + 2, &target, "device-flagged", &["repeat_device"]),
@@ -244,23 +315,7 @@ async fn inbox_ratings_count_when_the_abuse_rule_and_alerts_warm_up(engine: Engi
 /// `ROW_RATINGS`, so that projecting it never takes one long transaction: each projection of
 /// a 32-rating chunk takes one row.
 async fn a_large_batch_is_appended_as_rows_projected_one_at_a_time(engine: Engine) {
-    // Straight through: this server's writer leaves the rows the test puts in the inbox alone.
-    let app = spawn_app_with(engine, |c| c.rating_inbox = InboxMode::Never).await;
-    let token = code_of(&app, "XN-CD-GA-001").await;
-    let r = rate(&app.anonymous(), json!({"code": token, "satisfied": true})).await;
-    let first = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
-    let row = one_row(&app, "select org_code, unit_code, code_id, created_at from ratings where id = $1", &first).await;
-    let target = Target {
-        id: row.get("code_id"),
-        org_code: row.get("org_code"),
-        org_name: "窗口".into(),
-        unit_code: row.get("unit_code"),
-        unit_name: "单位".into(),
-        staff_no: None,
-        staff_name: None,
-        closed: false,
-        expired: false,
-    };
+    let (app, target, _, _) = app_with_one_rating(engine).await;
     let at = pingyi::store::now_ms();
     let burst: Vec<inbox::Pending> =
         (0..70).map(|i| waiting(&format!("burst-{i:02}"), at, &target, &format!("device-{i}"), &[])).collect();
@@ -271,17 +326,7 @@ async fn a_large_batch_is_appended_as_rows_projected_one_at_a_time(engine: Engin
     assert_eq!(sizes, vec![32, 32, 6]);
     assert_eq!(inbox::backlog(&app.store).await.unwrap(), (70, Some(at)));
 
-    let (mut cache, mut steps) = (Default::default(), Default::default());
-    let mut taken = Vec::new();
-    loop {
-        let done =
-            inbox::project(&app.store, &mut conn, &app.ratings.calendar, &mut cache, &mut steps, 32).await.unwrap();
-        taken.push(done.ratings);
-        if !done.more {
-            break;
-        }
-    }
-    assert_eq!(taken, vec![32, 32, 6], "one row a projection");
+    assert_eq!(project_all(&app, &mut conn).await, vec![32, 32, 6], "one row a projection");
     let projected: i64 = sqlx::query_scalar("select cast(count(*) as bigint) from ratings where id like 'burst-%'")
         .fetch_one(app.store.pool())
         .await

@@ -205,12 +205,7 @@ pub async fn insert_batch(
         }
         let flags: Vec<String> = flags.get(i).cloned().unwrap_or_default();
         let s = &item.submission;
-        let source = match (item.source, &item.invitation_id) {
-            (Source::Default, _) => "default",
-            (_, Some(_)) => "invitation",
-            (Source::Page, None) => "qr",
-            (Source::Api, None) => "api",
-        };
+        let source = item.source_name();
         let text = |v: &Option<String>| v.clone().map_or(Bind::Null, Bind::Text);
         rows.push(vec![
             Bind::Text(id.clone()),

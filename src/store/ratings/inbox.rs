@@ -87,6 +87,26 @@ pub async fn received_since(store: &Store, since: i64) -> Result<Vec<Pending>> {
     Ok(pending)
 }
 
+/// The rating `id` if it is still in the inbox. Ids are letters and digits; anything else is
+/// not looked for.
+pub async fn find(store: &Store, id: &str) -> Result<Option<Pending>> {
+    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Ok(None);
+    }
+    let rows = sqlx::query("select body from rating_inbox where error is null and body like $1")
+        .bind(format!("%\"{id}\"%"))
+        .fetch_all(store.pool())
+        .await?;
+    for row in rows {
+        if let Ok(batch) = serde_json::from_str::<Vec<Pending>>(&row.try_get::<String, _>("body")?)
+            && let Some(p) = batch.into_iter().find(|p| p.stamp.id == id)
+        {
+            return Ok(Some(p));
+        }
+    }
+    Ok(None)
+}
+
 /// How many ratings are in inbox rows that could not be read back (kept with their error for
 /// an operator).
 pub async fn unreadable(store: &Store) -> Result<i64> {

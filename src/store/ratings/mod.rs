@@ -148,6 +148,18 @@ pub struct NewRating {
     pub reason_labels: Vec<String>,
 }
 
+impl NewRating {
+    /// Its stored `source`: qr, invitation, api or default.
+    pub fn source_name(&self) -> &'static str {
+        match (self.source, &self.invitation_id) {
+            (Source::Default, _) => "default",
+            (_, Some(_)) => "invitation",
+            (Source::Page, None) => "qr",
+            (Source::Api, None) => "api",
+        }
+    }
+}
+
 /// What was stored.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Receipt {
@@ -236,6 +248,9 @@ pub struct RatingView {
     pub excluded: bool,
     /// pending, upheld or rejected, if appealed.
     pub appeal: Option<String>,
+    /// Still in the rating inbox: acknowledged and durable, but not yet in lists, statistics or
+    /// cases, and not yet open to appeal (under load, for seconds; see docs/ratings.md).
+    pub pending: bool,
 }
 
 const RATING_SELECT: &str = "select r.id, r.org_code, r.unit_code, r.staff_no, r.scale, r.level, r.outcome, r.reasons,
@@ -268,14 +283,47 @@ fn rating_view(r: &AnyRow, reveal: Option<&crate::secrets::Sealer>) -> Result<Ra
         created_at: r.try_get("created_at")?,
         excluded: r.try_get::<i64, _>("excluded")? > 0,
         appeal: opt_text(r, "appeal")?,
+        pending: false,
     })
+}
+
+/// A rating still in the inbox, as [`get`] shows it.
+fn pending_view(p: inbox::Pending, reveal: Option<&crate::secrets::Sealer>) -> RatingView {
+    let r = p.rating;
+    let phone = match reveal {
+        Some(sealer) => r.phone_enc.as_deref().and_then(|p| sealer.open(p)),
+        None => r.phone_masked.clone(),
+    };
+    RatingView {
+        id: p.stamp.id,
+        source: r.source_name().to_owned(),
+        org_code: r.target.org_code,
+        unit_code: r.target.unit_code,
+        staff_no: r.target.staff_no,
+        scale: r.scale,
+        level: i64::from(r.submission.level),
+        outcome: r.submission.outcome.as_str().to_owned(),
+        reasons: r.submission.reasons,
+        comment: r.submission.comment,
+        phone,
+        flags: p.flags,
+        defaulted: r.source == Source::Default,
+        created_at: p.stamp.at,
+        excluded: false,
+        appeal: None,
+        pending: true,
+    }
 }
 
 /// One rating.
 pub async fn get(store: &Store, id: &str, reveal: Option<&crate::secrets::Sealer>) -> Result<Option<RatingView>> {
     let sql = format!("{RATING_SELECT} where r.id = $1");
     let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(store.pool()).await?;
-    row.as_ref().map(|r| rating_view(r, reveal)).transpose()
+    match row {
+        Some(r) => rating_view(&r, reveal).map(Some),
+        // Acknowledged but not yet projected.
+        None => Ok(inbox::find(store, id).await?.map(|p| pending_view(p, reveal))),
+    }
 }
 
 /// Ratings of units under `root`, newest first, optionally of one outcome, before a time.
