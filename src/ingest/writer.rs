@@ -224,6 +224,7 @@ impl Writer {
             };
             let steps = ratings::Steps { inbox: started.elapsed(), ..Default::default() };
             self.metrics.record_rating_batch(body.len(), started.elapsed(), &steps.named());
+            warn_if_slow("inbox append", body.len(), started.elapsed(), &steps);
             match appended {
                 Ok(()) => {
                     self.backlog += body.len() as i64;
@@ -252,6 +253,7 @@ impl Writer {
             let batch = ratings::Batch { items: &items, stamps: &stamps, flags: &flags, inbox: &[] };
             let written = self.commit(batch, &mut steps).await;
             self.metrics.record_rating_batch(items.len(), started.elapsed(), &steps.named());
+            warn_if_slow("rating batch", items.len(), started.elapsed(), &steps);
             match written {
                 Ok(results) => {
                     for ((i, _), result) in direct.iter().zip(results) {
@@ -281,6 +283,7 @@ impl Writer {
         };
         match result {
             Ok(done) => {
+                warn_if_slow("inbox projection", done.ratings, started.elapsed(), &steps);
                 self.pace.projected(done.ratings, started.elapsed());
                 let taken = (done.ratings + done.unreadable) as i64;
                 self.backlog = if done.more { (self.backlog - taken).max(1) } else { 0 };
@@ -308,6 +311,23 @@ impl Writer {
             self.conn = None;
         }
         result
+    }
+}
+
+/// A commit slower than this is logged with where its time went: ratings wait for it.
+pub const SLOW_COMMIT: Duration = Duration::from_millis(100);
+
+fn warn_if_slow(what: &str, ratings: usize, took: Duration, steps: &ratings::Steps) {
+    if took >= SLOW_COMMIT {
+        let named = steps.named();
+        let other = took.saturating_sub(named.iter().map(|(_, d)| *d).sum());
+        let steps: Vec<String> = named
+            .iter()
+            .chain([("other", other)].iter())
+            .filter(|(_, d)| !d.is_zero())
+            .map(|(n, d)| format!("{n} {} ms", d.as_millis()))
+            .collect();
+        tracing::warn!(ratings, ms = took.as_millis() as u64, steps = %steps.join(", "), "slow {what}");
     }
 }
 

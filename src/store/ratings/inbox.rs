@@ -139,6 +139,7 @@ pub async fn project(
     limit: usize,
 ) -> Result<Projected> {
     let limit_rows = i64::try_from(limit).unwrap_or(i64::MAX);
+    let read = std::time::Instant::now();
     let heads = sqlx::query("select seq, ratings from rating_inbox where error is null order by seq limit $1")
         .bind(limit_rows + 1)
         .fetch_all(&mut *conn)
@@ -161,6 +162,7 @@ pub async fn project(
             .bind(last)
             .fetch_all(&mut *conn)
             .await?;
+    steps.inbox += read.elapsed();
     let (mut seqs, mut stamps, mut flags, mut items) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for row in rows {
         let seq: i64 = row.try_get("seq")?;
