@@ -30,8 +30,8 @@ pub struct Alert {
 /// Ratings that count for live alerts since `since`: (unit, unsatisfied, at), oldest first.
 /// Flagged ratings and those excluded by appeal do not count.
 pub async fn recent(store: &Store, since: i64) -> Result<Vec<(String, bool, i64)>> {
-    // The inbox first, as in `ratings::recent_for_abuse`: a rating in both is counted once.
-    let waiting = crate::store::ratings::inbox::received_since(store, since).await?;
+    use crate::store::ratings::{Source, inbox};
+    let waiting = inbox::received_since(store, since).await?;
     let rows = sqlx::query(
         "select r.id, r.unit_code, r.outcome, r.created_at from ratings r
          where r.created_at > $1 and r.flags = '' and r.defaulted = 0
@@ -41,27 +41,22 @@ pub async fn recent(store: &Store, since: i64) -> Result<Vec<(String, bool, i64)
     .bind(since)
     .fetch_all(store.pool())
     .await?;
-    let mut seen = std::collections::HashSet::new();
-    let mut recent = Vec::with_capacity(rows.len() + waiting.len());
-    for r in &rows {
-        seen.insert(r.try_get::<String, _>("id")?);
-        recent.push((
-            r.try_get("unit_code")?,
-            r.try_get::<String, _>("outcome")? == "unsatisfied",
-            r.try_get("created_at")?,
-        ));
-    }
-    // A rating in the inbox has no exclusion yet (an appeal needs the rating); flagged and
-    // defaulted ones do not count (defaulted ones are written straight through anyway).
-    for p in waiting {
-        let defaulted = p.rating.source == crate::store::ratings::Source::Default;
-        if p.flags.is_empty() && !defaulted && !seen.contains(&p.stamp.id) {
+    inbox::merge_recent(
+        &rows,
+        waiting,
+        |r| {
+            let unsatisfied = r.try_get::<String, _>("outcome")? == "unsatisfied";
+            Ok((r.try_get("unit_code")?, unsatisfied, r.try_get("created_at")?))
+        },
+        // A rating in the inbox has no exclusion yet (an appeal needs the rating); flagged and
+        // defaulted ones do not count (defaulted ones are written straight through anyway).
+        |p| {
+            let counts = p.flags.is_empty() && p.rating.source != Source::Default;
             let unsatisfied = p.rating.submission.outcome == crate::domain::rating::Outcome::Unsatisfied;
-            recent.push((p.rating.target.unit_code, unsatisfied, p.stamp.at));
-        }
-    }
-    recent.sort_by_key(|r| r.2);
-    Ok(recent)
+            counts.then_some((p.rating.target.unit_code, unsatisfied, p.stamp.at))
+        },
+        |r| r.2,
+    )
 }
 
 /// Open episodes: (unit, alert id).

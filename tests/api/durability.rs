@@ -29,6 +29,14 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap()
 }
 
+/// A plain HTTP client. These tests run the server as a child process, so nothing in this
+/// process may have installed the TLS crypto provider the client library needs yet (other tests
+/// do it through the server they build in-process): install it here.
+fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}
+
 async fn start(db: &DatabaseUrl, dir: &std::path::Path, port: u16, inbox: &str) -> Child {
     let mut child = pingyi(db, dir)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
@@ -37,7 +45,7 @@ async fn start(db: &DatabaseUrl, dir: &std::path::Path, port: u16, inbox: &str) 
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let client = reqwest::Client::new();
+    let client = http_client();
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
         if client.get(format!("http://127.0.0.1:{port}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) {
@@ -71,7 +79,7 @@ async fn kill_nine_loses_no_acknowledged_rating(engine: Engine, inbox: &str) {
         let acked = acked.clone();
         let codes = codes.clone();
         tasks.push(tokio::spawn(async move {
-            let client = reqwest::Client::new();
+            let client = http_client();
             for i in 0.. {
                 let body =
                     json!({"code": codes[(t + i) % codes.len()], "satisfied": i % 3 != 0, "reasons": ["not_done"]});

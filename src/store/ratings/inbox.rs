@@ -87,6 +87,28 @@ pub async fn received_since(store: &Store, since: i64) -> Result<Vec<Pending>> {
     Ok(pending)
 }
 
+/// Recent ratings for a warm-up, oldest first: `rows` read from `ratings` (each with its `id`)
+/// after `waiting` was read from the inbox, through `from_row`, then the waiting ratings not
+/// among them through `from_pending` (`None`: it does not count). Reading the inbox first means
+/// a rating projected between the two reads is found in both and counted once, not in neither.
+pub fn merge_recent<T>(
+    rows: &[sqlx::any::AnyRow],
+    waiting: Vec<Pending>,
+    from_row: impl Fn(&sqlx::any::AnyRow) -> Result<T>,
+    from_pending: impl Fn(Pending) -> Option<T>,
+    at: impl Fn(&T) -> i64,
+) -> Result<Vec<T>> {
+    let mut seen = std::collections::HashSet::new();
+    let mut recent = Vec::with_capacity(rows.len() + waiting.len());
+    for r in rows {
+        seen.insert(r.try_get::<String, _>("id")?);
+        recent.push(from_row(r)?);
+    }
+    recent.extend(waiting.into_iter().filter(|p| !seen.contains(&p.stamp.id)).filter_map(from_pending));
+    recent.sort_by_key(|r| at(r));
+    Ok(recent)
+}
+
 /// The rating `id` if it is still in the inbox. Ids are letters and digits; anything else is
 /// not looked for.
 pub async fn find(store: &Store, id: &str) -> Result<Option<Pending>> {

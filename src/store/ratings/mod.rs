@@ -181,8 +181,6 @@ pub enum Refusal {
 /// Recent code ratings `(code_id, device_hash, address_hash, created_at)` since `since`, to
 /// warm the abuse tracker when a server starts.
 pub async fn recent_for_abuse(store: &Store, since: i64) -> Result<Vec<(String, String, String, i64)>> {
-    // The inbox first: a rating projected between the two reads is then found in both, and
-    // counted once by its id, rather than in neither.
     let waiting = inbox::received_since(store, since).await?;
     let rows = sqlx::query(
         "select id, code_id, device_hash, address_hash, created_at from ratings where created_at > $1 and code_id is not null order by created_at",
@@ -190,26 +188,15 @@ pub async fn recent_for_abuse(store: &Store, since: i64) -> Result<Vec<(String, 
     .bind(since)
     .fetch_all(store.pool())
     .await?;
-    let mut seen = std::collections::HashSet::new();
-    let mut recent = Vec::with_capacity(rows.len() + waiting.len());
-    for r in &rows {
-        seen.insert(r.try_get::<String, _>("id")?);
-        recent.push((
-            r.try_get("code_id")?,
-            r.try_get("device_hash")?,
-            r.try_get("address_hash")?,
-            r.try_get("created_at")?,
-        ));
-    }
-    for p in waiting {
-        if let Some(code) = p.rating.code_id
-            && !seen.contains(&p.stamp.id)
-        {
-            recent.push((code, p.rating.device_hash, p.rating.address_hash, p.stamp.at));
-        }
-    }
-    recent.sort_by_key(|r| r.3);
-    Ok(recent)
+    inbox::merge_recent(
+        &rows,
+        waiting,
+        |r| {
+            Ok((r.try_get("code_id")?, r.try_get("device_hash")?, r.try_get("address_hash")?, r.try_get("created_at")?))
+        },
+        |p| Some((p.rating.code_id?, p.rating.device_hash, p.rating.address_hash, p.stamp.at)),
+        |r| r.3,
+    )
 }
 
 /// A rating as shown to staff. Phone numbers are masked unless the viewer makes return visits;
