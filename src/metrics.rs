@@ -34,6 +34,7 @@ struct Inbox {
     projections: u64,
     projection_seconds: f64,
     backlog: i64,
+    unreadable: i64,
 }
 
 /// The process's metrics. One per server, shared by reference.
@@ -96,6 +97,12 @@ impl Metrics {
         inner.inbox.backlog = backlog;
     }
 
+    /// Sets how many inbox ratings are in rows that could not be read back.
+    pub fn set_inbox_unreadable(&self, ratings: i64) {
+        let Ok(mut inner) = self.inner.lock() else { return };
+        inner.inbox.unreadable = ratings;
+    }
+
     /// Records one projection of `ratings` inbox ratings that took `elapsed`.
     pub fn record_inbox_projection(&self, ratings: usize, elapsed: Duration, backlog: i64) {
         let Ok(mut inner) = self.inner.lock() else { return };
@@ -154,6 +161,12 @@ impl Metrics {
             ("projections_total", "counter", "Transactions that projected inbox ratings.", i.projections as f64),
             ("projection_seconds_total", "counter", "Time spent projecting inbox ratings.", i.projection_seconds),
             ("backlog", "gauge", "Inbox ratings waiting to be projected.", i.backlog as f64),
+            (
+                "unreadable",
+                "gauge",
+                "Inbox ratings in rows that could not be read back, kept with their error for an operator.",
+                i.unreadable as f64,
+            ),
         ] {
             let _ = writeln!(out, "# HELP pingyi_rating_inbox_{name} {help}");
             let _ = writeln!(out, "# TYPE pingyi_rating_inbox_{name} {kind}");

@@ -66,6 +66,7 @@ impl RatingWriter {
             backlog: 0,
             oldest: None,
             retry_at: None,
+            unreadable: 0,
         };
         tokio::spawn(run(writer, rx, abuse, alerts_tx.clone()));
         tokio::spawn(watch_alerts(store, alerts_rx, alert));
@@ -102,6 +103,8 @@ struct Writer {
     oldest: Option<i64>,
     /// After a failed projection: not before this.
     retry_at: Option<std::time::Instant>,
+    /// Inbox ratings in rows that could not be read back (kept, never dropped).
+    unreadable: i64,
 }
 
 async fn run(mut w: Writer, mut rx: mpsc::Receiver<Job>, abuse: AbuseRule, alerts: mpsc::UnboundedSender<AlertMsg>) {
@@ -129,6 +132,13 @@ async fn run(mut w: Writer, mut rx: mpsc::Receiver<Job>, abuse: AbuseRule, alert
             tracing::warn!(error = %e, "could not count the rating inbox");
             w.backlog = 1;
         }
+    }
+    match inbox::unreadable(&w.store).await {
+        Ok(n) => {
+            w.unreadable = n;
+            w.metrics.set_inbox_unreadable(n);
+        }
+        Err(e) => tracing::warn!(error = %e, "could not count the unreadable rows of the rating inbox"),
     }
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     loop {
@@ -290,6 +300,10 @@ impl Writer {
                 self.oldest = if done.more { done.last_at.or(self.oldest) } else { None };
                 self.retry_at = None;
                 self.metrics.record_inbox_projection(done.ratings, started.elapsed(), self.backlog);
+                if done.unreadable > 0 {
+                    self.unreadable += done.unreadable as i64;
+                    self.metrics.set_inbox_unreadable(self.unreadable);
+                }
             }
             Err(e) => {
                 tracing::warn!(error = %e, "projecting the rating inbox failed; trying again in a second");

@@ -162,6 +162,8 @@ async fn an_unreadable_inbox_row_is_kept_and_the_rest_projected(engine: Engine) 
         .unwrap();
     assert_eq!(found.as_deref(), Some(id.as_str()), "the rating behind the unreadable row was projected");
     assert_eq!(inbox::unreadable(&app.store).await.unwrap(), 1, "the unreadable row is kept, with its error");
+    let metrics = app.anonymous().get("/metrics").await.text().await.unwrap();
+    assert!(metrics.contains("\npingyi_rating_inbox_unreadable 1\n"), "an operator can see it: {metrics}");
     let error: Option<String> =
         sqlx::query_scalar("select error from rating_inbox").fetch_one(app.store.pool()).await.unwrap();
     assert!(error.is_some_and(|e| e.contains("missing field")));
