@@ -237,10 +237,28 @@ pub fn now_ms() -> i64 {
 /// A new random id: 26 characters, time-ordered (48 bits of milliseconds, 80 random bits),
 /// Crockford base32, so ids sort by creation and are safe in URLs.
 pub fn new_id() -> String {
-    const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
     let ms = u128::from(now_ms().max(0).unsigned_abs()) & ((1 << 48) - 1);
     let value = (ms << 80) | (rand::random::<u128>() & ((1 << 80) - 1));
-    (0..26).rev().map(|i| ALPHABET[((value >> (i * 5)) & 31) as usize] as char).collect()
+    (0..26).rev().map(|i| ID_ALPHABET[((value >> (i * 5)) & 31) as usize] as char).collect()
+}
+
+const ID_ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/// When an id made by [`new_id`] was made (ms); `None` for anything else.
+pub fn id_time(id: &str) -> Option<i64> {
+    if id.len() != 26 {
+        return None;
+    }
+    let mut value: u128 = 0;
+    for (i, c) in id.bytes().enumerate() {
+        let digit = ID_ALPHABET.iter().position(|a| *a == c)? as u128;
+        // 26 digits carry 130 bits: the first holds only the top 3 of the 128.
+        if i == 0 && digit > 7 {
+            return None;
+        }
+        value = (value << 5) | digit;
+    }
+    i64::try_from(value >> 80).ok()
 }
 
 /// A new random secret as hex (for session ids, CSRF and API tokens).
@@ -381,5 +399,16 @@ mod tests {
         let b = new_id();
         assert_eq!(a.len(), 26);
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn an_id_tells_when_it_was_made() {
+        let before = now_ms();
+        let t = id_time(&new_id()).unwrap_or_else(|| panic!("a new id has a time"));
+        assert!(before <= t && t <= now_ms(), "{before} {t}");
+        for other in ["PENDING01", "8ZZZZZZZZZZZZZZZZZZZZZZZZZ", "0123456789ABCDEFGHJKMNPQRI", ""] {
+            assert_eq!(id_time(other), None, "{other}");
+        }
+        assert_eq!(id_time("00000000010000000000000000"), Some(1), "1 ms");
     }
 }

@@ -239,14 +239,16 @@ async fn project_all(app: &TestApp, conn: &mut sqlx::AnyConnection) -> Vec<usize
 /// once projected reads the same, no longer pending, and can be appealed.
 async fn a_rating_in_the_inbox_reads_as_pending(engine: Engine) {
     let (app, target, _, at) = app_with_one_rating(engine).await;
-    let mut p = waiting("PENDING01", at + 5, &target, "device-pending", &[]);
+    let id = pingyi::store::new_id();
+    let path = format!("/api/v1/ratings/{id}");
+    let mut p = waiting(&id, at + 5, &target, "device-pending", &[]);
     p.rating.phone_enc = Some(app.ratings.sealer.seal("13812345678"));
     p.rating.phone_masked = Some("138****5678".into());
     let mut conn = app.store.dedicated_connection().await.unwrap();
     inbox::append(&mut conn, at + 5, &[p]).await.unwrap();
 
     let head = app.login("unithead").await;
-    let v = head.get_json("/api/v1/ratings/PENDING01", StatusCode::OK).await;
+    let v = head.get_json(&path, StatusCode::OK).await;
     assert_eq!(
         (v["pending"].as_bool(), v["outcome"].as_str(), v["phone"].as_str()),
         (Some(true), Some("unsatisfied"), Some("138****5678"))
@@ -256,23 +258,30 @@ async fn a_rating_in_the_inbox_reads_as_pending(engine: Engine) {
         (Some(at + 5), Some("api"), Some(target.unit_code.as_str()))
     );
     assert_eq!(v["reasons"], json!(["not_done"]));
-    let sup = app.login("supervisor").await.get_json("/api/v1/ratings/PENDING01", StatusCode::OK).await;
+    let sup = app.login("supervisor").await.get_json(&path, StatusCode::OK).await;
     assert_eq!(sup["phone"], "13812345678", "the role that calls back sees the number");
     let appeal = json!({"reason": "评价人当天未到本所办事"});
-    let r = head.post_json("/api/v1/ratings/PENDING01/appeal", &appeal).await;
+    let r = head.post_json(&format!("{path}/appeal"), &appeal).await;
     assert_eq!(r.status(), StatusCode::CONFLICT);
     assert_eq!(error_code(r).await, "conflict");
-    for unknown in ["PENDING02", "PENDING0%25", "PENDING0_"] {
+    let unknown = [
+        pingyi::store::new_id(),
+        format!("{}%25", &id[..25]),
+        format!("{}_", &id[..25]),
+        // An id of another time (only rows received within a minute of it are searched).
+        format!("0000000001{}", &id[10..]),
+    ];
+    for unknown in unknown {
         assert_eq!(head.get(&format!("/api/v1/ratings/{unknown}")).await.status(), StatusCode::NOT_FOUND, "{unknown}");
     }
 
     assert_eq!(project_all(&app, &mut conn).await, vec![1]);
-    let after = head.get_json("/api/v1/ratings/PENDING01", StatusCode::OK).await;
+    let after = head.get_json(&path, StatusCode::OK).await;
     assert_eq!(after["pending"], false);
     for field in ["outcome", "phone", "created_at", "source", "unit_code", "reasons", "flags", "level", "scale"] {
         assert_eq!(after[field], v[field], "{field} reads the same once projected");
     }
-    assert_eq!(head.post_json("/api/v1/ratings/PENDING01/appeal", &appeal).await.status(), StatusCode::CREATED);
+    assert_eq!(head.post_json(&format!("{path}/appeal"), &appeal).await.status(), StatusCode::CREATED);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

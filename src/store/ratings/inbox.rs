@@ -109,16 +109,20 @@ pub fn merge_recent<T>(
     Ok(recent)
 }
 
-/// The rating `id` if it is still in the inbox. Ids are letters and digits; anything else is
-/// not looked for.
+/// The rating `id` if it is still in the inbox. Only the rows received within a minute of the
+/// time the id carries are searched, so asking for an unknown id costs little however large
+/// the inbox; anything that is not an id is not looked for.
 pub async fn find(store: &Store, id: &str) -> Result<Option<Pending>> {
-    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return Ok(None);
-    }
-    let rows = sqlx::query("select body from rating_inbox where error is null and body like $1")
-        .bind(format!("%\"{id}\"%"))
-        .fetch_all(store.pool())
-        .await?;
+    let Some(made) = crate::store::id_time(id) else { return Ok(None) };
+    let rows = sqlx::query(
+        "select body from rating_inbox
+         where error is null and received_at >= $2 and received_at <= $3 and body like $1",
+    )
+    .bind(format!("%\"{id}\"%"))
+    .bind(made - 60_000)
+    .bind(made + 60_000)
+    .fetch_all(store.pool())
+    .await?;
     for row in rows {
         if let Ok(batch) = serde_json::from_str::<Vec<Pending>>(&row.try_get::<String, _>("body")?)
             && let Some(p) = batch.into_iter().find(|p| p.stamp.id == id)
