@@ -292,6 +292,10 @@ impl Writer {
             Err(e) => Err(e),
         };
         match result {
+            Ok(done) if done.busy => {
+                // Another process is projecting this inbox: look again shortly.
+                self.retry_at = Some(std::time::Instant::now() + Duration::from_millis(100));
+            }
             Ok(done) => {
                 warn_if_slow("inbox projection", done.ratings, started.elapsed(), &steps);
                 self.pace.projected(done.ratings, started.elapsed());

@@ -295,6 +295,56 @@ async fn a_rating_in_the_inbox_reads_as_pending_postgres() {
     a_rating_in_the_inbox_reads_as_pending(Engine::Postgres).await;
 }
 
+/// Several server processes on one PostgreSQL: one projects at a time (an advisory lock), the
+/// others are told it is busy and leave the rows alone rather than failing on their ids.
+async fn one_process_projects_the_inbox_at_a_time(engine: Engine) {
+    let (app, target, _, at) = app_with_one_rating(engine).await;
+    let rows: Vec<inbox::Pending> =
+        (0..3).map(|i| waiting(&format!("locked-{i}"), at + 1, &target, &format!("device-{i}"), &[])).collect();
+    let mut conn = app.store.dedicated_connection().await.unwrap();
+    inbox::append(&mut conn, at + 1, &rows).await.unwrap();
+    let lock = |sql: &'static str| {
+        let store = app.store.clone();
+        async move {
+            let mut other = store.dedicated_connection().await.unwrap();
+            let got: bool = sqlx::query_scalar(sql).bind(inbox::PROJECTION_LOCK).fetch_one(&mut other).await.unwrap();
+            (other, got)
+        }
+    };
+    if engine == Engine::Postgres {
+        // Another process is projecting.
+        let (mut other, got) = lock("select pg_try_advisory_lock($1)").await;
+        assert!(got);
+        let (mut cache, mut steps) = (Default::default(), Default::default());
+        let done =
+            inbox::project(&app.store, &mut conn, &app.ratings.calendar, &mut cache, &mut steps, 32).await.unwrap();
+        assert_eq!((done.busy, done.ratings), (true, 0));
+        assert_eq!(inbox::backlog(&app.store).await.unwrap().0, 3, "the rows are left alone");
+        let released: bool = sqlx::query_scalar("select pg_advisory_unlock($1)")
+            .bind(inbox::PROJECTION_LOCK)
+            .fetch_one(&mut other)
+            .await
+            .unwrap();
+        assert!(released);
+    }
+    assert_eq!(project_all(&app, &mut conn).await, vec![3]);
+    if engine == Engine::Postgres {
+        let (_other, got) = lock("select pg_try_advisory_lock($1)").await;
+        assert!(got, "the projection released the lock");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_process_projects_at_a_time_sqlite() {
+    one_process_projects_the_inbox_at_a_time(Engine::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(pg_tests), ignore = "PostgreSQL run: set PINGYI_TEST_POSTGRES_URL (as .ci/run does)")]
+async fn one_process_projects_at_a_time_postgres() {
+    one_process_projects_the_inbox_at_a_time(Engine::Postgres).await;
+}
+
 /// At start the abuse rule and the live-alert windows warm up from recent ratings: those
 /// still in the inbox (acknowledged, not yet projected) count too, once each, also when a
 /// projection moved one into `ratings` between the two reads.

@@ -152,11 +152,43 @@ pub struct Projected {
     pub last_at: Option<i64>,
     /// Rows are left.
     pub more: bool,
+    /// Nothing was done: another server process is projecting (PostgreSQL).
+    pub busy: bool,
 }
 
+/// The PostgreSQL advisory lock a projection holds, so that of several server processes on one
+/// database one projects at a time: the others would read the same rows and fail on their
+/// ratings' ids. (SQLite is written by one process in practice, and one writer at a time.)
+pub const PROJECTION_LOCK: i64 = 7_345_127_002;
+
 /// Projects the oldest inbox rows, about `limit` ratings (at least one row), in one
-/// transaction on `conn` (see the module's documentation).
+/// transaction on `conn` (see the module's documentation). On PostgreSQL, while another
+/// process holds [`PROJECTION_LOCK`], does nothing and says it was `busy`.
 pub async fn project(
+    store: &Store,
+    conn: &mut sqlx::AnyConnection,
+    calendar: &crate::calendar_data::CalendarHandle,
+    cache: &mut SettingsCache,
+    steps: &mut Steps,
+    limit: usize,
+) -> Result<Projected> {
+    if Dialect::of(conn) == Dialect::Sqlite {
+        return project_rows(store, conn, calendar, cache, steps, limit).await;
+    }
+    let locked: bool =
+        sqlx::query_scalar("select pg_try_advisory_lock($1)").bind(PROJECTION_LOCK).fetch_one(&mut *conn).await?;
+    if !locked {
+        return Ok(Projected { busy: true, more: true, ..Projected::default() });
+    }
+    let done = project_rows(store, conn, calendar, cache, steps, limit).await;
+    // After a failure too (the caller drops a failed connection, which also releases it).
+    let unlocked = sqlx::query("select pg_advisory_unlock($1)").bind(PROJECTION_LOCK).execute(&mut *conn).await;
+    let done = done?;
+    unlocked?;
+    Ok(done)
+}
+
+async fn project_rows(
     store: &Store,
     conn: &mut sqlx::AnyConnection,
     calendar: &crate::calendar_data::CalendarHandle,
