@@ -111,16 +111,52 @@ impl Sealer {
 }
 
 /// Hashes identifying values (device ids, addresses) with a pepper so they can be compared
-/// but not read back.
-pub fn pepper_hash(pepper: &[u8; 32], value: &str) -> String {
-    let Ok(mut m) = <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(pepper) else { return String::new() };
-    m.update(value.as_bytes());
-    hex::encode(&m.finalize().into_bytes()[..16])
+/// but not read back. The HMAC key is set up once, not for every value (two per rating).
+#[derive(Clone)]
+pub struct Pepper(Hmac<Sha256>);
+
+impl std::fmt::Debug for Pepper {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Pepper(..)")
+    }
+}
+
+impl Pepper {
+    /// Keys the HMAC with `pepper`.
+    pub fn new(pepper: &[u8; 32]) -> Pepper {
+        let keyed = <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(pepper);
+        Pepper(keyed.unwrap_or_else(|_| unreachable!("HMAC takes keys of any length")))
+    }
+
+    /// The value's peppered hash: 32 hex digits.
+    pub fn hash(&self, value: &str) -> String {
+        let mut m = self.0.clone();
+        m.update(value.as_bytes());
+        let mut out = String::with_capacity(32);
+        for b in &m.finalize().into_bytes()[..16] {
+            out.push(char::from_digit(u32::from(b >> 4), 16).unwrap_or('0'));
+            out.push(char::from_digit(u32::from(b & 0xf), 16).unwrap_or('0'));
+        }
+        out
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_peppered_hash_is_the_first_half_of_the_hmac_in_hex() {
+        let pepper = [7u8; 32];
+        let mut m = <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(&pepper).unwrap_or_else(|e| panic!("{e}"));
+        m.update(b"cookie:abc");
+        let expected = hex::encode(&m.finalize().into_bytes()[..16]);
+        let p = Pepper::new(&pepper);
+        assert_eq!(p.hash("cookie:abc"), expected);
+        assert_eq!(p.hash("cookie:abc"), expected, "the keyed state is reused, not consumed");
+        assert_ne!(p.hash("cookie:abd"), expected);
+        assert_ne!(Pepper::new(&[8u8; 32]).hash("cookie:abc"), expected);
+    }
 
     #[test]
     fn sealed_values_open_only_with_the_same_secret() {

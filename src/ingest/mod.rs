@@ -22,7 +22,7 @@ mod alerts;
 mod pace;
 mod writer;
 
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 pub use pace::InboxMode;
@@ -92,14 +92,17 @@ pub struct RatingService {
     /// Encrypts phone numbers.
     pub sealer: crate::secrets::Sealer,
     /// Hashes device ids and addresses.
-    pub pepper: [u8; 32],
+    pub pepper: crate::secrets::Pepper,
     /// Live alert rule.
     pub alert: AlertRule,
     /// The working-day calendar, for the deadlines of the cases ratings open.
     pub calendar: std::sync::Arc<crate::calendar_data::CalendarHandle>,
     /// Recently resolved codes with their settings (see [`RatingService::code_target`]).
-    cache: std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, Target, RatingSettings)>>,
+    cache: std::sync::Mutex<std::collections::HashMap<String, CachedCode>>,
 }
+
+/// A resolved code: when it was read, its target and its region's settings.
+type CachedCode = (std::time::Instant, Target, Arc<RatingSettings>);
 
 /// How long a resolved code and its region's settings are reused before being read again.
 /// A revocation or settings change made through this process applies at once; one made by
@@ -122,7 +125,7 @@ impl RatingService {
             writer: RatingWriter::start(store.clone(), calendar.clone(), rules, metrics),
             calendar,
             sealer: crate::secrets::Sealer::new(secret),
-            pepper: secret.derive("pingyi rating pepper v1"),
+            pepper: crate::secrets::Pepper::new(&secret.derive("pingyi rating pepper v1")),
             alert,
             cache: Default::default(),
         })
@@ -130,7 +133,11 @@ impl RatingService {
 
     /// What a rating code points at, with the settings in force there; read through a short
     /// cache so that the rating hot path usually needs no query.
-    pub async fn code_target(&self, store: &Store, id: &str) -> Result<Option<(Target, RatingSettings)>, StoreError> {
+    pub async fn code_target(
+        &self,
+        store: &Store,
+        id: &str,
+    ) -> Result<Option<(Target, Arc<RatingSettings>)>, StoreError> {
         if let Ok(cache) = self.cache.lock()
             && let Some((at, target, settings)) = cache.get(id)
             && at.elapsed() < CODE_CACHE_TTL
@@ -138,7 +145,7 @@ impl RatingService {
             return Ok(Some((target.clone(), settings.clone())));
         }
         let Some(target) = rating_codes::code_target(store, id).await? else { return Ok(None) };
-        let settings = ratings::settings_for(store, &target.org_code).await?;
+        let settings = Arc::new(ratings::settings_for(store, &target.org_code).await?);
         if let Ok(mut cache) = self.cache.lock() {
             if cache.len() > 100_000 {
                 cache.clear();

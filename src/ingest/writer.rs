@@ -179,11 +179,20 @@ async fn run(mut w: Writer, mut rx: mpsc::Receiver<Job>, abuse: AbuseRule, alert
             })
             .map(|f| f.into_iter().map(str::to_owned).collect())
             .collect();
-        let written = w.write(&ratings, flags.clone(), now).await;
+        // What the live alerts count, should the rating be stored: unflagged ratings only.
+        let for_alerts: Vec<Option<(String, bool)>> = ratings
+            .iter()
+            .zip(&flags)
+            .map(|(r, f)| {
+                let unsatisfied = r.submission.outcome == rating::Outcome::Unsatisfied;
+                f.is_empty().then(|| (r.target.unit_code.clone(), unsatisfied))
+            })
+            .collect();
+        let written = w.write(ratings, flags, now).await;
         let mut rated = Vec::new();
-        for (reply, ((r, f), result)) in replies.into_iter().zip(ratings.iter().zip(&flags).zip(written)) {
-            if matches!(result, Ok(Ok(_))) && f.is_empty() {
-                rated.push((r.target.unit_code.clone(), r.submission.outcome == rating::Outcome::Unsatisfied, now));
+        for (reply, (alert, result)) in replies.into_iter().zip(for_alerts.into_iter().zip(written)) {
+            if let (Ok(Ok(_)), Some((unit, unsatisfied))) = (&result, alert) {
+                rated.push((unit, unsatisfied, now));
             }
             let _ = reply.send(result);
         }
@@ -207,23 +216,25 @@ impl Writer {
 
     /// Commits one batch received at `now`: the ratings without invitations to the inbox when
     /// the mode and pace say so, the rest straight through. Answers in the batch's order.
-    async fn write(&mut self, ratings: &[NewRating], flags: Vec<Vec<String>>, now: i64) -> Vec<Written> {
+    async fn write(&mut self, ratings: Vec<NewRating>, flags: Vec<Vec<String>>, now: i64) -> Vec<Written> {
         let to_inbox = match self.mode {
             InboxMode::Never => false,
             InboxMode::Always => true,
             InboxMode::Auto => self.backlog > 0 || !self.pace.quiet(),
         };
-        // An invitation is used up in the same transaction as its rating: never through the inbox.
-        let inboxed: Vec<bool> = ratings.iter().map(|r| to_inbox && r.invitation_id.is_none()).collect();
-        let stamps: Vec<Stamp> = ratings.iter().map(|_| Stamp::fresh(now)).collect();
         let mut out: Vec<Option<Written>> = (0..ratings.len()).map(|_| None).collect();
-        let (mut at, mut body, mut direct) = (Vec::new(), Vec::new(), Vec::new());
-        for (i, (r, f)) in ratings.iter().zip(flags).enumerate() {
-            if inboxed[i] {
+        let (mut at, mut body) = (Vec::new(), Vec::new());
+        let (mut direct, mut items, mut stamps, mut direct_flags) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for (i, (r, f)) in ratings.into_iter().zip(flags).enumerate() {
+            // An invitation is used up in the same transaction as its rating: never through the inbox.
+            if to_inbox && r.invitation_id.is_none() {
                 at.push(i);
-                body.push(inbox::Pending { stamp: stamps[i].clone(), flags: f, rating: r.clone() });
+                body.push(inbox::Pending { stamp: Stamp::fresh(now), flags: f, rating: r });
             } else {
-                direct.push((i, f));
+                direct.push(i);
+                items.push(r);
+                stamps.push(Stamp::fresh(now));
+                direct_flags.push(f);
             }
         }
         if !body.is_empty() {
@@ -255,24 +266,21 @@ impl Writer {
             }
         }
         if !direct.is_empty() {
-            let items: Vec<NewRating> = direct.iter().map(|(i, _)| ratings[*i].clone()).collect();
-            let stamps: Vec<Stamp> = direct.iter().map(|(i, _)| stamps[*i].clone()).collect();
-            let flags: Vec<Vec<String>> = direct.iter().map(|(_, f)| f.clone()).collect();
             let started = std::time::Instant::now();
             let mut steps = ratings::Steps::default();
-            let batch = ratings::Batch { items: &items, stamps: &stamps, flags: &flags, inbox: &[] };
+            let batch = ratings::Batch { items: &items, stamps: &stamps, flags: &direct_flags, inbox: &[] };
             let written = self.commit(batch, &mut steps).await;
             self.metrics.record_rating_batch(items.len(), started.elapsed(), &steps.named());
             warn_if_slow("rating batch", items.len(), started.elapsed(), &steps);
             match written {
                 Ok(results) => {
-                    for ((i, _), result) in direct.iter().zip(results) {
+                    for (i, result) in direct.iter().zip(results) {
                         out[*i] = Some(Ok(result));
                     }
                 }
                 Err(e) => {
                     tracing::error!(error = %e, ratings = items.len(), "rating batch failed; nothing committed");
-                    for (i, _) in &direct {
+                    for i in &direct {
                         out[*i] = Some(Err(IngestError::Store(StoreError::Database(sqlx::Error::WorkerCrashed))));
                     }
                 }

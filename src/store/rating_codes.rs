@@ -84,12 +84,16 @@ pub struct Target {
     /// The unit's name.
     pub unit_name: String,
     /// The staff member rated, if the code is personal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub staff_no: Option<String>,
     /// Staff name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub staff_name: Option<String>,
     /// Revoked (codes) or already used (invitations).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub closed: bool,
     /// Invitations only: expired.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub expired: bool,
 }
 

@@ -21,7 +21,6 @@ use crate::domain::FieldError;
 use crate::domain::rating::{self, Outcome, RawRating, STANDARD_REASONS, Scale, TokenKind};
 use crate::i18n::Tr;
 use crate::ingest::IngestError;
-use crate::secrets::pepper_hash;
 use crate::store::rating_codes::{self, Target};
 use crate::store::ratings::{self, NewRating, RatingSettings, Receipt, Refusal, Source};
 
@@ -44,7 +43,7 @@ struct Resolved {
     target: Target,
     invitation: bool,
     /// The region's settings, when already at hand.
-    settings: Option<RatingSettings>,
+    settings: Option<std::sync::Arc<RatingSettings>>,
 }
 
 /// Resolves a code or invitation token: 404 when forged or unknown, 410 when revoked, used or
@@ -86,7 +85,7 @@ fn device_and_address(state: &AppState, headers: &HeaderMap, jar: &CookieJar, ad
             format!("ua:{ua}|{addr}")
         }
     };
-    (pepper_hash(pepper, &device), pepper_hash(pepper, addr))
+    (pepper.hash(&device), pepper.hash(addr))
 }
 
 async fn store_rating(
@@ -98,7 +97,7 @@ async fn store_rating(
 ) -> Result<std::result::Result<(Receipt, Scale), Vec<FieldError>>> {
     let settings = match resolved.settings {
         Some(s) => s,
-        None => ratings::settings_for(&state.store, &resolved.target.org_code).await?,
+        None => std::sync::Arc::new(ratings::settings_for(&state.store, &resolved.target.org_code).await?),
     };
     let submission = match rating::validate(raw, settings.scale, &settings.reason_codes()) {
         Ok(s) => s,

@@ -1,6 +1,8 @@
 //! Citizen ratings (评议): scales and levels, reasons, the rules a submission must meet, phone
 //! numbers, signed rating codes, and the abuse and live-alert rules. Pure: no I/O.
 
+use std::collections::{HashMap, VecDeque};
+
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, KeyInit, Mac};
@@ -143,8 +145,10 @@ pub struct Submission {
     /// What it counts as.
     pub outcome: Outcome,
     /// Reason codes, each known to the region, without repeats.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reasons: Vec<String>,
     /// Trimmed comment, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
     /// Phone for a return visit, given with consent.
     #[serde(skip)]
@@ -154,7 +158,7 @@ pub struct Submission {
 /// Validates a submission on `scale` against the region's `reasons`; every bad field is named.
 ///
 /// An unsatisfied rating needs at least one reason; it is never refused for being low.
-pub fn validate(raw: &RawRating, scale: Scale, reasons: &[String]) -> Result<Submission, Vec<FieldError>> {
+pub fn validate<S: AsRef<str>>(raw: &RawRating, scale: Scale, reasons: &[S]) -> Result<Submission, Vec<FieldError>> {
     let mut errors = Vec::new();
     let level = match (scale, raw.level, raw.satisfied) {
         (_, Some(l), _) if !(1..=5).contains(&l) => {
@@ -189,7 +193,7 @@ pub fn validate(raw: &RawRating, scale: Scale, reasons: &[String]) -> Result<Sub
         if r.is_empty() || chosen.iter().any(|c| c == r) {
             continue;
         }
-        if reasons.iter().any(|k| k == r) {
+        if reasons.iter().any(|k| k.as_ref() == r) {
             chosen.push(r.to_owned());
         } else {
             errors.push(FieldError::new("reasons", format!("unknown reason {r:?}")));
@@ -341,11 +345,48 @@ impl AbuseRule {
 /// Counts recent ratings per (code, device) and (code, address) in memory, for the abuse
 /// rule, so that the hot path needs no query. One per server process, warmed from the
 /// database at start; several processes each see their own share (documented).
+///
+/// Each (code, device) or (code, address) keeps only its latest `per_device` or `per_address`
+/// times: the rule asks whether that many earlier ratings fall in the window, and the latest
+/// ones are the last to leave it, so the answer is the same while memory stays bounded however
+/// often one address rates. Looked up by borrowed keys: a known pair costs no allocation.
 #[derive(Debug, Default)]
 pub struct AbuseTracker {
-    by_device: std::collections::HashMap<(String, String), std::collections::VecDeque<i64>>,
-    by_address: std::collections::HashMap<(String, String), std::collections::VecDeque<i64>>,
+    by_device: RecentTimes,
+    by_address: RecentTimes,
     seen: u64,
+}
+
+/// Code → device or address → its latest rating times, oldest first.
+type RecentTimes = HashMap<String, HashMap<String, VecDeque<i64>>>;
+
+/// How many earlier ratings of `code` by `key` are after `since` (at most `keep`); then
+/// records `now`, keeping the latest `keep` times.
+fn count_and_record(map: &mut RecentTimes, code: &str, key: &str, since: i64, now: i64, keep: usize) -> i64 {
+    let by_key = match map.get_mut(code) {
+        Some(m) => m,
+        None => map.entry(code.to_owned()).or_default(),
+    };
+    let times = match by_key.get_mut(key) {
+        Some(t) => t,
+        None => by_key.entry(key.to_owned()).or_default(),
+    };
+    while times.front().is_some_and(|t| *t <= since) {
+        times.pop_front();
+    }
+    let n = times.len() as i64;
+    times.push_back(now);
+    while times.len() > keep {
+        times.pop_front();
+    }
+    n
+}
+
+fn forget_before(map: &mut RecentTimes, since: i64) {
+    map.retain(|_, by_key| {
+        by_key.retain(|_, t| t.back().is_some_and(|x| *x > since));
+        !by_key.is_empty()
+    });
 }
 
 impl AbuseTracker {
@@ -353,22 +394,13 @@ impl AbuseTracker {
     /// counting the earlier ratings still within the rule's window.
     pub fn record(&mut self, rule: &AbuseRule, code: &str, device: &str, address: &str, now: i64) -> Vec<&'static str> {
         let since = now - rule.window_ms;
-        let count = |map: &mut std::collections::HashMap<(String, String), std::collections::VecDeque<i64>>,
-                     key: &str| {
-            let times = map.entry((code.to_owned(), key.to_owned())).or_default();
-            while times.front().is_some_and(|t| *t <= since) {
-                times.pop_front();
-            }
-            let n = times.len() as i64;
-            times.push_back(now);
-            n
-        };
-        let device_n = count(&mut self.by_device, device);
-        let address_n = count(&mut self.by_address, address);
+        let keep = |limit: i64| usize::try_from(limit).unwrap_or(0);
+        let device_n = count_and_record(&mut self.by_device, code, device, since, now, keep(rule.per_device));
+        let address_n = count_and_record(&mut self.by_address, code, address, since, now, keep(rule.per_address));
         self.seen += 1;
         if self.seen.is_multiple_of(10_000) {
-            self.by_device.retain(|_, t| t.back().is_some_and(|x| *x > since));
-            self.by_address.retain(|_, t| t.back().is_some_and(|x| *x > since));
+            forget_before(&mut self.by_device, since);
+            forget_before(&mut self.by_address, since);
         }
         rule.flags(device_n, address_n)
     }

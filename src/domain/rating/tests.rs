@@ -111,6 +111,36 @@ fn the_tracker_counts_only_within_the_window() {
 }
 
 #[test]
+fn the_tracker_flags_as_if_it_kept_every_time_while_keeping_only_the_latest() {
+    // A small rule and a window of 100 ms; ratings from a few devices and addresses at uneven
+    // intervals. The reference counts every earlier rating still in the window.
+    let rule = AbuseRule { window_ms: 100, per_device: 2, per_address: 3 };
+    let mut t = AbuseTracker::default();
+    let mut all: Vec<(&str, &str, i64)> = Vec::new();
+    let mut now = 0;
+    let (mut by_device, mut by_address) = (0, 0);
+    for i in 0..2_000i64 {
+        now += [1, 7, 30, 95, 3, 2, 4, 12][(i % 8) as usize];
+        let device = ["d1", "d2", "d3"][(i % 3) as usize];
+        let address = ["a1", "a2"][(i % 7 % 2) as usize];
+        let earlier = |pick: &dyn Fn(&(&str, &str, i64)) -> bool| {
+            all.iter().filter(|r| r.2 > now - rule.window_ms && pick(r)).count() as i64
+        };
+        let expected = rule.flags(earlier(&|r| r.0 == device), earlier(&|r| r.1 == address));
+        let got = t.record(&rule, "c", device, address, now);
+        assert_eq!(got, expected, "rating {i} at {now}");
+        by_device += usize::from(got.contains(&"repeat_device"));
+        by_address += usize::from(got.contains(&"repeat_address"));
+        all.push((device, address, now));
+    }
+    for n in [by_device, by_address] {
+        assert!(n > 100 && n < 1_900, "both rules flag some ratings and not others: {by_device} {by_address}");
+    }
+    let kept: usize = t.by_address.values().flat_map(|m| m.values()).map(|q| q.len()).sum();
+    assert!(kept <= 2 * 3, "at most per_address times per address: {kept}");
+}
+
+#[test]
 fn repeats_are_flagged_not_refused() {
     let rule = AbuseRule::default();
     assert!(rule.flags(0, 0).is_empty());

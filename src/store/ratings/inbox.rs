@@ -19,6 +19,7 @@ pub struct Pending {
     /// Its id and the time it was received.
     pub stamp: Stamp,
     /// The abuse-rule flags it tripped when it was received.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub flags: Vec<String>,
     /// The rating.
     pub rating: NewRating,
@@ -305,6 +306,42 @@ mod tests {
         let json = serde_json::to_string(&pending()).unwrap_or_else(|e| panic!("{e}"));
         assert!(!json.contains("13912345678"), "{json}");
         assert!(json.contains("139****5678") && json.contains("sealed"), "{json}");
+    }
+
+    #[test]
+    fn empty_fields_are_left_out_of_an_inbox_row_and_rows_that_spell_them_out_still_read() {
+        // A satisfied rating without comment, phone, staff or flags, as most are.
+        let mut p = pending();
+        p.flags.clear();
+        p.rating.submission =
+            Submission { level: 5, outcome: Outcome::Satisfied, reasons: Vec::new(), comment: None, phone: None };
+        (p.rating.phone_enc, p.rating.phone_masked, p.rating.reason_labels) = (None, None, Vec::new());
+        let json = serde_json::to_string(&p).unwrap_or_else(|e| panic!("{e}"));
+        for absent in ["null", "false", "[]", "flags", "invitation_id", "staff_no", "comment", "reason_labels"] {
+            assert!(!json.contains(absent), "{absent} in {json}");
+        }
+        // The form rows were written in before (every field spelled out) reads the same.
+        let mut old: serde_json::Value = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}"));
+        old["flags"] = serde_json::json!([]);
+        for (field, value) in
+            [("invitation_id", "null"), ("phone_enc", "null"), ("phone_masked", "null"), ("reason_labels", "[]")]
+        {
+            old["rating"][field] = serde_json::from_str(value).unwrap_or_else(|e| panic!("{e}"));
+        }
+        for (field, value) in [("staff_no", "null"), ("staff_name", "null"), ("closed", "false"), ("expired", "false")]
+        {
+            old["rating"]["target"][field] = serde_json::from_str(value).unwrap_or_else(|e| panic!("{e}"));
+        }
+        old["rating"]["submission"]["reasons"] = serde_json::json!([]);
+        old["rating"]["submission"]["comment"] = serde_json::Value::Null;
+        let old = old.to_string();
+        assert!(old.len() > json.len() + 150, "{} against {}: {old}", old.len(), json.len());
+        let (a, b): (Pending, Pending) = (
+            serde_json::from_str(&old).unwrap_or_else(|e| panic!("{e}")),
+            serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}")),
+        );
+        assert_eq!(serde_json::to_string(&a).ok(), serde_json::to_string(&b).ok());
+        assert_eq!(serde_json::to_string(&a).ok(), Some(json));
     }
 
     #[test]

@@ -47,12 +47,8 @@ impl Default for RatingSettings {
 
 impl RatingSettings {
     /// Every reason code a rating may carry.
-    pub fn reason_codes(&self) -> Vec<String> {
-        STANDARD_REASONS
-            .iter()
-            .map(|s| (*s).to_owned())
-            .chain(self.extra_reasons.iter().map(|r| r.code.clone()))
-            .collect()
+    pub fn reason_codes(&self) -> Vec<&str> {
+        STANDARD_REASONS.iter().copied().chain(self.extra_reasons.iter().map(|r| r.code.as_str())).collect()
     }
 
     /// The Chinese labels of reason codes (for case titles).
@@ -124,8 +120,10 @@ pub enum Source {
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct NewRating {
     /// Rating code, for poster ratings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code_id: Option<String>,
     /// Invitation, for one-rating-per-transaction ratings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invitation_id: Option<String>,
     /// What was rated.
     pub target: Target,
@@ -134,8 +132,10 @@ pub struct NewRating {
     /// The validated fields.
     pub submission: Submission,
     /// The phone, sealed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone_enc: Option<String>,
     /// The phone, masked (138****1234), as shown to those who may not see it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone_masked: Option<String>,
     /// Peppered hash of the device cookie (or user agent and address).
     pub device_hash: String,
@@ -145,6 +145,7 @@ pub struct NewRating {
     pub source: Source,
     /// The reasons' Chinese labels in the region's settings, for the title of the case an
     /// unsatisfied rating opens.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reason_labels: Vec<String>,
 }
 
