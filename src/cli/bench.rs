@@ -60,9 +60,10 @@ pub(super) enum BenchWhat {
         /// Seconds per phase.
         #[arg(long, default_value_t = 10)]
         seconds: u64,
-        /// Connections in the closed-loop phases.
-        #[arg(long, default_value_t = 32)]
-        connections: usize,
+        /// Connections in the closed-loop phases: each count in this comma-separated list gets
+        /// its own no-op and rating phases.
+        #[arg(long, default_value = "32,128", value_delimiter = ',')]
+        connections: Vec<usize>,
         /// Requests per second in the fixed-rate phase.
         #[arg(long, default_value_t = 1000)]
         rate: u32,
@@ -98,7 +99,11 @@ pub(super) async fn bench_command(what: BenchWhat) -> Result<(), CliError> {
                 engine,
                 postgres_url,
                 duration: std::time::Duration::from_secs(seconds.max(1)),
-                connections: connections.max(1),
+                connections: if connections.is_empty() {
+                    vec![32]
+                } else {
+                    connections.iter().map(|c| (*c).max(1)).collect()
+                },
                 rate: rate.max(1),
                 inbox,
                 record,
