@@ -52,6 +52,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/0009_rating_inbox.sql"),
         postgres: Some(include_str!("../../migrations/0009_rating_inbox.postgres.sql")),
     },
+    Migration {
+        version: 10,
+        name: "rating_inbox_storage",
+        sql: include_str!("../../migrations/0010_rating_inbox_storage.sql"),
+        postgres: Some(include_str!("../../migrations/0010_rating_inbox_storage.postgres.sql")),
+    },
 ];
 
 pub(super) async fn run(store: &Store) -> Result<usize> {

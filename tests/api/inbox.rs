@@ -439,3 +439,24 @@ async fn an_unreadable_inbox_row_is_kept_sqlite() {
 async fn an_unreadable_inbox_row_is_kept_postgres() {
     an_unreadable_inbox_row_is_kept_and_the_rest_projected(Engine::Postgres).await;
 }
+
+/// PostgreSQL would compress a full inbox row (32 ratings, ~10 KB of JSON) with pglz inside the
+/// commit the ratings wait for; the rows live only until projected, so they are stored as they are.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(pg_tests), ignore = "PostgreSQL run: set PINGYI_TEST_POSTGRES_URL (as .ci/run does)")]
+async fn inbox_rows_are_stored_uncompressed_postgres() {
+    let (app, target, _, at) = app_with_one_rating(Engine::Postgres).await;
+    let rows: Vec<inbox::Pending> =
+        (0..32).map(|i| waiting(&format!("full-{i}"), at + 1, &target, &format!("device-{i}"), &[])).collect();
+    let mut conn = app.store.dedicated_connection().await.unwrap();
+    inbox::append(&mut conn, at + 1, &rows).await.unwrap();
+    let (bytes, compression): (i64, Option<String>) = sqlx::query_as(
+        "select cast(octet_length(body) as bigint), cast(pg_column_compression(body) as text) from rating_inbox",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert!(bytes > 4_000, "long enough that PostgreSQL would compress it by default: {bytes} bytes");
+    assert_eq!(compression, None, "stored uncompressed");
+    assert_eq!(project_all(&app, &mut conn).await, vec![32], "and read back whole");
+}
