@@ -150,6 +150,11 @@ impl IntoResponse for Error {
         {
             resp.headers_mut().insert(header::RETRY_AFTER, v);
         }
+        if let Error::TooLarge = self {
+            // The rest of the body is never read, so the server closes the connection after this
+            // answer: say so, or a client may send its next request on it and lose it.
+            resp.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
         resp
     }
 }

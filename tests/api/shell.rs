@@ -23,6 +23,7 @@ crate::on_both_engines! {
 
         let big = format!("{{\"name\": \"{}\"}}", "x".repeat(200_000));
         let r = c.post_body("/api/v1/tokens", "application/json", big.into_bytes()).await;
+        assert_eq!(r.headers().get("connection").map(|v| v.as_bytes()), Some(&b"close"[..]), "the body was not read");
         assert_eq!((r.status(), error_code(r).await.as_str()), (StatusCode::PAYLOAD_TOO_LARGE, "too_large"));
 
         let r = c.post_json("/api/v1/users", &serde_json::json!({"username": "x"})).await;
