@@ -284,17 +284,6 @@ async fn a_rating_in_the_inbox_reads_as_pending(engine: Engine) {
     assert_eq!(head.post_json(&format!("{path}/appeal"), &appeal).await.status(), StatusCode::CREATED);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_rating_in_the_inbox_reads_as_pending_sqlite() {
-    a_rating_in_the_inbox_reads_as_pending(Engine::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[cfg_attr(not(pg_tests), ignore = "PostgreSQL run: set PINGYI_TEST_POSTGRES_URL (as .ci/run does)")]
-async fn a_rating_in_the_inbox_reads_as_pending_postgres() {
-    a_rating_in_the_inbox_reads_as_pending(Engine::Postgres).await;
-}
-
 /// Several server processes on one PostgreSQL: one projects at a time (an advisory lock), the
 /// others are told it is busy and leave the rows alone rather than failing on their ids.
 async fn one_process_projects_the_inbox_at_a_time(engine: Engine) {
@@ -332,17 +321,6 @@ async fn one_process_projects_the_inbox_at_a_time(engine: Engine) {
         let (_other, got) = lock("select pg_try_advisory_lock($1)").await;
         assert!(got, "the projection released the lock");
     }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn one_process_projects_at_a_time_sqlite() {
-    one_process_projects_the_inbox_at_a_time(Engine::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[cfg_attr(not(pg_tests), ignore = "PostgreSQL run: set PINGYI_TEST_POSTGRES_URL (as .ci/run does)")]
-async fn one_process_projects_at_a_time_postgres() {
-    one_process_projects_the_inbox_at_a_time(Engine::Postgres).await;
 }
 
 /// At start the abuse rule and the live-alert windows warm up from recent ratings: those
@@ -396,48 +374,33 @@ async fn a_large_batch_is_appended_as_rows_projected_one_at_a_time(engine: Engin
     assert_eq!(inbox::backlog(&app.store).await.unwrap(), (0, None));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_large_batch_becomes_several_rows_sqlite() {
-    a_large_batch_is_appended_as_rows_projected_one_at_a_time(Engine::Sqlite).await;
+/// `name::sqlite` and `name::postgres`, each running `test` on its engine.
+macro_rules! on_each_engine {
+    ($($name:ident => $test:ident;)*) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$test(super::Engine::Sqlite).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[cfg_attr(not(pg_tests), ignore = "PostgreSQL run: set PINGYI_TEST_POSTGRES_URL (as .ci/run does)")]
+                async fn postgres() {
+                    super::$test(super::Engine::Postgres).await;
+                }
+            }
+        )*
+    };
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[cfg_attr(not(pg_tests), ignore = "PostgreSQL run: set PINGYI_TEST_POSTGRES_URL (as .ci/run does)")]
-async fn a_large_batch_becomes_several_rows_postgres() {
-    a_large_batch_is_appended_as_rows_projected_one_at_a_time(Engine::Postgres).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn inbox_ratings_count_at_warm_up_sqlite() {
-    inbox_ratings_count_when_the_abuse_rule_and_alerts_warm_up(Engine::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[cfg_attr(not(pg_tests), ignore = "PostgreSQL run: set PINGYI_TEST_POSTGRES_URL (as .ci/run does)")]
-async fn inbox_ratings_count_at_warm_up_postgres() {
-    inbox_ratings_count_when_the_abuse_rule_and_alerts_warm_up(Engine::Postgres).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn inbox_ratings_end_as_direct_ones_sqlite() {
-    inbox_ratings_end_as_ratings_written_straight_through(Engine::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[cfg_attr(not(pg_tests), ignore = "PostgreSQL run: set PINGYI_TEST_POSTGRES_URL (as .ci/run does)")]
-async fn inbox_ratings_end_as_direct_ones_postgres() {
-    inbox_ratings_end_as_ratings_written_straight_through(Engine::Postgres).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_unreadable_inbox_row_is_kept_sqlite() {
-    an_unreadable_inbox_row_is_kept_and_the_rest_projected(Engine::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[cfg_attr(not(pg_tests), ignore = "PostgreSQL run: set PINGYI_TEST_POSTGRES_URL (as .ci/run does)")]
-async fn an_unreadable_inbox_row_is_kept_postgres() {
-    an_unreadable_inbox_row_is_kept_and_the_rest_projected(Engine::Postgres).await;
+on_each_engine! {
+    a_rating_in_the_inbox_reads_as_pending => a_rating_in_the_inbox_reads_as_pending;
+    one_process_projects_at_a_time => one_process_projects_the_inbox_at_a_time;
+    a_large_batch_becomes_several_rows => a_large_batch_is_appended_as_rows_projected_one_at_a_time;
+    inbox_ratings_count_at_warm_up => inbox_ratings_count_when_the_abuse_rule_and_alerts_warm_up;
+    inbox_ratings_end_as_direct_ones => inbox_ratings_end_as_ratings_written_straight_through;
+    an_unreadable_inbox_row_is_kept => an_unreadable_inbox_row_is_kept_and_the_rest_projected;
 }
 
 /// PostgreSQL would compress a full inbox row (32 ratings, ~10 KB of JSON) with pglz inside the
