@@ -64,8 +64,14 @@ impl App {
                 .await
                 .map_err(|source| StartupError::Store { url: config.database.to_string(), source })?;
         let outbound = Arc::new(crate::jobs::Outbound::new(config.smtp_url.clone(), config.mail_from.clone()));
-        let state =
-            AppState { store, config: Arc::new(config), metrics, ratings: Arc::new(ratings), calendar, outbound };
+        let state = AppState::new(crate::web::Shared {
+            store,
+            config: Arc::new(config),
+            metrics,
+            ratings: Arc::new(ratings),
+            calendar,
+            outbound,
+        });
         Ok(App { listener, state })
     }
 

@@ -123,7 +123,8 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub struct Store {
     pool: AnyPool,
     dialect: Dialect,
-    url: String,
+    /// Shared: a store is cloned into every request's state.
+    url: std::sync::Arc<str>,
 }
 
 /// PostgreSQL over TCP: the server's port (its connections get TCP_NODELAY, see [`nodelay`]).
@@ -168,7 +169,7 @@ impl Store {
             }
         };
         let pool = options.connect(&url.connect_url()).await?;
-        Ok(Store { pool, dialect, url: url.connect_url() })
+        Ok(Store { pool, dialect, url: url.connect_url().into() })
     }
 
     /// Connects and brings the schema up to date.

@@ -6,7 +6,7 @@ use askama::Template;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum_extra::extract::cookie::CookieJar;
@@ -76,14 +76,44 @@ async fn resolve(state: &AppState, token: &str) -> Result<Resolved> {
     Err(Error::NotFound)
 }
 
-fn device_and_address(state: &AppState, headers: &HeaderMap, jar: &CookieJar, addr: &str) -> (String, String) {
+/// What identifies the rating's device before hashing: the device cookie when the browser
+/// has one, otherwise its user agent (with the address). Read from the headers in place: the
+/// JSON path is the hot one, so no copy of the header map and no parse of every cookie.
+#[derive(Debug)]
+struct Device {
+    cookie: Option<String>,
+    user_agent: String,
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Device {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> std::result::Result<Device, std::convert::Infallible> {
+        let cookie = parts
+            .headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(name, _)| *name == DEVICE_COOKIE)
+            .map(|(_, value)| value.trim_matches('"'))
+            .filter(|v| v.len() >= 16 && v.len() <= 64)
+            .map(str::to_owned);
+        let user_agent = parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        Ok(Device { cookie, user_agent: user_agent.to_owned() })
+    }
+}
+
+/// The peppered device and address hashes of a rating from `device` at `addr`.
+fn device_and_address(state: &AppState, device: &Device, addr: &str) -> (String, String) {
     let pepper = &state.ratings.pepper;
-    let device = match jar.get(DEVICE_COOKIE).map(|c| c.value()).filter(|v| v.len() >= 16 && v.len() <= 64) {
+    let device = match &device.cookie {
         Some(d) => format!("cookie:{d}"),
-        None => {
-            let ua = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or_default();
-            format!("ua:{ua}|{addr}")
-        }
+        None => format!("ua:{}|{addr}", device.user_agent),
     };
     (pepper.hash(&device), pepper.hash(addr))
 }
@@ -169,7 +199,7 @@ pub struct RatingCreated {
 }
 
 /// Submit a rating. 201 means it is durably committed.
-#[utoipa::path(post, path = "/ratings", tag = "ratings", request_body = RatingRequest,
+#[utoipa::path(post, path = "/api/v1/ratings", tag = "ratings", request_body = RatingRequest,
     responses(
         (status = 201, description = "Committed", body = RatingCreated),
         (status = 400, body = ErrorBody),
@@ -180,8 +210,7 @@ pub struct RatingCreated {
 async fn submit_json(
     State(state): State<AppState>,
     ClientAddr(addr): ClientAddr,
-    headers: HeaderMap,
-    jar: CookieJar,
+    device: Device,
     ApiJson(req): ApiJson<RatingRequest>,
 ) -> Result<(StatusCode, axum::Json<RatingCreated>)> {
     let resolved = resolve(&state, req.code.trim()).await?;
@@ -193,7 +222,7 @@ async fn submit_json(
         consent: req.consent.unwrap_or(req.phone.is_some()),
         phone: req.phone,
     };
-    let hashes = device_and_address(&state, &headers, &jar, &addr);
+    let hashes = device_and_address(&state, &device, &addr);
     match store_rating(&state, resolved, &raw, Source::Api, hashes).await? {
         Ok((r, scale)) => {
             Ok((StatusCode::CREATED, axum::Json(RatingCreated { id: r.id, outcome: r.outcome, scale, flags: r.flags })))
@@ -371,7 +400,7 @@ async fn submit_form(
     State(state): State<AppState>,
     Lang(locale): Lang,
     ClientAddr(addr): ClientAddr,
-    headers: HeaderMap,
+    device: Device,
     jar: CookieJar,
     ApiPath(token): ApiPath<String>,
     body: Bytes,
@@ -383,7 +412,7 @@ async fn submit_form(
         Err(e) => return closed_page(tr, e),
     };
     let target = resolved.target.clone();
-    let hashes = device_and_address(&state, &headers, &jar, &addr);
+    let hashes = device_and_address(&state, &device, &addr);
     let outcome = store_rating(&state, resolved, &values.raw(), Source::Page, hashes).await;
     let (status, errors) = match outcome {
         Ok(Ok((receipt, _))) => {
@@ -427,4 +456,39 @@ async fn thanks(Lang(locale): Lang, ApiPath(_token): ApiPath<String>, Query(q): 
         phone: q.p.as_deref() == Some("1"),
     };
     Page(page).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::extract::FromRequestParts;
+
+    use super::*;
+
+    async fn device(headers: &[(&str, &str)]) -> Device {
+        let mut request = axum::http::Request::builder();
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let (mut parts, ()) = request.body(()).unwrap_or_else(|e| panic!("{e}")).into_parts();
+        match Device::from_request_parts(&mut parts, &()).await {
+            Ok(d) => d,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_device_is_its_cookie_among_the_others_or_else_its_user_agent() {
+        let id = "0123456789abcdef0123";
+        let d = device(&[("cookie", &format!("a=1; {DEVICE_COOKIE}={id}; b=2")), ("user-agent", "Phone/1")]).await;
+        assert_eq!((d.cookie.as_deref(), d.user_agent.as_str()), (Some(id), "Phone/1"));
+        // Browsers may send several Cookie headers (HTTP/2) and quote a value.
+        let d = device(&[("cookie", "a=1"), ("cookie", &format!("{DEVICE_COOKIE}=\"{id}\""))]).await;
+        assert_eq!(d.cookie.as_deref(), Some(id));
+        // Too short or too long to be one of ours: the user agent stands in.
+        for value in ["short", &"x".repeat(65)] {
+            let d = device(&[("cookie", &format!("{DEVICE_COOKIE}={value}")), ("user-agent", "Phone/1")]).await;
+            assert_eq!((d.cookie, d.user_agent.as_str()), (None, "Phone/1"), "{value}");
+        }
+        let d = device(&[("cookie", &format!("x{DEVICE_COOKIE}={id}"))]).await;
+        assert_eq!((d.cookie, d.user_agent.as_str()), (None, ""), "another cookie whose name ends the same");
+    }
 }
