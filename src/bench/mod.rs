@@ -109,6 +109,36 @@ async fn admin_sql(url: &str, sql: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// How the server reached PostgreSQL (its connections to database `name`, counted while it
+/// still runs): over the Unix socket or TCP, with TLS or without. Both cost the server CPU
+/// per batch, so the figures depend on them.
+async fn postgres_transport(admin: &str, name: &str) -> Result<String, String> {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(admin).await.map_err(|e| format!("{admin}: {e}"))?;
+    let (all, socket, tls): (i64, i64, i64) = sqlx::query_as(
+        "select cast(count(*) as bigint),
+                cast(count(*) filter (where a.client_addr is null) as bigint),
+                cast(count(*) filter (where s.ssl) as bigint)
+         from pg_stat_activity a left join pg_stat_ssl s on s.pid = a.pid
+         where a.datname = $1 and a.pid <> pg_backend_pid()",
+    )
+    .bind(name)
+    .fetch_one(&mut conn)
+    .await
+    .map_err(|e| e.to_string())?;
+    let over = match (socket, all - socket) {
+        (_, 0) => "the Unix socket".to_owned(),
+        (0, _) => "TCP".to_owned(),
+        (s, t) => format!("the Unix socket ({s}) and TCP ({t})"),
+    };
+    let tls = match tls {
+        0 => "without TLS".to_owned(),
+        n if n == all => "with TLS".to_owned(),
+        n => format!("{n} of them with TLS"),
+    };
+    Ok(format!("The server's {all} connections to PostgreSQL went over {over}, {tls}.\n\n"))
+}
+
 fn noop_request() -> Vec<u8> {
     b"GET /healthz HTTP/1.1\r\nhost: bench\r\n\r\n".to_vec()
 }
@@ -184,6 +214,10 @@ pub async fn ratings(opts: BenchOptions) -> Result<String, String> {
     let stored = stored_count(&server).await?;
     let batches = batch_figures(port).await;
     let cleanup = server.cleanup.clone();
+    let transport = match &cleanup {
+        Some((admin, name)) => Some(postgres_transport(admin, name).await?),
+        None => None,
+    };
     drop(server);
     if let Some((admin, name)) = cleanup {
         admin_sql(&admin, &format!("drop database if exists {name} with (force)")).await?;
@@ -205,6 +239,9 @@ pub async fn ratings(opts: BenchOptions) -> Result<String, String> {
         opts.duration.as_secs_f64(),
         opts.rate
     ));
+    if let Some(t) = &transport {
+        report.push_str(t);
+    }
     report.push_str("| phase | req/s | p50 ms | p90 ms | p99 ms | max ms | errors | server CPU µs/req | load generator CPU µs/req | machine busy |\n|---|---|---|---|---|---|---|---|---|---|\n");
     for p in rounds.iter().flat_map(|r| [&r.before, &r.rated, &r.after]).chain([&fixed]) {
         report.push_str(&p.row());
