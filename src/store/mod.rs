@@ -123,7 +123,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub struct Store {
     pool: AnyPool,
     dialect: Dialect,
-    /// Shared: a store is cloned into every request's state.
+    /// Shared by the store's clones (the rating writer, jobs and housekeeping each hold one).
     url: std::sync::Arc<str>,
 }
 
