@@ -132,12 +132,7 @@ impl Pepper {
     pub fn hash(&self, value: &str) -> String {
         let mut m = self.0.clone();
         m.update(value.as_bytes());
-        let mut out = String::with_capacity(32);
-        for b in &m.finalize().into_bytes()[..16] {
-            out.push(char::from_digit(u32::from(b >> 4), 16).unwrap_or('0'));
-            out.push(char::from_digit(u32::from(b & 0xf), 16).unwrap_or('0'));
-        }
-        out
+        hex::encode(&m.finalize().into_bytes()[..16])
     }
 }
 
