@@ -99,6 +99,7 @@ pub struct RatingService {
     pub calendar: std::sync::Arc<crate::calendar_data::CalendarHandle>,
     /// Recently resolved codes with their settings (see [`RatingService::code_target`]).
     cache: std::sync::Mutex<std::collections::HashMap<String, CachedCode>>,
+    metrics: std::sync::Arc<crate::metrics::Metrics>,
 }
 
 /// A resolved code: when it was read, its target and its region's settings.
@@ -122,12 +123,13 @@ impl RatingService {
         let rules = (AbuseRule::default(), alert, inbox);
         Ok(RatingService {
             keys: KeyRing::load(store).await?,
-            writer: RatingWriter::start(store.clone(), calendar.clone(), rules, metrics),
+            writer: RatingWriter::start(store.clone(), calendar.clone(), rules, metrics.clone()),
             calendar,
             sealer: crate::secrets::Sealer::new(secret),
             pepper: crate::secrets::Pepper::new(&secret.derive("pingyi rating pepper v1")),
             alert,
             cache: Default::default(),
+            metrics,
         })
     }
 
@@ -174,9 +176,9 @@ pub enum IngestError {
     Stopped,
 }
 
-/// Every minute: re-evaluates open alert episodes (closing those whose window has passed)
-/// and records default levels for invitations left unrated. (The durable job runner will take
-/// these over.)
+/// Every minute: re-evaluates open alert episodes (closing those whose window has passed),
+/// records default levels for invitations left unrated and counts the unreadable inbox rows
+/// again. (The durable job runner will take these over.)
 pub fn spawn_housekeeping(store: Store, service: std::sync::Arc<RatingService>) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
@@ -192,7 +194,10 @@ pub fn spawn_housekeeping(store: Store, service: std::sync::Arc<RatingService>) 
 /// One housekeeping pass at `now`; returns how many default ratings were recorded.
 pub async fn housekeeping(store: &Store, service: &RatingService, now: i64) -> Result<usize, StoreError> {
     service.writer.tick_alerts(now);
-    sweeps(store, &service.calendar, now).await
+    let defaults = sweeps(store, &service.calendar, now).await?;
+    // An operator who has dealt with unreadable rows sees the gauge fall within a minute.
+    service.metrics.set_inbox_unreadable(ratings::inbox::unreadable(store).await?);
+    Ok(defaults)
 }
 
 /// The sweeps that need no state of a server process: SLA colours and escalations, and

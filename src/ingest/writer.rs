@@ -66,7 +66,6 @@ impl RatingWriter {
             backlog: 0,
             oldest: None,
             retry_at: None,
-            unreadable: 0,
         };
         tokio::spawn(run(writer, rx, abuse, alerts_tx.clone()));
         tokio::spawn(watch_alerts(store, alerts_rx, alert));
@@ -103,8 +102,6 @@ struct Writer {
     oldest: Option<i64>,
     /// After a failed projection: not before this.
     retry_at: Option<std::time::Instant>,
-    /// Inbox ratings in rows that could not be read back (kept, never dropped).
-    unreadable: i64,
 }
 
 async fn run(mut w: Writer, mut rx: mpsc::Receiver<Job>, abuse: AbuseRule, alerts: mpsc::UnboundedSender<AlertMsg>) {
@@ -133,13 +130,7 @@ async fn run(mut w: Writer, mut rx: mpsc::Receiver<Job>, abuse: AbuseRule, alert
             w.backlog = 1;
         }
     }
-    match inbox::unreadable(&w.store).await {
-        Ok(n) => {
-            w.unreadable = n;
-            w.metrics.set_inbox_unreadable(n);
-        }
-        Err(e) => tracing::warn!(error = %e, "could not count the unreadable rows of the rating inbox"),
-    }
+    w.count_unreadable().await;
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     loop {
         if w.wants_projection(rx.is_empty()) {
@@ -313,8 +304,7 @@ impl Writer {
                 self.retry_at = None;
                 self.metrics.record_inbox_projection(done.ratings, started.elapsed(), self.backlog);
                 if done.unreadable > 0 {
-                    self.unreadable += done.unreadable as i64;
-                    self.metrics.set_inbox_unreadable(self.unreadable);
+                    self.count_unreadable().await;
                 }
             }
             Err(e) => {
@@ -322,6 +312,15 @@ impl Writer {
                 self.conn = None;
                 self.retry_at = Some(std::time::Instant::now() + Duration::from_secs(1));
             }
+        }
+    }
+
+    /// Sets the gauge of ratings in inbox rows that could not be read back (kept, never
+    /// dropped) from the database: an operator may have dealt with some since the last count.
+    async fn count_unreadable(&mut self) {
+        match inbox::unreadable(&self.store).await {
+            Ok(n) => self.metrics.set_inbox_unreadable(n),
+            Err(e) => tracing::warn!(error = %e, "could not count the unreadable rows of the rating inbox"),
         }
     }
 
