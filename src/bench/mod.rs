@@ -186,6 +186,11 @@ pub async fn ratings(opts: BenchOptions) -> Result<String, String> {
         ));
     }
     println!("{report}");
+    // A rating acknowledged but not stored is a loss, not a figure: fail, and record nothing.
+    // (More stored than acknowledged is possible: a request the load generator gave up on.)
+    if stored < i64::try_from(sent).unwrap_or(i64::MAX) {
+        return Err(format!("{} ratings acknowledged with 201 are not in the database", sent as i64 - stored));
+    }
     if let Some(path) = &opts.record {
         record(path, &opts, &report)?;
         eprintln!("recorded in {}", path.display());

@@ -64,7 +64,7 @@ pub const ATTACHMENT_LIMIT: usize = 256 * 1024;
 /// Units in the test city: one per department, enough for every role's scope.
 pub const TEST_UNITS: usize = 80;
 
-fn pg_admin_url() -> String {
+pub fn pg_admin_url() -> String {
     std::env::var("PINGYI_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| panic!("PINGYI_TEST_POSTGRES_URL must be set for PostgreSQL tests"))
 }

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod audit;
+mod bench;
 mod calendar;
 mod cases;
 mod cli;
