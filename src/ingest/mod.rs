@@ -157,6 +157,12 @@ impl RatingService {
         Ok(Some((target, settings)))
     }
 
+    /// Counts the unreadable inbox rows for `/metrics` now, as the writer does every
+    /// [`writer::UNREADABLE_RECOUNT`].
+    pub async fn count_unreadable(&self, store: &Store) {
+        writer::count_unreadable(store, &self.metrics).await;
+    }
+
     /// Forgets every cached code (after a reissue or a settings change).
     pub fn forget_codes(&self) {
         if let Ok(mut cache) = self.cache.lock() {
@@ -176,9 +182,9 @@ pub enum IngestError {
     Stopped,
 }
 
-/// Every minute: re-evaluates open alert episodes (closing those whose window has passed),
-/// records default levels for invitations left unrated and counts the unreadable inbox rows
-/// again. (The durable job runner will take these over.)
+/// Every minute: re-evaluates open alert episodes (closing those whose window has passed)
+/// and records default levels for invitations left unrated. (The durable job runner will take
+/// these over.)
 pub fn spawn_housekeeping(store: Store, service: std::sync::Arc<RatingService>) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
@@ -194,10 +200,7 @@ pub fn spawn_housekeeping(store: Store, service: std::sync::Arc<RatingService>) 
 /// One housekeeping pass at `now`; returns how many default ratings were recorded.
 pub async fn housekeeping(store: &Store, service: &RatingService, now: i64) -> Result<usize, StoreError> {
     service.writer.tick_alerts(now);
-    let defaults = sweeps(store, &service.calendar, now).await?;
-    // An operator who has dealt with unreadable rows sees the gauge fall within a minute.
-    service.metrics.set_inbox_unreadable(ratings::inbox::unreadable(store).await?);
-    Ok(defaults)
+    sweeps(store, &service.calendar, now).await
 }
 
 /// The sweeps that need no state of a server process: SLA colours and escalations, and

@@ -55,6 +55,7 @@ impl RatingWriter {
     ) -> RatingWriter {
         let (tx, rx) = mpsc::channel::<Job>(MAX_BATCH * 8);
         let (alerts_tx, alerts_rx) = mpsc::unbounded_channel::<AlertMsg>();
+        let writer_metrics = metrics.clone();
         let writer = Writer {
             store: store.clone(),
             calendar,
@@ -68,6 +69,7 @@ impl RatingWriter {
             retry_at: None,
         };
         tokio::spawn(run(writer, rx, abuse, alerts_tx.clone()));
+        tokio::spawn(recount_unreadable(store.clone(), writer_metrics));
         tokio::spawn(watch_alerts(store, alerts_rx, alert));
         RatingWriter { tx, alerts: alerts_tx }
     }
@@ -315,13 +317,8 @@ impl Writer {
         }
     }
 
-    /// Sets the gauge of ratings in inbox rows that could not be read back (kept, never
-    /// dropped) from the database: an operator may have dealt with some since the last count.
     async fn count_unreadable(&mut self) {
-        match inbox::unreadable(&self.store).await {
-            Ok(n) => self.metrics.set_inbox_unreadable(n),
-            Err(e) => tracing::warn!(error = %e, "could not count the unreadable rows of the rating inbox"),
-        }
+        count_unreadable(&self.store, &self.metrics).await;
     }
 
     /// Writes one batch straight through on the writer's connection.
@@ -371,6 +368,33 @@ async fn connection<'c>(
         *slot = Some(c);
     }
     slot.as_mut().ok_or(StoreError::Database(sqlx::Error::PoolClosed))
+}
+
+/// Sets the `/metrics` gauge of ratings in inbox rows that could not be read back (kept, never
+/// dropped) from the database, not from a running count: an operator may deal with such rows
+/// at any time.
+pub async fn count_unreadable(store: &Store, metrics: &crate::metrics::Metrics) {
+    match inbox::unreadable(store).await {
+        Ok(n) => metrics.set_inbox_unreadable(n),
+        Err(e) => tracing::warn!(error = %e, "could not count the unreadable rows of the rating inbox"),
+    }
+}
+
+/// How often the unreadable inbox rows are counted again (besides at start and whenever
+/// projection sets rows aside).
+pub const UNREADABLE_RECOUNT: Duration = Duration::from_secs(60);
+
+/// Counts the unreadable inbox rows every [`UNREADABLE_RECOUNT`], so that the gauge falls
+/// once an operator has dealt with them, in every server process (each has its own
+/// `/metrics`), whether or not it runs the housekeeping sweeps. Stops when the store closes.
+async fn recount_unreadable(store: Store, metrics: std::sync::Arc<crate::metrics::Metrics>) {
+    let mut tick = tokio::time::interval(UNREADABLE_RECOUNT);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await; // The writer counts at start.
+    while !store.pool().is_closed() {
+        tick.tick().await;
+        count_unreadable(&store, &metrics).await;
+    }
 }
 
 /// How often the SQLite log is copied into the database while the server runs.

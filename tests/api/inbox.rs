@@ -167,9 +167,9 @@ async fn an_unreadable_inbox_row_is_kept_and_the_rest_projected(engine: Engine) 
     let error: Option<String> =
         sqlx::query_scalar("select error from rating_inbox").fetch_one(app.store.pool()).await.unwrap();
     assert!(error.is_some_and(|e| e.contains("missing field")));
-    // The operator deals with the row (here: deletes it); the next housekeeping pass counts again.
+    // The operator deals with the row (here: deletes it); the next count (every minute) sees it.
     sqlx::query("delete from rating_inbox where error is not null").execute(app.store.pool()).await.unwrap();
-    pingyi::ingest::housekeeping(&app.store, &app.ratings, pingyi::store::now_ms()).await.unwrap();
+    app.ratings.count_unreadable(&app.store).await;
     let metrics = app.anonymous().get("/metrics").await.text().await.unwrap();
     assert!(metrics.contains("\npingyi_rating_inbox_unreadable 0\n"), "the gauge follows the operator: {metrics}");
 }
