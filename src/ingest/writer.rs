@@ -70,6 +70,7 @@ impl RatingWriter {
         };
         tokio::spawn(run(writer, rx, abuse, alerts_tx.clone()));
         tokio::spawn(recount_unreadable(store.clone(), writer_metrics));
+        tokio::spawn(tick_alerts(alerts_tx.downgrade()));
         tokio::spawn(watch_alerts(store, alerts_rx, alert));
         RatingWriter { tx, alerts: alerts_tx }
     }
@@ -394,6 +395,27 @@ async fn recount_unreadable(store: Store, metrics: std::sync::Arc<crate::metrics
     while !store.pool().is_closed() {
         tick.tick().await;
         count_unreadable(&store, &metrics).await;
+    }
+}
+
+/// How often each server process re-evaluates its open alert episodes as of the time.
+pub const ALERT_TICK: Duration = Duration::from_secs(60);
+
+/// Asks the alert watcher every [`ALERT_TICK`] to re-evaluate the open episodes, so that an
+/// episode whose window has passed closes though its unit gets no more ratings. The watcher's
+/// windows are this process's own, so every server process ticks its own, whether or not it
+/// runs the housekeeping sweeps (which tick too). Holds the watcher's channel weakly: stops
+/// once the writer and its handles are gone (and with them the watcher).
+async fn tick_alerts(alerts: mpsc::WeakUnboundedSender<AlertMsg>) {
+    let mut tick = tokio::time::interval(ALERT_TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let Some(alerts) = alerts.upgrade() else { return };
+        if alerts.send(AlertMsg::Tick(now_ms())).is_err() {
+            return;
+        }
     }
 }
 
