@@ -158,7 +158,7 @@ impl RatingService {
     }
 
     /// Counts the unreadable inbox rows for `/metrics` now, as the writer does every
-    /// [`writer::UNREADABLE_RECOUNT`].
+    /// minute (`writer::UNREADABLE_RECOUNT`).
     pub async fn count_unreadable(&self, store: &Store) {
         writer::count_unreadable(store, &self.metrics).await;
     }
@@ -182,25 +182,19 @@ pub enum IngestError {
     Stopped,
 }
 
-/// Every minute: re-evaluates open alert episodes (closing those whose window has passed)
-/// and records default levels for invitations left unrated. (The durable job runner will take
-/// these over.)
+/// Every minute: the [`sweeps`] (SLA colours and escalations, default levels for invitations
+/// left unrated). (The durable job runner will take these over.) Live alerts are re-evaluated
+/// by each process's rating writer itself ([`RatingWriter::tick_alerts`]).
 pub fn spawn_housekeeping(store: Store, service: std::sync::Arc<RatingService>) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
         loop {
             tick.tick().await;
-            if let Err(e) = housekeeping(&store, &service, now_ms()).await {
+            if let Err(e) = sweeps(&store, &service.calendar, now_ms()).await {
                 tracing::warn!(error = %e, "housekeeping failed");
             }
         }
     });
-}
-
-/// One housekeeping pass at `now`; returns how many default ratings were recorded.
-pub async fn housekeeping(store: &Store, service: &RatingService, now: i64) -> Result<usize, StoreError> {
-    service.writer.tick_alerts(now);
-    sweeps(store, &service.calendar, now).await
 }
 
 /// The sweeps that need no state of a server process: SLA colours and escalations, and

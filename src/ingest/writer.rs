@@ -133,7 +133,7 @@ async fn run(mut w: Writer, mut rx: mpsc::Receiver<Job>, abuse: AbuseRule, alert
             w.backlog = 1;
         }
     }
-    w.count_unreadable().await;
+    count_unreadable(&w.store, &w.metrics).await;
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     loop {
         if w.wants_projection(rx.is_empty()) {
@@ -307,7 +307,7 @@ impl Writer {
                 self.retry_at = None;
                 self.metrics.record_inbox_projection(done.ratings, started.elapsed(), self.backlog);
                 if done.unreadable > 0 {
-                    self.count_unreadable().await;
+                    count_unreadable(&self.store, &self.metrics).await;
                 }
             }
             Err(e) => {
@@ -316,10 +316,6 @@ impl Writer {
                 self.retry_at = Some(std::time::Instant::now() + Duration::from_secs(1));
             }
         }
-    }
-
-    async fn count_unreadable(&mut self) {
-        count_unreadable(&self.store, &self.metrics).await;
     }
 
     /// Writes one batch straight through on the writer's connection.
@@ -404,7 +400,7 @@ pub const ALERT_TICK: Duration = Duration::from_secs(60);
 /// Asks the alert watcher every [`ALERT_TICK`] to re-evaluate the open episodes, so that an
 /// episode whose window has passed closes though its unit gets no more ratings. The watcher's
 /// windows are this process's own, so every server process ticks its own, whether or not it
-/// runs the housekeeping sweeps (which tick too). Holds the watcher's channel weakly: stops
+/// runs the housekeeping sweeps. Holds the watcher's channel weakly: stops
 /// once the writer and its handles are gone (and with them the watcher).
 async fn tick_alerts(alerts: mpsc::WeakUnboundedSender<AlertMsg>) {
     let mut tick = tokio::time::interval(ALERT_TICK);

@@ -245,9 +245,9 @@ crate::on_both_engines! {
         let page = head.get("/alerts").await.text().await.unwrap();
         assert!(page.contains("城东区八一路派出所：差评预警"), "the page lists the message");
         assert!(page.contains("href=\"/org/XN-CD-GA-001\""), "and the open alert");
-        // Twenty minutes later the window has passed: housekeeping closes the episode.
+        // Twenty minutes later the window has passed: the writer's minute tick closes the episode.
         let later = pingyi::store::now_ms() + 20 * 60_000;
-        pingyi::ingest::housekeeping(&app.store, &app.ratings, later).await.unwrap();
+        app.ratings.writer.tick_alerts(later);
         let mut closed = Value::Null;
         for _ in 0..50 {
             closed = head.get_json("/api/v1/alerts", StatusCode::OK).await;
