@@ -397,10 +397,10 @@ async fn recount_unreadable(store: Store, metrics: std::sync::Arc<crate::metrics
 /// How often each server process re-evaluates its open alert episodes as of the time.
 pub const ALERT_TICK: Duration = Duration::from_secs(60);
 
-/// Asks the alert watcher every [`ALERT_TICK`] to re-evaluate the open episodes, so that an
-/// episode whose window has passed closes though its unit gets no more ratings. The watcher's
-/// windows are this process's own, so every server process ticks its own, whether or not it
-/// runs the housekeeping sweeps. Holds the watcher's channel weakly: stops
+/// Asks the alert watcher every [`ALERT_TICK`] to re-evaluate the open episodes (of every
+/// process) and drop old tallies, so that an episode whose window has passed closes though its
+/// unit gets no more ratings. Every server process ticks, whether or not it runs the
+/// housekeeping sweeps (closing is idempotent). Holds the watcher's channel weakly: stops
 /// once the writer and its handles are gone (and with them the watcher).
 async fn tick_alerts(alerts: mpsc::WeakUnboundedSender<AlertMsg>) {
     let mut tick = tokio::time::interval(ALERT_TICK);

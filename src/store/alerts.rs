@@ -5,7 +5,7 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Result, Store, StoreError, new_id};
+use super::{Dialect, Result, Store, StoreError, new_id};
 use crate::domain::ids::OrgCode;
 
 /// An alert episode.
@@ -27,36 +27,105 @@ pub struct Alert {
     pub unsatisfied: i64,
 }
 
-/// Ratings that count for live alerts since `since`: (unit, unsatisfied, at), oldest first.
-/// Flagged ratings and those excluded by appeal do not count.
-pub async fn recent(store: &Store, since: i64) -> Result<Vec<(String, bool, i64)>> {
-    use crate::store::ratings::{Source, inbox};
-    let waiting = inbox::received_since(store, since).await?;
-    let rows = sqlx::query(
-        "select r.id, r.unit_code, r.outcome, r.created_at from ratings r
-         where r.created_at > $1 and r.flags = '' and r.defaulted = 0
-           and not exists (select 1 from rating_exclusions x where x.rating_id = r.id)
-         order by r.created_at",
-    )
-    .bind(since)
-    .fetch_all(store.pool())
-    .await?;
-    inbox::merge_recent(
-        &rows,
-        waiting,
-        |r| {
-            let unsatisfied = r.try_get::<String, _>("outcome")? == "unsatisfied";
-            Ok((r.try_get("unit_code")?, unsatisfied, r.try_get("created_at")?))
-        },
-        // A rating in the inbox has no exclusion yet (an appeal needs the rating); flagged and
-        // defaulted ones do not count (defaulted ones are written straight through anyway).
-        |p| {
-            let counts = p.flags.is_empty() && p.rating.source != Source::Default;
-            let unsatisfied = p.rating.submission.outcome == crate::domain::rating::Outcome::Unsatisfied;
-            counts.then_some((p.rating.target.unit_code, unsatisfied, p.stamp.at))
-        },
-        |r| r.2,
-    )
+/// Live alerts count ratings in buckets this long (ms): a rating counts while its bucket's start
+/// lies within the rule's window, so the window reaches back between the window less one
+/// bucket and the whole window (14½ to 15 minutes with the default rule).
+pub const TALLY_BUCKET_MS: i64 = 30_000;
+
+/// The start of the bucket that holds a rating received at `at`.
+pub fn bucket_of(at: i64) -> i64 {
+    at - at.rem_euclid(TALLY_BUCKET_MS)
+}
+
+/// Ratings to add to (or, negative, take from) one unit's tally in one bucket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TallyDelta {
+    /// The unit.
+    pub unit: String,
+    /// The bucket's start ([`bucket_of`]).
+    pub bucket: i64,
+    /// Ratings.
+    pub total: i64,
+    /// Of which unsatisfied.
+    pub unsatisfied: i64,
+}
+
+/// Adds `deltas` to the live-alert tallies on `conn` (a transaction of the caller's). Rows are
+/// written in the order given: callers pass them sorted by unit and bucket, so that two server
+/// processes adding to the same rows take their locks in the same order.
+pub async fn add_tallies(conn: &mut sqlx::AnyConnection, deltas: &[TallyDelta]) -> Result<()> {
+    // Four parameters a row; well under either engine's limit per statement.
+    for chunk in deltas.chunks(1000) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| format!("(${}, ${}, ${}, ${})", 4 * i + 1, 4 * i + 2, 4 * i + 3, 4 * i + 4))
+            .collect();
+        let sql = format!(
+            "insert into alert_tallies (unit_code, bucket, total, unsatisfied) values {}
+             on conflict (unit_code, bucket) do update
+             set total = alert_tallies.total + excluded.total,
+                 unsatisfied = alert_tallies.unsatisfied + excluded.unsatisfied",
+            values.join(", ")
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for d in chunk {
+            query = query.bind(&d.unit).bind(d.bucket).bind(d.total).bind(d.unsatisfied);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// One unit's ratings in the window and its open episode, read in one statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitWindow {
+    /// The unit.
+    pub unit: String,
+    /// Ratings counted in the window.
+    pub total: i64,
+    /// Of which unsatisfied.
+    pub unsatisfied: i64,
+    /// The unit's open episode, if any.
+    pub open: Option<String>,
+}
+
+/// For each of `units`: the ratings counted in buckets after `since` and the unit's open episode,
+/// as one statement sees them (an episode another process opened is seen with the ratings it
+/// counted).
+pub async fn windows(store: &Store, units: &[String], since: i64) -> Result<Vec<UnitWindow>> {
+    if units.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = match store.dialect() {
+        Dialect::Sqlite => "select value as unit_code from json_each($1)",
+        Dialect::Postgres => "select value as unit_code from json_array_elements_text(cast($1 as json))",
+    };
+    let sql = format!(
+        "select u.unit_code,
+           coalesce((select cast(sum(t.total) as bigint) from alert_tallies t
+                     where t.unit_code = u.unit_code and t.bucket > $2), 0) as total,
+           coalesce((select cast(sum(t.unsatisfied) as bigint) from alert_tallies t
+                     where t.unit_code = u.unit_code and t.bucket > $2), 0) as unsatisfied,
+           (select a.id from alerts a where a.unit_code = u.unit_code and a.closed_at is null) as open_id
+         from ({list}) u"
+    );
+    let units = serde_json::to_string(units).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(units).bind(since).fetch_all(store.pool()).await?;
+    rows.iter()
+        .map(|r| {
+            Ok(UnitWindow {
+                unit: r.try_get("unit_code")?,
+                total: r.try_get("total")?,
+                unsatisfied: r.try_get("unsatisfied")?,
+                open: super::opt_text(r, "open_id")?,
+            })
+        })
+        .collect()
+}
+
+/// Deletes the tallies of buckets that start at or before `before`; returns how many.
+pub async fn prune_tallies(store: &Store, before: i64) -> Result<u64> {
+    let done = sqlx::query("delete from alert_tallies where bucket <= $1").bind(before).execute(store.pool()).await?;
+    Ok(done.rows_affected())
 }
 
 /// Open episodes: (unit, alert id).

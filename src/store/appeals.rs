@@ -177,6 +177,27 @@ pub async fn decide(store: &Store, id: &str, upheld: bool, note: &str, actor: &A
                 .await
                 .map_err(StoreError::from)?;
         super::rollups::add_ratings(&mut tx, &[super::rollups::delta_of(&row, -1)?]).await?;
+        // And out of the live alerts, if it still counts there.
+        let counted = sqlx::query(
+            "select unit_code, created_at, outcome from ratings where id = $1 and flags = '' and defaulted = 0",
+        )
+        .bind(&rating_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(StoreError::from)?;
+        if let Some(r) = counted {
+            let at: i64 = r.try_get("created_at").map_err(StoreError::from)?;
+            if at > now - crate::domain::rating::AlertRule::default().window_ms - super::alerts::TALLY_BUCKET_MS {
+                let unsatisfied = r.try_get::<String, _>("outcome").map_err(StoreError::from)? == "unsatisfied";
+                let delta = super::alerts::TallyDelta {
+                    unit: r.try_get("unit_code").map_err(StoreError::from)?,
+                    bucket: super::alerts::bucket_of(at),
+                    total: -1,
+                    unsatisfied: -i64::from(unsatisfied),
+                };
+                super::alerts::add_tallies(&mut tx, &[delta]).await.map_err(AppealError::from)?;
+            }
+        }
     }
     audit::append(
         &mut tx,

@@ -58,6 +58,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/0010_rating_inbox_storage.sql"),
         postgres: Some(include_str!("../../migrations/0010_rating_inbox_storage.postgres.sql")),
     },
+    Migration {
+        version: 11,
+        name: "alert_tallies",
+        sql: include_str!("../../migrations/0011_alert_tallies.sql"),
+        postgres: None,
+    },
 ];
 
 pub(super) async fn run(store: &Store) -> Result<usize> {

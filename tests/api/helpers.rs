@@ -130,6 +130,41 @@ pub async fn spawn_app_with(engine: Engine, adjust: impl FnOnce(&mut Config)) ->
     TestApp { addr, store, ratings, database, shutdown: Some(tx), _dir: dir, pg_db }
 }
 
+/// A second server process over the same database as a [`TestApp`] (as several `pingyi serve`
+/// processes share one PostgreSQL), in this test process; stops when dropped.
+pub struct OtherServer {
+    pub addr: SocketAddr,
+    pub ratings: std::sync::Arc<pingyi::ingest::RatingService>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl TestApp {
+    /// Starts another server over this app's database (no demo data loaded again).
+    pub async fn another_server(&self) -> OtherServer {
+        let mut config = Config::for_database(self.database.clone());
+        config.listen = "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}"));
+        config.run_jobs = false;
+        config.files_dir = self._dir.path().join("files");
+        config.max_attachment_bytes = ATTACHMENT_LIMIT;
+        let app = App::build(config).await.unwrap_or_else(|e| panic!("{e}"));
+        let addr = app.local_addr();
+        let ratings = app.state().ratings.clone();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(app.run_until(async {
+            let _ = rx.await;
+        }));
+        OtherServer { addr, ratings, shutdown: Some(tx) }
+    }
+}
+
+impl Drop for OtherServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         if let Some(tx) = self.shutdown.take() {

@@ -328,10 +328,11 @@ async fn one_process_projects_the_inbox_at_a_time(engine: Engine) {
     }
 }
 
-/// At start the abuse rule and the live-alert windows warm up from recent ratings: those
-/// still in the inbox (acknowledged, not yet projected) count too, once each, also when a
-/// projection moved one into `ratings` between the two reads.
-async fn inbox_ratings_count_when_the_abuse_rule_and_alerts_warm_up(engine: Engine) {
+/// At start the abuse rule warms up from recent ratings: those still in the inbox
+/// (acknowledged, not yet projected) count too, once each, also when a projection moved one
+/// into `ratings` between the two reads. (Live alerts need no warm-up: their tallies are in
+/// the database.)
+async fn inbox_ratings_count_when_the_abuse_rule_warms_up(engine: Engine) {
     let (app, target, projected, at) = app_with_one_rating(engine).await;
     let rows = [
         waiting("inbox-plain", at + 1, &target, "device-plain", &[]),
@@ -349,10 +350,6 @@ async fn inbox_ratings_count_when_the_abuse_rule_and_alerts_warm_up(engine: Engi
     assert!(!devices.contains(&"device-projected"), "the projected rating counts once, from ratings: {devices:?}");
     assert!(abuse.iter().all(|(code, _, _, _)| *code == target.id));
     assert!(abuse.windows(2).all(|w| w[0].3 <= w[1].3), "oldest first");
-
-    let alerts = pingyi::store::alerts::recent(&app.store, at - 1).await.unwrap();
-    let unit = target.unit_code.clone();
-    assert_eq!(alerts, vec![(unit.clone(), false, at), (unit, true, at + 1)], "flagged ratings do not count");
 }
 
 /// A burst's batch (up to 512 ratings) is committed in one statement but as rows of at most
@@ -403,7 +400,7 @@ on_each_engine! {
     a_rating_in_the_inbox_reads_as_pending => a_rating_in_the_inbox_reads_as_pending;
     one_process_projects_at_a_time => one_process_projects_the_inbox_at_a_time;
     a_large_batch_becomes_several_rows => a_large_batch_is_appended_as_rows_projected_one_at_a_time;
-    inbox_ratings_count_at_warm_up => inbox_ratings_count_when_the_abuse_rule_and_alerts_warm_up;
+    inbox_ratings_count_at_warm_up => inbox_ratings_count_when_the_abuse_rule_warms_up;
     inbox_ratings_end_as_direct_ones => inbox_ratings_end_as_ratings_written_straight_through;
     an_unreadable_inbox_row_is_kept => an_unreadable_inbox_row_is_kept_and_the_rest_projected;
 }

@@ -17,6 +17,39 @@ pub async fn rate(c: &Client, body: Value) -> reqwest::Response {
     c.post_json("/api/v1/ratings", &body).await
 }
 
+/// The live-alert window of `unit` as every server process counts it (the tallies in the
+/// database), once it reads `want` or after five seconds.
+async fn alert_window(app: &TestApp, unit: &str, want: (i64, i64)) -> (i64, i64) {
+    let mut got = (-1, -1);
+    for _ in 0..50 {
+        let since = pingyi::store::now_ms() - pingyi::domain::rating::AlertRule::default().window_ms;
+        let w = pingyi::store::alerts::windows(&app.store, &[unit.to_owned()], since).await.unwrap();
+        got = (w[0].total, w[0].unsatisfied);
+        if got == want {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    got
+}
+
+/// Posts an unsatisfied (or satisfied) rating of `code` from a device of its own to `base`.
+async fn rate_from_device(base: &str, code: &str, device: &str, satisfied: bool) {
+    let body = if satisfied {
+        json!({"code": code, "satisfied": true})
+    } else {
+        json!({"code": code, "satisfied": false, "reasons": ["not_done"]})
+    };
+    let r = reqwest::Client::new()
+        .post(format!("{base}/api/v1/ratings"))
+        .header("user-agent", device)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+}
+
 async fn counts(c: &Client, under: &str) -> Value {
     c.get_json(&format!("/api/v1/ratings/counts?under={under}"), StatusCode::OK).await
 }
@@ -176,6 +209,7 @@ crate::on_both_engines! {
         let id = bad["id"].as_str().unwrap();
         let head = app.login("unithead").await;
         assert_eq!(counts(&head, "XN-CD-GA-001").await["total"], 1);
+        assert_eq!(alert_window(&app, "XN-CD-GA-001", (1, 1)).await, (1, 1), "the live alerts count it");
         let r = head.post_json(&format!("/api/v1/ratings/{id}/appeal"), &json!({"reason": "评价人当天未到本所办事"})).await;
         assert_eq!(r.status(), StatusCode::CREATED);
         let appeal: Value = r.json().await.unwrap();
@@ -190,6 +224,7 @@ crate::on_both_engines! {
 
         let after = counts(&sup, "XN-CD-GA-001").await;
         assert_eq!((after["total"].as_i64(), after["excluded"].as_i64()), (Some(0), Some(1)));
+        assert_eq!(alert_window(&app, "XN-CD-GA-001", (0, 0)).await, (0, 0), "out of the live alerts too");
         let kept = sup.get_json(&format!("/api/v1/ratings/{id}"), StatusCode::OK).await;
         assert_eq!((kept["outcome"].as_str(), kept["excluded"].as_bool(), kept["appeal"].as_str()), (Some("unsatisfied"), Some(true), Some("upheld")));
         let reasons = kept["reasons"].clone();
@@ -248,6 +283,51 @@ crate::on_both_engines! {
         // Twenty minutes later the window has passed: the writer's minute tick closes the episode.
         let later = pingyi::store::now_ms() + 20 * 60_000;
         app.ratings.writer.tick_alerts(later);
+        let mut closed = Value::Null;
+        for _ in 0..50 {
+            closed = head.get_json("/api/v1/alerts", StatusCode::OK).await;
+            if closed[0]["closed_at"].is_i64() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert!(closed[0]["closed_at"].is_i64(), "{closed}");
+    }
+
+    async fn ratings_received_by_two_server_processes_count_together_for_one_alert(app) {
+        // Two `pingyi serve` processes over one database, as behind a load balancer.
+        let other = app.another_server().await;
+        let (here, there) = (app.url(""), format!("http://{}", other.addr));
+        let code = code_of(&app, "XN-CD-GA-001").await;
+        // Three ratings here, two unsatisfied: too few for the rule (4) on their own.
+        for (i, satisfied) in [false, true, false].into_iter().enumerate() {
+            rate_from_device(&here, &code, &format!("phone-here-{i}"), satisfied).await;
+        }
+        assert_eq!(alert_window(&app, "XN-CD-GA-001", (3, 2)).await, (3, 2));
+        let head = app.login("unithead").await;
+        tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+        assert_eq!(head.get_json("/api/v1/alerts", StatusCode::OK).await, json!([]), "three ratings raise nothing");
+        // Two more at the other process, one unsatisfied: 3 of 5, the rule holds across both.
+        for (i, satisfied) in [false, true].into_iter().enumerate() {
+            rate_from_device(&there, &code, &format!("phone-there-{i}"), satisfied).await;
+        }
+        let mut alerts = Value::Null;
+        for _ in 0..50 {
+            alerts = head.get_json("/api/v1/alerts", StatusCode::OK).await;
+            if !alerts.as_array().unwrap().is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_eq!(alerts.as_array().unwrap().len(), 1, "one episode: {alerts}");
+        assert_eq!((alerts[0]["total"].as_i64(), alerts[0]["unsatisfied"].as_i64()), (Some(5), Some(3)), "{alerts}");
+        // Both processes evaluated the unit after the last ratings; one episode, one message.
+        tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+        assert_eq!(head.get_json("/api/v1/alerts", StatusCode::OK).await.as_array().unwrap().len(), 1);
+        let inbox = head.get_json("/api/v1/inbox", StatusCode::OK).await;
+        assert_eq!(inbox.as_array().unwrap().iter().filter(|m| m["kind"] == "alert").count(), 1, "{inbox}");
+        // The other process closes the episode this one opened (or the reverse) once the window has passed.
+        other.ratings.writer.tick_alerts(pingyi::store::now_ms() + 20 * 60_000);
         let mut closed = Value::Null;
         for _ in 0..50 {
             closed = head.get_json("/api/v1/alerts", StatusCode::OK).await;
