@@ -2,7 +2,7 @@
 //! same server in the same run, on SQLite or PostgreSQL, and records the figures.
 //!
 //! The server runs as a child process (`pingyi serve`) over a fresh database with a small demo
-//! city (`server.rs`); this process is the load generator ([`load`]): plain HTTP/1.1 keep-alive connections
+//! city (`server.rs`); this process is the load generator (`load.rs`): plain HTTP/1.1 keep-alive connections
 //! on loopback, written here so that nothing but the server is measured. The other benchmarks:
 //! [`dashboard`], and the deadline and SLA-sweep ones in `sla`.
 

@@ -9,7 +9,7 @@
 //!
 //! Where a batch goes ([`InboxMode`]): while the writer keeps up, straight into ratings,
 //! rollups, cases and the audit log in one transaction, so the case exists when the 201 comes
-//! back. When ratings arrive faster than that can go on (see [`Pace`]), each batch is committed
+//! back. When ratings arrive faster than that can go on (see `pace.rs`), each batch is committed
 //! as rows of the rating inbox in one statement, and the writer projects the inbox into the
 //! rest in its quiet moments, oldest first, or every other turn once the oldest has waited
 //! [`MAX_LAG`] ([`crate::store::ratings::inbox`]).

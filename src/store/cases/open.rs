@@ -362,7 +362,7 @@ pub(crate) async fn issue_feedback(conn: &mut sqlx::AnyConnection, opened: &[Ope
     Ok(())
 }
 
-/// Opens a case, all in one transaction (see [`insert`]). For a rating that has a case
+/// Opens a case, all in one transaction (see `insert` here). For a rating that has a case
 /// already, returns `None`.
 pub async fn open(store: &Store, calendar: &CalendarHandle, new: &NewCase, actor: &Actor) -> Result<Option<Case>> {
     let mut tx = store.write().await?;

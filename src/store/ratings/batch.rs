@@ -126,7 +126,7 @@ pub enum Cases {
 }
 
 /// What a batch reads before it writes: the rated nodes' ancestors (for the rollups) and, when
-/// it opens cases, what opening them needs ([`crate::store::cases::Reads`]).
+/// it opens cases, what opening them needs (the cases module's `Reads`).
 #[derive(Debug)]
 pub struct Reads {
     up: crate::store::rollups::Ancestors,
