@@ -33,6 +33,20 @@ async fn alert_window(app: &TestApp, unit: &str, want: (i64, i64)) -> (i64, i64)
     got
 }
 
+/// `GET /api/v1/alerts` once `done` holds for it or after five seconds: alerts are evaluated
+/// off the request path, after the ratings' commit.
+async fn alerts_once(c: &Client, done: impl Fn(&Value) -> bool) -> Value {
+    let mut alerts = Value::Null;
+    for _ in 0..50 {
+        alerts = c.get_json("/api/v1/alerts", StatusCode::OK).await;
+        if done(&alerts) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    alerts
+}
+
 /// Posts an unsatisfied (or satisfied) rating of `code` from a device of its own to `base`.
 async fn rate_from_device(base: &str, code: &str, device: &str, satisfied: bool) {
     let body = if satisfied {
@@ -258,14 +272,7 @@ crate::on_both_engines! {
         }
         // Alerts are evaluated after each commit, off the request path; wait for them.
         let head = app.login("unithead").await;
-        let mut alerts = Value::Null;
-        for _ in 0..50 {
-            alerts = head.get_json("/api/v1/alerts", StatusCode::OK).await;
-            if !alerts.as_array().unwrap().is_empty() {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
+        let alerts = alerts_once(&head, |a| !a.as_array().unwrap().is_empty()).await;
         assert_eq!(alerts.as_array().unwrap().len(), 1, "one episode: {alerts}");
         assert!(alerts[0]["closed_at"].is_null());
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
@@ -283,14 +290,7 @@ crate::on_both_engines! {
         // Twenty minutes later the window has passed: the writer's minute tick closes the episode.
         let later = pingyi::store::now_ms() + 20 * 60_000;
         app.ratings.writer.tick_alerts(later);
-        let mut closed = Value::Null;
-        for _ in 0..50 {
-            closed = head.get_json("/api/v1/alerts", StatusCode::OK).await;
-            if closed[0]["closed_at"].is_i64() {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
+        let closed = alerts_once(&head, |a| a[0]["closed_at"].is_i64()).await;
         assert!(closed[0]["closed_at"].is_i64(), "{closed}");
     }
 
@@ -311,14 +311,7 @@ crate::on_both_engines! {
         for (i, satisfied) in [false, true].into_iter().enumerate() {
             rate_from_device(&there, &code, &format!("phone-there-{i}"), satisfied).await;
         }
-        let mut alerts = Value::Null;
-        for _ in 0..50 {
-            alerts = head.get_json("/api/v1/alerts", StatusCode::OK).await;
-            if !alerts.as_array().unwrap().is_empty() {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
+        let alerts = alerts_once(&head, |a| !a.as_array().unwrap().is_empty()).await;
         assert_eq!(alerts.as_array().unwrap().len(), 1, "one episode: {alerts}");
         assert_eq!((alerts[0]["total"].as_i64(), alerts[0]["unsatisfied"].as_i64()), (Some(5), Some(3)), "{alerts}");
         // Both processes evaluated the unit after the last ratings; one episode, one message.
@@ -328,14 +321,7 @@ crate::on_both_engines! {
         assert_eq!(inbox.as_array().unwrap().iter().filter(|m| m["kind"] == "alert").count(), 1, "{inbox}");
         // The other process closes the episode this one opened (or the reverse) once the window has passed.
         other.ratings.writer.tick_alerts(pingyi::store::now_ms() + 20 * 60_000);
-        let mut closed = Value::Null;
-        for _ in 0..50 {
-            closed = head.get_json("/api/v1/alerts", StatusCode::OK).await;
-            if closed[0]["closed_at"].is_i64() {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
+        let closed = alerts_once(&head, |a| a[0]["closed_at"].is_i64()).await;
         assert!(closed[0]["closed_at"].is_i64(), "{closed}");
         // The same tick deleted the buckets that have left the window.
         let mut left = -1;
