@@ -15,9 +15,9 @@ after(async () => {
   await browser?.close();
 });
 
-async function ratingUrl() {
+async function ratingUrl(node = 'XN-CD-GA-001-W1') {
   const admin = await apiSession('admin');
-  const code = await (await fetch(`${BASE}/api/v1/org/nodes/XN-CD-GA-001-W1/rating-code`, admin)).json();
+  const code = await (await fetch(`${BASE}/api/v1/org/nodes/${node}/rating-code`, admin)).json();
   return code.url.replace(/^https?:\/\/[^/]+/, BASE);
 }
 
@@ -175,6 +175,10 @@ test('the rating, error and thank-you pages meet AA contrast and have large touc
   await page.getByText('事难办').click();
   await Promise.all([page.waitForURL(/\/thanks/), page.getByRole('button', { name: '提交评价' }).click()]);
   checks.push(['thank-you page', await page.evaluate(contrastProblems), await page.evaluate(smallTargets)]);
+  // 城西区 rates on five levels: five choices, the same rules.
+  await page.goto(await ratingUrl('XN-CX-ZWFW-001'));
+  assert.equal(await page.getByRole('radio').count(), 5);
+  checks.push(['five-level page', await page.evaluate(contrastProblems), await page.evaluate(smallTargets)]);
   for (const [name, contrast, targets] of checks) {
     assert.ok(contrast.checked >= 3, `${name}: text was checked (${contrast.checked} elements)`);
     assert.deepEqual(contrast.problems, [], `${name}: contrast`);
