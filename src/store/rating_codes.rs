@@ -100,8 +100,11 @@ pub struct Target {
 /// The nearest unit at or above `org_code`.
 pub(crate) async fn unit_of(tx: &mut Tx, org_code: &str) -> Result<Option<String>> {
     Ok(sqlx::query_scalar(
-        "select a.ancestor from org_closure a join org_nodes n on n.code = a.ancestor
-         where a.descendant = $1 and n.kind = 'unit' order by a.distance limit 1",
+        // `cross join` keeps SQLite walking up from the node (a few closure rows) instead of
+        // through every unit by the kind index (as it does without statistics); PostgreSQL
+        // plans it as the same inner join.
+        "select a.ancestor from org_closure a cross join org_nodes n
+         where a.descendant = $1 and n.code = a.ancestor and n.kind = 'unit' order by a.distance limit 1",
     )
     .bind(org_code)
     .fetch_optional(&mut **tx)
@@ -131,9 +134,9 @@ pub async fn code_target(store: &Store, id: &str) -> Result<Option<Target>> {
         "{TARGET_SELECT}, c.revoked_at from rating_codes c
          join org_nodes o on o.code = c.org_code
          join org_closure a on a.descendant = c.org_code
-         join org_nodes u on u.code = a.ancestor and u.kind = 'unit'
+         cross join org_nodes u
          left join staff s on s.staff_no = c.staff_no
-         where c.id = $1 order by a.distance limit 1"
+         where c.id = $1 and u.code = a.ancestor and u.kind = 'unit' order by a.distance limit 1"
     );
     let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(store.pool()).await?;
     row.map(|r| {
@@ -261,8 +264,9 @@ pub struct PosterRow {
 pub async fn live_codes_under(store: &Store, root: &OrgCode) -> Result<Vec<PosterRow>> {
     let rows = sqlx::query(
         "select c.id, c.token, c.org_code, c.staff_no, c.created_at, n.name, n.kind,
-                (select u.name from org_closure a2 join org_nodes u on u.code = a2.ancestor
-                  where a2.descendant = n.code and u.kind = 'unit' order by a2.distance limit 1) as unit_name
+                (select u.name from org_closure a2 cross join org_nodes u
+                  where a2.descendant = n.code and u.code = a2.ancestor and u.kind = 'unit'
+                  order by a2.distance limit 1) as unit_name
          from org_closure a
          join org_nodes n on n.code = a.descendant
          join rating_codes c on c.org_code = n.code and c.staff_no is null and c.revoked_at is null
