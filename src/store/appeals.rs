@@ -131,6 +131,13 @@ pub async fn get(store: &Store, id: &str) -> Result<Option<Appeal>> {
     row.as_ref().map(appeal_from).transpose()
 }
 
+/// The appeal of a rating, if it has one (one per rating).
+pub async fn of_rating(store: &Store, rating_id: &str) -> Result<Option<Appeal>> {
+    let sql = format!("select {COLUMNS} from appeals where rating_id = $1");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(rating_id).fetch_optional(store.pool()).await?;
+    row.as_ref().map(appeal_from).transpose()
+}
+
 /// Decides a pending appeal; an upheld one excludes the rating from statistics by a recorded
 /// decision. Guarded so that two deciders cannot both win.
 pub async fn decide(store: &Store, id: &str, upheld: bool, note: &str, actor: &Actor) -> Result<Appeal, AppealError> {

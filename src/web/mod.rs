@@ -19,6 +19,7 @@ pub mod pages;
 pub mod rankings;
 pub mod rate;
 pub mod ratings;
+pub mod ratings_page;
 pub mod reports;
 pub mod session;
 pub mod sla;
@@ -151,6 +152,7 @@ pub fn router(state: AppState) -> Router {
         .merge(codes::pages())
         .merge(calendar_page::pages())
         .merge(inbox_page::pages())
+        .merge(ratings_page::pages())
         .merge(cases::page::pages(&state.config))
         .merge(accountability::pages())
         .merge(dashboard::pages())

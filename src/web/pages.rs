@@ -40,6 +40,8 @@ pub struct Nav {
     pub role_key: String,
     /// Whether to show admin links.
     pub is_admin: bool,
+    /// Whether to show the ratings link (everyone but enterprises).
+    pub sees_ratings: bool,
     /// The CSRF token for the logout and language forms.
     pub csrf: String,
     /// The current path, for "come back here" links.
@@ -56,6 +58,7 @@ impl Nav {
                 display_name: u.user.display_name.clone(),
                 role_key: format!("role.{}", u.user.role.as_str()),
                 is_admin: u.user.role.can_manage_users(),
+                sees_ratings: u.user.role != crate::domain::role::Role::Enterprise,
                 csrf: u.csrf().to_owned(),
                 here: here.to_owned(),
             },

@@ -94,7 +94,8 @@ async fn rating_counts(
     ))
 }
 
-async fn rating_in_scope(state: &AppState, user: &CurrentUser, id: &str) -> Result<RatingView> {
+/// Rating `id` as `user` may see it (phone masked unless their role calls back), if it is in scope.
+pub(super) async fn rating_in_scope(state: &AppState, user: &CurrentUser, id: &str) -> Result<RatingView> {
     let reveal = user.user.role.sees_full_phone().then_some(&state.ratings.sealer);
     let r = ratings::get(&state.store, id, reveal).await?.ok_or(Error::NotFound)?;
     let unit = OrgCode::parse(&r.unit_code).map_err(|e| Error::Internal(e.0))?;
@@ -133,15 +134,18 @@ async fn file_appeal(
     ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<AppealRequest>,
 ) -> Result<(StatusCode, axum::Json<Appeal>)> {
+    Ok((StatusCode::CREATED, axum::Json(appeal(&state, &user, &id, &req.reason).await?)))
+}
+
+/// Files `user`'s appeal of rating `id` (the API's and the rating page's).
+pub(super) async fn appeal(state: &AppState, user: &CurrentUser, id: &str, reason: &str) -> Result<Appeal> {
     user.require(user.user.role == Role::UnitHead)?;
-    let reason = parse_name(&req.reason, "reason").map_err(|e| Error::field("reason", e.0))?;
-    let rating = rating_in_scope(&state, &user, &id).await?;
+    let reason = parse_name(reason, "reason").map_err(|e| Error::field("reason", e.0))?;
+    let rating = rating_in_scope(state, user, id).await?;
     if rating.pending {
         return Err(Error::Conflict("this rating is still being processed; it can be appealed in a minute".into()));
     }
-    let appeal =
-        appeals::file(&state.store, &id, &rating.unit_code, &reason, &user.actor()).await.map_err(appeal_error)?;
-    Ok((StatusCode::CREATED, axum::Json(appeal)))
+    appeals::file(&state.store, id, &rating.unit_code, &reason, &user.actor()).await.map_err(appeal_error)
 }
 
 fn appeal_error(e: AppealError) -> Error {
@@ -202,12 +206,17 @@ async fn decide_appeal(
     ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<Decision>,
 ) -> Result<axum::Json<Appeal>> {
+    Ok(axum::Json(decide(&state, &user, &id, req.upheld, &req.note).await?))
+}
+
+/// `user`'s decision on appeal `id` (the API's and the rating page's).
+pub(super) async fn decide(state: &AppState, user: &CurrentUser, id: &str, upheld: bool, note: &str) -> Result<Appeal> {
     user.require(user.user.role == Role::Supervisor)?;
-    let note = parse_name(&req.note, "note").map_err(|e| Error::field("note", e.0))?;
-    let appeal = appeals::get(&state.store, &id).await?.ok_or(Error::NotFound)?;
+    let note = parse_name(note, "note").map_err(|e| Error::field("note", e.0))?;
+    let appeal = appeals::get(&state.store, id).await?.ok_or(Error::NotFound)?;
     let unit = OrgCode::parse(&appeal.unit_code).map_err(|e| Error::Internal(e.0))?;
-    user.require_scope(&state, &unit).await?;
-    Ok(axum::Json(appeals::decide(&state.store, &id, req.upheld, &note, &user.actor()).await.map_err(appeal_error)?))
+    user.require_scope(state, &unit).await?;
+    appeals::decide(&state.store, id, upheld, &note, &user.actor()).await.map_err(appeal_error)
 }
 
 /// A request for a one-rating-per-transaction invitation.

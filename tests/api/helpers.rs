@@ -276,6 +276,22 @@ impl Client {
         self.with_csrf(rb).send().await.unwrap_or_else(|e| panic!("{e}"))
     }
 
+    /// POSTs a page's form as a browser does: urlencoded, with the CSRF token as a field.
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> Response {
+        let mut body = form_urlencoded::Serializer::new(String::new());
+        body.extend_pairs(fields);
+        if let Some(t) = &self.csrf {
+            body.append_pair("_csrf", t);
+        }
+        self.http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.finish())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
     pub async fn delete(&self, path: &str) -> Response {
         let rb = self.http.delete(format!("{}{path}", self.base));
         self.with_csrf(rb).send().await.unwrap_or_else(|e| panic!("{e}"))

@@ -294,6 +294,68 @@ crate::on_both_engines! {
         assert!(closed[0]["closed_at"].is_i64(), "{closed}");
     }
 
+    async fn a_unit_head_appeals_on_the_rating_page_and_a_supervisor_decides_there(app) {
+        let c = app.anonymous();
+        let code = code_of(&app, "XN-CD-GA-001").await;
+        let body = json!({"code": code, "satisfied": false, "reasons": ["unfriendly"], "comment": "窗口人员态度冷淡", "phone": "13812345678"});
+        let v: Value = rate(&c, body).await.json().await.unwrap();
+        let id = v["id"].as_str().unwrap();
+
+        // The unit head finds it on the ratings page, phone masked, and opens it.
+        let head = app.login("unithead").await;
+        let list = head.get("/ratings?outcome=unsatisfied").await;
+        assert_eq!(list.status(), StatusCode::OK);
+        let list = list.text().await.unwrap();
+        assert!(list.contains(&format!("href=\"/ratings/{id}\"")) && list.contains("脸难看") && list.contains("窗口人员态度冷淡"), "{list}");
+        let page = head.get(&format!("/ratings/{id}")).await.text().await.unwrap();
+        assert!(page.contains("138****5678") && !page.contains("13812345678"), "masked for the unit head");
+        assert!(page.contains(&format!("action=\"/ratings/{id}/appeal\"")), "the appeal form");
+
+        // An appeal without a reason comes back with the error; nothing is filed.
+        let r = head.post_form(&format!("/ratings/{id}/appeal"), &[("reason", "  ")]).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text().await.unwrap().contains("reason:"));
+        let sup = app.login("supervisor").await;
+        assert_eq!(sup.get_json("/api/v1/appeals?state=pending", StatusCode::OK).await, json!([]));
+        // Without the form's CSRF token: refused.
+        let forged = head.http.post(app.url(&format!("/ratings/{id}/appeal"))).header("content-type", "application/x-www-form-urlencoded").body("reason=x").send().await.unwrap();
+        assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+
+        let r = head.post_form(&format!("/ratings/{id}/appeal"), &[("reason", "评价人当天未到本所办事")]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert_eq!(r.headers()["location"], format!("/ratings/{id}"));
+        let page = head.get(&format!("/ratings/{id}")).await.text().await.unwrap();
+        assert!(page.contains("待审核") && page.contains("评价人当天未到本所办事") && !page.contains("/appeal\""), "filed once, no second form");
+        let again = head.post_form(&format!("/ratings/{id}/appeal"), &[("reason", "再次申诉")]).await;
+        assert_eq!(again.status(), StatusCode::CONFLICT);
+
+        // Staff may not appeal; an inspector of another district may not even look.
+        let staff = app.login("staff").await;
+        assert_eq!(staff.post_form(&format!("/ratings/{id}/appeal"), &[("reason", "x")]).await.status(), StatusCode::FORBIDDEN);
+        assert_eq!(app.login("inspector02").await.get(&format!("/ratings/{id}")).await.status(), StatusCode::FORBIDDEN);
+        assert_eq!(app.login("enterprise").await.get("/ratings").await.status(), StatusCode::FORBIDDEN);
+
+        // The supervisor sees it waiting, with the full phone, and decides on the rating's page.
+        let appeals = sup.get("/appeals").await.text().await.unwrap();
+        assert!(appeals.contains(&format!("href=\"/ratings/{id}\"")) && appeals.contains("评价人当天未到本所办事"));
+        let page = sup.get(&format!("/ratings/{id}")).await.text().await.unwrap();
+        assert!(page.contains("13812345678"), "the role that calls back sees the number");
+        let appeal_id = sup.get_json("/api/v1/appeals?state=pending", StatusCode::OK).await[0]["id"].as_str().unwrap().to_owned();
+        assert!(page.contains(&format!("action=\"/appeals/{appeal_id}/decision\"")));
+        assert_eq!(head.post_form(&format!("/appeals/{appeal_id}/decision"), &[("upheld", "yes"), ("note", "x")]).await.status(), StatusCode::FORBIDDEN, "unit heads do not decide");
+        let r = sup.post_form(&format!("/appeals/{appeal_id}/decision"), &[("note", "监控核实")]).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "uphold or reject must be chosen");
+        assert!(r.text().await.unwrap().contains("请选择申诉成立或驳回"));
+        let r = sup.post_form(&format!("/appeals/{appeal_id}/decision"), &[("upheld", "yes"), ("note", "监控核实当天无此人办事")]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let page = sup.get(&format!("/ratings/{id}")).await.text().await.unwrap();
+        assert!(page.contains("申诉成立，不计入统计") && page.contains("监控核实当天无此人办事") && !page.contains("/decision\""), "{page}");
+        let after = counts(&sup, "XN-CD-GA-001").await;
+        assert_eq!((after["total"].as_i64(), after["excluded"].as_i64()), (Some(0), Some(1)));
+        assert!(sup.get("/appeals").await.text().await.unwrap().contains("没有申诉"), "nothing left pending");
+        assert!(sup.get("/appeals?state=upheld").await.text().await.unwrap().contains(&format!("href=\"/ratings/{id}\"")));
+    }
+
     async fn ratings_received_by_two_server_processes_count_together_for_one_alert(app) {
         // Two `pingyi serve` processes over one database, as behind a load balancer.
         let other = app.another_server().await;
