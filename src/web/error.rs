@@ -104,6 +104,15 @@ impl Error {
         self.status_and_code().0
     }
 
+    /// What a page shows for this error: one line per invalid field (`field: message`), or the
+    /// public message.
+    pub fn page_messages(self) -> Vec<String> {
+        match self {
+            Error::Validation(fields) => fields.into_iter().map(|f| format!("{}: {}", f.field, f.message)).collect(),
+            other => vec![other.public_message()],
+        }
+    }
+
     /// The message shown to people: the error's own text for 4xx, a fixed sentence for 5xx.
     pub fn public_message(&self) -> String {
         match self {

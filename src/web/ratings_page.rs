@@ -211,11 +211,7 @@ async fn form_error(
         return Err(PageError(e));
     }
     let status = e.status();
-    let messages = match e {
-        Error::Validation(fields) => fields.into_iter().map(|f| format!("{}: {}", f.field, f.message)).collect(),
-        other => vec![other.public_message()],
-    };
-    let page = render_rating(state, tr, user, rating_id, messages, typed).await?;
+    let page = render_rating(state, tr, user, rating_id, e.page_messages(), typed).await?;
     Ok((status, Page(page)).into_response())
 }
 

@@ -283,12 +283,7 @@ async fn act_form(
         Err(e @ (Error::Forbidden | Error::NotFound | Error::Internal(_) | Error::Unavailable)) => Err(PageError(e)),
         Err(e) => {
             let status = e.status();
-            let messages = match e {
-                Error::Validation(fields) => {
-                    fields.into_iter().map(|f| format!("{}: {}", f.field, f.message)).collect()
-                }
-                other => vec![other.public_message()],
-            };
+            let messages = e.page_messages();
             let case = visible_case(&state, &user, &id).await?;
             let page = render_case(&state, locale, &user, case, messages).await?;
             Ok((status, page).into_response())
