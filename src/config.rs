@@ -101,6 +101,8 @@ pub struct FileConfig {
     pub max_body_bytes: Option<usize>,
     /// Largest import file accepted, in bytes.
     pub max_import_bytes: Option<usize>,
+    /// Most ratings one export holds (default 100000); a larger period is refused, never cut short.
+    pub max_export_ratings: Option<usize>,
     /// The server secret as 64 hex characters (better: `PINGYI_SECRET_KEY` or `secret_file`).
     pub secret_key: Option<String>,
     /// File holding the server secret; created if missing (default `pingyi.secret`).
@@ -162,6 +164,8 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Largest import file, bytes.
     pub max_import_bytes: usize,
+    /// Most ratings one export holds.
+    pub max_export_ratings: usize,
     /// The server secret (phone encryption, hashing of device ids and addresses).
     pub secret: Secret,
     /// Base URL for links printed on posters; defaults to `http://{listen}`.
@@ -209,6 +213,7 @@ impl Config {
             secure_cookies: false,
             max_body_bytes: 64 * 1024,
             max_import_bytes: 16 * 1024 * 1024,
+            max_export_ratings: 100_000,
             secret: Secret::random(),
             public_url: "http://127.0.0.1:8080".into(),
             smtp_url: None,
@@ -275,6 +280,12 @@ impl Config {
                 return Err("max_import_bytes: must be at least 1024".into());
             }
             config.max_import_bytes = n;
+        }
+        if let Some(n) = file.max_export_ratings {
+            if n == 0 {
+                return Err("max_export_ratings: must be at least 1".into());
+            }
+            config.max_export_ratings = n;
         }
         if let Some(dir) = file.files_dir {
             config.files_dir = dir;

@@ -22,6 +22,7 @@ use crate::store::ratings::{self, Counts, RatingView};
 pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_ratings))
+        .routes(routes!(export_ratings))
         .routes(routes!(rating_counts))
         .routes(routes!(get_rating))
         .routes(routes!(file_appeal))
@@ -57,15 +58,119 @@ async fn list_ratings(
 ) -> Result<axum::Json<Vec<RatingView>>> {
     user.require(user.user.role != Role::Enterprise)?;
     let root = user.subtree(&state, p.under.as_deref()).await?;
-    let outcome = match p.outcome.as_deref() {
-        None | Some("") => None,
-        Some("satisfied") => Some(Outcome::Satisfied),
-        Some("neutral") => Some(Outcome::Neutral),
-        Some("unsatisfied") => Some(Outcome::Unsatisfied),
-        Some(o) => return Err(Error::field("outcome", format!("{o:?} is not satisfied, neutral or unsatisfied"))),
-    };
+    let outcome = parse_outcome(p.outcome.as_deref())?;
     let reveal = user.user.role.sees_full_phone().then_some(&state.ratings.sealer);
     Ok(axum::Json(ratings::list(&state.store, &root, outcome, p.before, p.limit.unwrap_or(100), reveal).await?))
+}
+
+/// The `outcome` filter: none (empty or absent) or one of the three.
+pub(super) fn parse_outcome(outcome: Option<&str>) -> Result<Option<Outcome>> {
+    match outcome.unwrap_or_default() {
+        "" => Ok(None),
+        "satisfied" => Ok(Some(Outcome::Satisfied)),
+        "neutral" => Ok(Some(Outcome::Neutral)),
+        "unsatisfied" => Ok(Some(Outcome::Unsatisfied)),
+        o => Err(Error::field("outcome", format!("{o:?} is not satisfied, neutral or unsatisfied"))),
+    }
+}
+
+/// Export filters.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct ExportParams {
+    /// Root of the subtree (default: the caller's first scope).
+    pub under: Option<String>,
+    /// satisfied, neutral or unsatisfied.
+    pub outcome: Option<String>,
+    /// First day, YYYY-MM-DD, China time (default: 29 days before `to`).
+    pub from: Option<String>,
+    /// Last day, inclusive (default: today).
+    pub to: Option<String>,
+    /// csv (default) or xlsx.
+    pub format: Option<String>,
+}
+
+/// Ratings of units under a node received in a period, oldest first, as CSV or XLSX: time,
+/// node, staff, scale, level, reasons, comment, phone (masked except for supervisors), source,
+/// flags, defaulted, excluded, appeal. Who rated is never exported. More ratings in the period
+/// than `max_export_ratings` (configuration, default 100000) is a 422: choose a shorter period or
+/// a smaller subtree; an export is never cut short.
+#[utoipa::path(get, path = "/ratings/export", tag = "ratings", params(ExportParams),
+    responses((status = 200, description = "The file", content((String = "text/csv"), (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+        (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("session" = []), ("bearer" = [])))]
+async fn export_ratings(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiQuery(p): ApiQuery<ExportParams>,
+) -> Result<axum::response::Response> {
+    user.require(user.user.role != Role::Enterprise)?;
+    let root = user.subtree(&state, p.under.as_deref()).await?;
+    let outcome = parse_outcome(p.outcome.as_deref())?;
+    let period = super::dashboard::Period::parse(p.from.as_deref(), p.to.as_deref())?;
+    let range = (crate::store::rollups::day_start_ms(period.from), crate::store::rollups::day_start_ms(period.to));
+    let reveal = user.user.role.sees_full_phone().then_some(&state.ratings.sealer);
+    let max = state.config.max_export_ratings;
+    let list = ratings::in_period(&state.store, &root, outcome, range, max as i64 + 1, reveal).await?;
+    if list.len() > max {
+        return Err(Error::field(
+            "from",
+            format!("more than {max} ratings in this period; choose a shorter period or a smaller part of the tree"),
+        ));
+    }
+    let tr = crate::i18n::Tr { locale: crate::i18n::Locale::ZhCn };
+    let header = [
+        "时间",
+        "编码",
+        "被评价对象",
+        "单位编码",
+        "工号",
+        "量表",
+        "等级",
+        "评价",
+        "原因",
+        "意见",
+        "手机号",
+        "来源",
+        "标记",
+        "默认评价",
+        "不计入统计",
+        "申诉",
+    ];
+    let mut table = vec![header.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>()];
+    let yes = |b: bool| if b { "是".to_owned() } else { String::new() };
+    for row in super::ratings_page::rows(&state, tr, list).await? {
+        let r = row.r;
+        table.push(vec![
+            row.at,
+            r.org_code,
+            row.place,
+            r.unit_code,
+            r.staff_no.unwrap_or_default(),
+            r.scale.as_str().to_owned(),
+            r.level.to_string(),
+            row.outcome,
+            row.reasons,
+            r.comment.unwrap_or_default(),
+            r.phone.unwrap_or_default(),
+            r.source,
+            r.flags.join(" "),
+            yes(r.defaulted),
+            yes(r.excluded),
+            r.appeal.map(|a| tr.t(&format!("appeal.{a}")).to_owned()).unwrap_or_default(),
+        ]);
+    }
+    let (first, last) = (day_text(period.from), day_text(period.to - 1));
+    super::dashboard::download(
+        p.format.as_deref(),
+        "ratings",
+        &format!("ratings-{}-{first}-{last}", root.as_str()),
+        &table,
+    )
+}
+
+/// A day number as YYYY-MM-DD.
+pub(super) fn day_text(day: i64) -> String {
+    crate::store::rollups::date_of_day(day).format("%Y-%m-%d").to_string()
 }
 
 /// Count filters.

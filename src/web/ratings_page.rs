@@ -15,7 +15,6 @@ use super::auth::{CurrentUser, Lang, PageUser};
 use super::error::{ApiForm, ApiPath, ApiQuery, Error};
 use super::pages::{Nav, Page, PageError, local};
 use crate::domain::ids::OrgCode;
-use crate::domain::rating::Outcome;
 use crate::domain::role::Role;
 use crate::i18n::Tr;
 use crate::store::appeals::{self, Appeal};
@@ -32,16 +31,18 @@ pub fn pages() -> Router<AppState> {
         .route("/appeals/{id}/decision", post(decision_form))
 }
 
-/// A rating as a row of a page.
-struct Row {
-    r: RatingView,
-    at: String,
-    place: String,
-    outcome: String,
-    reasons: String,
+/// A rating as a row of a page or an export: with the rated node's name and words for its
+/// level and reasons.
+pub(super) struct Row {
+    pub r: RatingView,
+    pub at: String,
+    pub place: String,
+    pub outcome: String,
+    pub reasons: String,
 }
 
-async fn rows(state: &AppState, tr: Tr, list: Vec<RatingView>) -> Result<Vec<Row>, Error> {
+/// `list` as rows, in `tr`'s language.
+pub(super) async fn rows(state: &AppState, tr: Tr, list: Vec<RatingView>) -> Result<Vec<Row>, Error> {
     let mut names: HashMap<String, String> = HashMap::new();
     let mut out = Vec::with_capacity(list.len());
     for r in list {
@@ -84,6 +85,9 @@ struct ListPage {
     rows: Vec<Row>,
     /// The link to the next (older) page, when this one is full.
     older: Option<String>,
+    /// The export form's default period: the last 30 days.
+    from: String,
+    to: String,
 }
 
 /// Listing filters.
@@ -106,13 +110,7 @@ async fn list_page(
     let tr = Tr { locale };
     let root = user.subtree(&state, p.under.as_deref().filter(|u| !u.is_empty())).await?;
     let outcome_text = p.outcome.clone().unwrap_or_default();
-    let outcome = match outcome_text.as_str() {
-        "" => None,
-        "satisfied" => Some(Outcome::Satisfied),
-        "neutral" => Some(Outcome::Neutral),
-        "unsatisfied" => Some(Outcome::Unsatisfied),
-        o => return Err(Error::field("outcome", format!("{o:?} is not satisfied, neutral or unsatisfied")).into()),
-    };
+    let outcome = super::ratings::parse_outcome(Some(&outcome_text))?;
     let reveal = user.user.role.sees_full_phone().then_some(&state.ratings.sealer);
     let list = ratings::list(&state.store, &root, outcome, p.before, PAGE_ROWS, reveal).await?;
     let older = (list.len() as i64 == PAGE_ROWS).then(|| list.last().map(|r| r.created_at)).flatten().map(|before| {
@@ -123,6 +121,7 @@ async fn list_page(
             .finish();
         format!("/ratings?{q}")
     });
+    let today = crate::store::rollups::day_of(crate::store::now_ms());
     let page = ListPage {
         tr,
         nav: Nav::new(Some(&user), "/ratings"),
@@ -130,6 +129,8 @@ async fn list_page(
         outcome: outcome_text,
         rows: rows(&state, tr, list).await?,
         older,
+        from: super::ratings::day_text(today - 29),
+        to: super::ratings::day_text(today),
     };
     Ok(Page(page).into_response())
 }

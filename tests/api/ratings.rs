@@ -356,6 +356,58 @@ crate::on_both_engines! {
         assert!(sup.get("/appeals?state=upheld").await.text().await.unwrap().contains(&format!("href=\"/ratings/{id}\"")));
     }
 
+    async fn ratings_export_as_csv_and_xlsx_with_the_phone_masked_by_role(app) {
+        let code = code_of(&app, "XN-CD-GA-001").await;
+        // One with a comment that needs quoting and a phone, then three from devices of their own.
+        let body = json!({"code": code, "satisfied": false, "reasons": ["unfriendly", "not_done"], "comment": "等了, \"很久\"", "phone": "13812345678"});
+        assert_eq!(rate(&app.anonymous(), body).await.status(), StatusCode::CREATED);
+        for (i, satisfied) in [true, false, false].into_iter().enumerate() {
+            rate_from_device(&app.url(""), &code, &format!("export-{i}"), satisfied).await;
+        }
+        let sup = app.login("supervisor").await;
+        let r = sup.get("/api/v1/ratings/export?under=XN-CD-GA-001").await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.headers()["content-type"], "text/csv; charset=utf-8");
+        assert!(r.headers()["content-disposition"].to_str().unwrap().starts_with("attachment; filename=\"ratings-XN-CD-GA-001-"));
+        let text = r.text().await.unwrap();
+        let rows: Vec<Vec<String>> = csv::ReaderBuilder::new().has_headers(false).from_reader(text.as_bytes()).records().map(|r| r.unwrap().iter().map(str::to_owned).collect()).collect();
+        assert_eq!(rows[0][..4], ["时间", "编码", "被评价对象", "单位编码"]);
+        assert_eq!(rows.len(), 1 + 4, "every rating of the period: {rows:?}");
+        let full = rows.iter().find(|r| r[9] == "等了, \"很久\"").expect("the commented rating");
+        assert_eq!((full[7].as_str(), full[8].as_str(), full[10].as_str()), ("不满意", "脸难看、事难办", "13812345678"));
+        assert!(rows.windows(2).skip(1).all(|w| w[0][0] <= w[1][0]), "oldest first");
+
+        // A unit head gets the same rows with the phone masked; the XLSX holds what the CSV does.
+        let head = app.login("unithead").await;
+        let masked = head.get("/api/v1/ratings/export?under=XN-CD-GA-001&outcome=unsatisfied").await.text().await.unwrap();
+        assert!(masked.contains("138****5678") && !masked.contains("13812345678"));
+        assert_eq!(masked.lines().count(), 1 + 3, "three unsatisfied");
+        let xlsx = head.get("/api/v1/ratings/export?under=XN-CD-GA-001&outcome=unsatisfied&format=xlsx").await;
+        assert_eq!(xlsx.status(), StatusCode::OK);
+        let bytes = xlsx.bytes().await.unwrap();
+        use calamine::Reader;
+        let mut book = calamine::Xlsx::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+        let sheet = book.worksheet_range("ratings").unwrap();
+        let from_xlsx: Vec<Vec<String>> = sheet.rows().map(|r| r.iter().map(|c| c.to_string()).collect()).collect();
+        let from_csv: Vec<Vec<String>> = csv::ReaderBuilder::new().has_headers(false).from_reader(masked.as_bytes()).records().map(|r| r.unwrap().iter().map(str::to_owned).collect()).collect();
+        assert_eq!(from_xlsx, from_csv);
+
+        // Bad filters are named; an enterprise user may not export; a period before any rating is empty.
+        for (query, field) in [("format=pdf", "format"), ("from=2026-13-01", "from"), ("from=2026-02-01&to=2026-01-01", "from"), ("outcome=angry", "outcome")] {
+            let r = sup.get(&format!("/api/v1/ratings/export?under=XN-CD-GA-001&{query}")).await;
+            assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{query}");
+            let v: Value = r.json().await.unwrap();
+            assert_eq!(v["error"]["fields"][0]["field"], field, "{query}: {v}");
+        }
+        assert_eq!(app.login("enterprise").await.get("/api/v1/ratings/export").await.status(), StatusCode::FORBIDDEN);
+        let old = sup.get("/api/v1/ratings/export?under=XN-CD-GA-001&from=2020-01-01&to=2020-01-31").await.text().await.unwrap();
+        assert_eq!(old.lines().count(), 1, "only the header");
+
+        // The ratings page offers the export for its subtree and outcome.
+        let page = head.get("/ratings?outcome=unsatisfied").await.text().await.unwrap();
+        assert!(page.contains("action=\"/api/v1/ratings/export\"") && page.contains("name=\"outcome\" value=\"unsatisfied\""));
+    }
+
     async fn ratings_received_by_two_server_processes_count_together_for_one_alert(app) {
         // Two `pingyi serve` processes over one database, as behind a load balancer.
         let other = app.another_server().await;
@@ -478,5 +530,34 @@ crate::on_both_engines! {
         assert_eq!(stored["staff_no"], staff_no.as_str());
         assert_eq!(admin.post_json("/api/v1/staff/NOBODY/rating-code", &json!({})).await.status(), StatusCode::NOT_FOUND);
         assert_eq!(app.login("inspector02").await.post_json(&format!("/api/v1/staff/{staff_no}/rating-code"), &json!({})).await.status(), StatusCode::FORBIDDEN);
+    }
+}
+
+/// An export larger than `max_export_ratings` is refused with the reason, never cut short.
+async fn an_export_over_the_limit_is_refused(engine: crate::helpers::Engine) {
+    let app = crate::helpers::spawn_app_with(engine, |c| c.max_export_ratings = 2).await;
+    let code = code_of(&app, "XN-CD-GA-001").await;
+    for i in 0..3 {
+        rate_from_device(&app.url(""), &code, &format!("limit-{i}"), true).await;
+    }
+    let sup = app.login("supervisor").await;
+    let r = sup.get("/api/v1/ratings/export?under=XN-CD-GA-001").await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let v: Value = r.json().await.unwrap();
+    assert!(v["error"]["fields"][0]["message"].as_str().unwrap().contains("more than 2 ratings"), "{v}");
+    let two = sup.get("/api/v1/ratings/export?under=XN-CD-GA-001&outcome=satisfied&from=2020-01-01").await;
+    assert_eq!(two.status(), StatusCode::UNPROCESSABLE_ENTITY, "three satisfied: still over");
+}
+
+mod export_limit {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::an_export_over_the_limit_is_refused(crate::helpers::Engine::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[cfg_attr(not(pg_tests), ignore = "PostgreSQL run: set PINGYI_TEST_POSTGRES_URL (as .ci/run does)")]
+    async fn postgres() {
+        super::an_export_over_the_limit_is_refused(crate::helpers::Engine::Postgres).await;
     }
 }

@@ -338,6 +338,32 @@ pub async fn list(
     rows.iter().map(|r| rating_view(r, reveal)).collect()
 }
 
+/// Ratings of units under `root` received in `[from, to)` (ms), oldest first, optionally of one
+/// outcome; at most `limit` (the caller asks for one more than it will take, to know whether the
+/// period holds more).
+pub async fn in_period(
+    store: &Store,
+    root: &OrgCode,
+    outcome: Option<Outcome>,
+    (from, to): (i64, i64),
+    limit: i64,
+    reveal: Option<&crate::secrets::Sealer>,
+) -> Result<Vec<RatingView>> {
+    let mut binds = vec![Bind::Text(root.as_str().to_owned()), Bind::Int(from), Bind::Int(to)];
+    let mut sql = format!(
+        "{RATING_SELECT} join org_closure a on a.descendant = r.unit_code
+         where a.ancestor = $1 and r.created_at >= $2 and r.created_at < $3"
+    );
+    if let Some(o) = outcome {
+        binds.push(Bind::Text(o.as_str().to_owned()));
+        sql.push_str(&format!(" and r.outcome = ${}", binds.len()));
+    }
+    binds.push(Bind::Int(limit.max(1)));
+    sql.push_str(&format!(" order by r.created_at, r.id limit ${}", binds.len()));
+    let rows = bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), binds).fetch_all(store.pool()).await?;
+    rows.iter().map(|r| rating_view(r, reveal)).collect()
+}
+
 /// Counts of ratings under a node. Ratings excluded by an upheld appeal are counted only in
 /// `excluded`; flagged and defaulted ratings are counted and also reported apart.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, utoipa::ToSchema)]
