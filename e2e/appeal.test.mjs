@@ -1,8 +1,9 @@
 // 申诉复核 in the browser: a unit head finds an unsatisfied rating of their unit on the ratings
-// page and appeals it; a supervisor finds the appeal, upholds it, and the rating stays, marked as
+// page (and exports the list) and appeals it; a supervisor finds the appeal, upholds it, and the rating stays, marked as
 // no longer counted.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { BASE, SHOTS, launch, login, apiSession } from './browser.mjs';
 
 let head;
@@ -32,6 +33,15 @@ test('a unit head appeals a rating on its page and a supervisor upholds the appe
   await login(page, 'unithead');
   await page.getByRole('link', { name: '评价', exact: true }).click();
   await page.getByRole('link', { name: '不满意', exact: true }).click();
+  // The page's export: this unit's unsatisfied ratings of the last 30 days, this one among them.
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('button', { name: '导出 CSV' }).click(),
+  ]);
+  assert.match(download.suggestedFilename(), /^ratings-XN-CD-GA-001-.*\.csv$/);
+  const csv = readFileSync(await download.path(), 'utf8');
+  assert.match(csv, new RegExp(comment));
+  assert.ok(csv.split('\n').slice(1).every((line) => !line || /不满意/.test(line)), 'unsatisfied only');
   await page.locator(`tr[data-rating="${id}"] a`).click();
   await page.waitForURL(`${BASE}/ratings/${id}`);
   assert.match(await page.locator('main').textContent(), new RegExp(comment));
