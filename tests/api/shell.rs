@@ -101,6 +101,7 @@ crate::on_both_engines! {
             ("/api/v1/ratings", "post"),
             ("/api/v1/ratings", "get"),
             ("/api/v1/ratings/counts", "get"),
+            ("/api/v1/ratings/export", "get"),
             ("/api/v1/ratings/{id}", "get"),
             ("/api/v1/ratings/{id}/appeal", "post"),
             ("/api/v1/appeals", "get"),
