@@ -43,30 +43,38 @@ pub(super) struct Row {
 
 /// `list` as rows, in `tr`'s language.
 pub(super) async fn rows(state: &AppState, tr: Tr, list: Vec<RatingView>) -> Result<Vec<Row>, Error> {
-    let mut names: HashMap<String, String> = HashMap::new();
+    // Per rated node: its name, and the labels of the reasons its region offers besides the four.
+    let mut places: HashMap<String, (String, HashMap<String, String>)> = HashMap::new();
     let mut out = Vec::with_capacity(list.len());
     for r in list {
-        if !names.contains_key(&r.org_code) {
+        if !places.contains_key(&r.org_code) {
             let name = match OrgCode::parse(&r.org_code) {
                 Ok(code) => org::get(&state.store, &code).await?.map(|n| n.name),
                 Err(_) => None,
             };
-            names.insert(r.org_code.clone(), name.unwrap_or_else(|| r.org_code.clone()));
+            let labels = ratings::settings_for(&state.store, &r.org_code)
+                .await?
+                .extra_reasons
+                .into_iter()
+                .map(|d| (d.code, if tr.locale == crate::i18n::Locale::En { d.en } else { d.zh }))
+                .collect();
+            places.insert(r.org_code.clone(), (name.unwrap_or_else(|| r.org_code.clone()), labels));
         }
-        let place = names.get(&r.org_code).cloned().unwrap_or_default();
+        let (place, labels) = places.get(&r.org_code).cloned().unwrap_or_default();
         let level = tr.t(&format!("rate.level{}", r.level)).to_owned();
         let outcome = match r.scale {
             crate::domain::rating::Scale::Five => level,
             crate::domain::rating::Scale::Two => tr.t(&format!("outcome.{}", r.outcome)).to_owned(),
         };
-        // The four reasons of the source document by name; a region's own by their code.
+        // The four reasons of the source document from the catalog, a region's own from its
+        // settings, and a code no longer offered as it is.
         let reasons = r
             .reasons
             .iter()
             .map(|code| {
                 let key = format!("reason.{code}");
                 let label = tr.t(&key);
-                if label == key { code.clone() } else { label.to_owned() }
+                if label != key { label.to_owned() } else { labels.get(code).cloned().unwrap_or_else(|| code.clone()) }
             })
             .collect::<Vec<_>>()
             .join("、");

@@ -155,6 +155,11 @@ crate::on_both_engines! {
         let s = app.login("supervisor").await;
         let cx = counts(&s, "XN-CX").await;
         assert_eq!((cx["total"].as_i64(), cx["neutral"].as_i64(), cx["unsatisfied"].as_i64()), (Some(2), Some(1), Some(1)));
+        // The ratings page and the export name the level and the region's own reason.
+        let page = s.get("/ratings?under=XN-CX").await.text().await.unwrap();
+        assert!(page.contains("<td>不满意</td>") && page.contains("<td>多次跑腿</td>") && page.contains("<td>一般</td>"), "{page}");
+        let csv = s.get("/api/v1/ratings/export?under=XN-CX").await.text().await.unwrap();
+        assert!(csv.contains(",five,2,不满意,多次跑腿,"), "{csv}");
     }
 
     async fn an_invitation_works_once(app) {
