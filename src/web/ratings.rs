@@ -106,6 +106,8 @@ async fn export_ratings(
     user.require(user.user.role != Role::Enterprise)?;
     let root = user.subtree(&state, p.under.as_deref()).await?;
     let outcome = parse_outcome(p.outcome.as_deref())?;
+    // Every filter is checked before the ratings are read.
+    super::dashboard::download_format(p.format.as_deref())?;
     let period = super::dashboard::Period::parse(p.from.as_deref(), p.to.as_deref())?;
     let range = (crate::store::rollups::day_start_ms(period.from), crate::store::rollups::day_start_ms(period.to));
     let reveal = user.user.role.sees_full_phone().then_some(&state.ratings.sealer);

@@ -53,13 +53,18 @@ pub fn member_rows(members: &[Member]) -> Vec<Vec<String>> {
     rows
 }
 
+/// The `format` of a download: csv (the default) or xlsx.
+pub fn download_format(format: Option<&str>) -> Result<Format> {
+    match format.unwrap_or("csv") {
+        "csv" => Ok(Format::Csv),
+        "xlsx" => Ok(Format::Xlsx),
+        other => Err(Error::field("format", format!("{other:?} is not csv or xlsx"))),
+    }
+}
+
 /// Sends rows as a CSV or XLSX download.
 pub fn download(format: Option<&str>, sheet: &str, name: &str, rows: &[Vec<String>]) -> Result<Response> {
-    let format = match format.unwrap_or("csv") {
-        "csv" => Format::Csv,
-        "xlsx" => Format::Xlsx,
-        other => return Err(Error::field("format", format!("{other:?} is not csv or xlsx"))),
-    };
+    let format = download_format(format)?;
     let bytes = imports::write_table(format, sheet, rows).map_err(Error::Internal)?;
     let disposition = format!("attachment; filename=\"{name}.{}\"", format.extension());
     Ok(([(header::CONTENT_TYPE, format.content_type().to_owned()), (header::CONTENT_DISPOSITION, disposition)], bytes)

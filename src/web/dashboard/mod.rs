@@ -24,7 +24,7 @@ use crate::store::{now_ms, org};
 mod export;
 mod page;
 
-pub use export::{download, member_rows};
+pub use export::{download, download_format, member_rows};
 
 /// The dashboard API.
 pub fn api() -> OpenApiRouter<AppState> {
