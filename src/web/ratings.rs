@@ -161,18 +161,8 @@ async fn export_ratings(
             r.appeal.map(|a| tr.t(&format!("appeal.{a}")).to_owned()).unwrap_or_default(),
         ]);
     }
-    let (first, last) = (day_text(period.from), day_text(period.to - 1));
-    super::dashboard::download(
-        p.format.as_deref(),
-        "ratings",
-        &format!("ratings-{}-{first}-{last}", root.as_str()),
-        &table,
-    )
-}
-
-/// A day number as YYYY-MM-DD.
-pub(super) fn day_text(day: i64) -> String {
-    crate::store::rollups::date_of_day(day).format("%Y-%m-%d").to_string()
+    let name = format!("ratings-{}-{}-{}", root.as_str(), period.first(), period.last());
+    super::dashboard::download(p.format.as_deref(), "ratings", &name, &table)
 }
 
 /// Count filters.

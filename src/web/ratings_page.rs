@@ -43,8 +43,8 @@ pub(super) struct Row {
 
 /// `list` as rows, in `tr`'s language.
 pub(super) async fn rows(state: &AppState, tr: Tr, list: Vec<RatingView>) -> Result<Vec<Row>, Error> {
-    // Per rated node: its name, and the labels of the reasons its region offers besides the four.
-    let mut places: HashMap<String, (String, HashMap<String, String>)> = HashMap::new();
+    // Per rated node: its name and its region's settings (which name the region's own reasons).
+    let mut places: HashMap<String, (String, ratings::RatingSettings)> = HashMap::new();
     let mut out = Vec::with_capacity(list.len());
     for r in list {
         if !places.contains_key(&r.org_code) {
@@ -52,32 +52,16 @@ pub(super) async fn rows(state: &AppState, tr: Tr, list: Vec<RatingView>) -> Res
                 Ok(code) => org::get(&state.store, &code).await?.map(|n| n.name),
                 Err(_) => None,
             };
-            let labels = ratings::settings_for(&state.store, &r.org_code)
-                .await?
-                .extra_reasons
-                .into_iter()
-                .map(|d| (d.code, if tr.locale == crate::i18n::Locale::En { d.en } else { d.zh }))
-                .collect();
-            places.insert(r.org_code.clone(), (name.unwrap_or_else(|| r.org_code.clone()), labels));
+            let settings = ratings::settings_for(&state.store, &r.org_code).await?;
+            places.insert(r.org_code.clone(), (name.unwrap_or_else(|| r.org_code.clone()), settings));
         }
-        let (place, labels) = places.get(&r.org_code).cloned().unwrap_or_default();
+        let (name, settings) = &places[&r.org_code];
+        let (place, reasons) = (name.clone(), settings.reason_labels(tr.locale, &r.reasons).join("、"));
         let level = tr.t(&format!("rate.level{}", r.level)).to_owned();
         let outcome = match r.scale {
             crate::domain::rating::Scale::Five => level,
             crate::domain::rating::Scale::Two => tr.t(&format!("outcome.{}", r.outcome)).to_owned(),
         };
-        // The four reasons of the source document from the catalog, a region's own from its
-        // settings, and a code no longer offered as it is.
-        let reasons = r
-            .reasons
-            .iter()
-            .map(|code| {
-                let key = format!("reason.{code}");
-                let label = tr.t(&key);
-                if label != key { label.to_owned() } else { labels.get(code).cloned().unwrap_or_else(|| code.clone()) }
-            })
-            .collect::<Vec<_>>()
-            .join("、");
         out.push(Row { at: local(r.created_at), place, outcome, reasons, r });
     }
     Ok(out)
@@ -129,7 +113,8 @@ async fn list_page(
             .finish();
         format!("/ratings?{q}")
     });
-    let today = crate::store::rollups::day_of(crate::store::now_ms());
+    // The export form's period: the dashboard's default, the last 30 days.
+    let period = super::dashboard::Period::parse(None, None)?;
     let page = ListPage {
         tr,
         nav: Nav::new(Some(&user), "/ratings"),
@@ -137,8 +122,8 @@ async fn list_page(
         outcome: outcome_text,
         rows: rows(&state, tr, list).await?,
         older,
-        from: super::ratings::day_text(today - 29),
-        to: super::ratings::day_text(today),
+        from: period.first(),
+        to: period.last(),
     };
     Ok(Page(page).into_response())
 }

@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod alerts;
 mod audit;
 mod bench;
 mod calendar;
@@ -13,6 +14,7 @@ mod durability;
 mod import;
 mod inbox;
 mod jobs;
+mod rating_pages;
 mod ratings;
 mod roles;
 mod session;

@@ -4,6 +4,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use crate::alerts::alert_window;
 use crate::helpers::{Client, TestApp, error_code};
 
 /// The live rating code of a node, via the admin API.
@@ -17,38 +18,8 @@ pub async fn rate(c: &Client, body: Value) -> reqwest::Response {
     c.post_json("/api/v1/ratings", &body).await
 }
 
-/// The live-alert window of `unit` as every server process counts it (the tallies in the
-/// database), once it reads `want` or after five seconds.
-async fn alert_window(app: &TestApp, unit: &str, want: (i64, i64)) -> (i64, i64) {
-    let mut got = (-1, -1);
-    for _ in 0..50 {
-        let since = pingyi::store::now_ms() - pingyi::domain::rating::AlertRule::default().window_ms;
-        let w = pingyi::store::alerts::windows(&app.store, &[unit.to_owned()], since).await.unwrap();
-        got = (w[0].total, w[0].unsatisfied);
-        if got == want {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    got
-}
-
-/// `GET /api/v1/alerts` once `done` holds for it or after five seconds: alerts are evaluated
-/// off the request path, after the ratings' commit.
-async fn alerts_once(c: &Client, done: impl Fn(&Value) -> bool) -> Value {
-    let mut alerts = Value::Null;
-    for _ in 0..50 {
-        alerts = c.get_json("/api/v1/alerts", StatusCode::OK).await;
-        if done(&alerts) {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    alerts
-}
-
 /// Posts an unsatisfied (or satisfied) rating of `code` from a device of its own to `base`.
-async fn rate_from_device(base: &str, code: &str, device: &str, satisfied: bool) {
+pub async fn rate_from_device(base: &str, code: &str, device: &str, satisfied: bool) {
     let body = if satisfied {
         json!({"code": code, "satisfied": true})
     } else {
@@ -64,7 +35,7 @@ async fn rate_from_device(base: &str, code: &str, device: &str, satisfied: bool)
     assert_eq!(r.status(), StatusCode::CREATED);
 }
 
-async fn counts(c: &Client, under: &str) -> Value {
+pub async fn counts(c: &Client, under: &str) -> Value {
     c.get_json(&format!("/api/v1/ratings/counts?under={under}"), StatusCode::OK).await
 }
 
@@ -266,194 +237,6 @@ crate::on_both_engines! {
         assert_eq!(other.get(&format!("/api/v1/ratings/{id}")).await.status(), StatusCode::FORBIDDEN);
     }
 
-    async fn a_burst_of_unsatisfied_ratings_raises_one_alert(app) {
-        let code = code_of(&app, "XN-CD-GA-001").await;
-        for i in 0..6 {
-            // Different devices, so nothing is flagged.
-            let c = app.anonymous();
-            let body = if i % 3 == 0 { json!({"code": code, "satisfied": true}) } else { json!({"code": code, "satisfied": false, "reasons": ["not_done"]}) };
-            let r = c.http.post(app.url("/api/v1/ratings")).header("user-agent", format!("phone-{i}")).json(&body).send().await.unwrap();
-            assert_eq!(r.status(), StatusCode::CREATED);
-        }
-        // Alerts are evaluated after each commit, off the request path; wait for them.
-        let head = app.login("unithead").await;
-        let alerts = alerts_once(&head, |a| !a.as_array().unwrap().is_empty()).await;
-        assert_eq!(alerts.as_array().unwrap().len(), 1, "one episode: {alerts}");
-        assert!(alerts[0]["closed_at"].is_null());
-        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-        assert_eq!(head.get_json("/api/v1/alerts", StatusCode::OK).await.as_array().unwrap().len(), 1, "not raised again");
-        let inbox = head.get_json("/api/v1/inbox", StatusCode::OK).await;
-        assert_eq!(inbox.as_array().unwrap().iter().filter(|m| m["kind"] == "alert").count(), 1);
-        let sup_inbox = app.login("supervisor").await.get_json("/api/v1/inbox", StatusCode::OK).await;
-        assert_eq!(sup_inbox.as_array().unwrap().len(), 1);
-        // The message links to the alerts page, which shows the open episode.
-        let alert = inbox.as_array().unwrap().iter().find(|m| m["kind"] == "alert").unwrap();
-        assert!(alert["link"].as_str().unwrap().starts_with("/alerts#"));
-        let page = head.get("/alerts").await.text().await.unwrap();
-        assert!(page.contains("城东区八一路派出所：差评预警"), "the page lists the message");
-        assert!(page.contains("href=\"/org/XN-CD-GA-001\""), "and the open alert");
-        // Twenty minutes later the window has passed: the writer's minute tick closes the episode.
-        let later = pingyi::store::now_ms() + 20 * 60_000;
-        app.ratings.writer.tick_alerts(later);
-        let closed = alerts_once(&head, |a| a[0]["closed_at"].is_i64()).await;
-        assert!(closed[0]["closed_at"].is_i64(), "{closed}");
-    }
-
-    async fn a_unit_head_appeals_on_the_rating_page_and_a_supervisor_decides_there(app) {
-        let c = app.anonymous();
-        let code = code_of(&app, "XN-CD-GA-001").await;
-        let body = json!({"code": code, "satisfied": false, "reasons": ["unfriendly"], "comment": "窗口人员态度冷淡", "phone": "13812345678"});
-        let v: Value = rate(&c, body).await.json().await.unwrap();
-        let id = v["id"].as_str().unwrap();
-
-        // The unit head finds it on the ratings page, phone masked, and opens it.
-        let head = app.login("unithead").await;
-        let list = head.get("/ratings?outcome=unsatisfied").await;
-        assert_eq!(list.status(), StatusCode::OK);
-        let list = list.text().await.unwrap();
-        assert!(list.contains(&format!("href=\"/ratings/{id}\"")) && list.contains("脸难看") && list.contains("窗口人员态度冷淡"), "{list}");
-        let page = head.get(&format!("/ratings/{id}")).await.text().await.unwrap();
-        assert!(page.contains("138****5678") && !page.contains("13812345678"), "masked for the unit head");
-        assert!(page.contains(&format!("action=\"/ratings/{id}/appeal\"")), "the appeal form");
-
-        // An appeal without a reason comes back with the error; nothing is filed.
-        let r = head.post_form(&format!("/ratings/{id}/appeal"), &[("reason", "  ")]).await;
-        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(r.text().await.unwrap().contains("reason:"));
-        let sup = app.login("supervisor").await;
-        assert_eq!(sup.get_json("/api/v1/appeals?state=pending", StatusCode::OK).await, json!([]));
-        // Without the form's CSRF token: refused.
-        let forged = head.http.post(app.url(&format!("/ratings/{id}/appeal"))).header("content-type", "application/x-www-form-urlencoded").body("reason=x").send().await.unwrap();
-        assert_eq!(forged.status(), StatusCode::FORBIDDEN);
-
-        let r = head.post_form(&format!("/ratings/{id}/appeal"), &[("reason", "评价人当天未到本所办事")]).await;
-        assert_eq!(r.status(), StatusCode::SEE_OTHER);
-        assert_eq!(r.headers()["location"], format!("/ratings/{id}"));
-        let page = head.get(&format!("/ratings/{id}")).await.text().await.unwrap();
-        assert!(page.contains("待审核") && page.contains("评价人当天未到本所办事") && !page.contains("/appeal\""), "filed once, no second form");
-        let again = head.post_form(&format!("/ratings/{id}/appeal"), &[("reason", "再次申诉")]).await;
-        assert_eq!(again.status(), StatusCode::CONFLICT);
-
-        // Staff may not appeal; an inspector of another district may not even look.
-        let staff = app.login("staff").await;
-        assert_eq!(staff.post_form(&format!("/ratings/{id}/appeal"), &[("reason", "x")]).await.status(), StatusCode::FORBIDDEN);
-        assert_eq!(app.login("inspector02").await.get(&format!("/ratings/{id}")).await.status(), StatusCode::FORBIDDEN);
-        assert_eq!(app.login("enterprise").await.get("/ratings").await.status(), StatusCode::FORBIDDEN);
-
-        // The supervisor sees it waiting, with the full phone, and decides on the rating's page.
-        let appeals = sup.get("/appeals").await.text().await.unwrap();
-        assert!(appeals.contains(&format!("href=\"/ratings/{id}\"")) && appeals.contains("评价人当天未到本所办事"));
-        let page = sup.get(&format!("/ratings/{id}")).await.text().await.unwrap();
-        assert!(page.contains("13812345678"), "the role that calls back sees the number");
-        let appeal_id = sup.get_json("/api/v1/appeals?state=pending", StatusCode::OK).await[0]["id"].as_str().unwrap().to_owned();
-        assert!(page.contains(&format!("action=\"/appeals/{appeal_id}/decision\"")));
-        assert_eq!(head.post_form(&format!("/appeals/{appeal_id}/decision"), &[("upheld", "yes"), ("note", "x")]).await.status(), StatusCode::FORBIDDEN, "unit heads do not decide");
-        let r = sup.post_form(&format!("/appeals/{appeal_id}/decision"), &[("note", "监控核实")]).await;
-        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "uphold or reject must be chosen");
-        assert!(r.text().await.unwrap().contains("请选择申诉成立或驳回"));
-        let r = sup.post_form(&format!("/appeals/{appeal_id}/decision"), &[("upheld", "yes"), ("note", "监控核实当天无此人办事")]).await;
-        assert_eq!(r.status(), StatusCode::SEE_OTHER);
-        let page = sup.get(&format!("/ratings/{id}")).await.text().await.unwrap();
-        assert!(page.contains("申诉成立，不计入统计") && page.contains("监控核实当天无此人办事") && !page.contains("/decision\""), "{page}");
-        let after = counts(&sup, "XN-CD-GA-001").await;
-        assert_eq!((after["total"].as_i64(), after["excluded"].as_i64()), (Some(0), Some(1)));
-        assert!(sup.get("/appeals").await.text().await.unwrap().contains("没有申诉"), "nothing left pending");
-        assert!(sup.get("/appeals?state=upheld").await.text().await.unwrap().contains(&format!("href=\"/ratings/{id}\"")));
-    }
-
-    async fn ratings_export_as_csv_and_xlsx_with_the_phone_masked_by_role(app) {
-        let code = code_of(&app, "XN-CD-GA-001").await;
-        // One with a comment that needs quoting and a phone, then three from devices of their own.
-        let body = json!({"code": code, "satisfied": false, "reasons": ["unfriendly", "not_done"], "comment": "等了, \"很久\"", "phone": "13812345678"});
-        assert_eq!(rate(&app.anonymous(), body).await.status(), StatusCode::CREATED);
-        for (i, satisfied) in [true, false, false].into_iter().enumerate() {
-            rate_from_device(&app.url(""), &code, &format!("export-{i}"), satisfied).await;
-        }
-        let sup = app.login("supervisor").await;
-        let r = sup.get("/api/v1/ratings/export?under=XN-CD-GA-001").await;
-        assert_eq!(r.status(), StatusCode::OK);
-        assert_eq!(r.headers()["content-type"], "text/csv; charset=utf-8");
-        assert!(r.headers()["content-disposition"].to_str().unwrap().starts_with("attachment; filename=\"ratings-XN-CD-GA-001-"));
-        let text = r.text().await.unwrap();
-        let rows: Vec<Vec<String>> = csv::ReaderBuilder::new().has_headers(false).from_reader(text.as_bytes()).records().map(|r| r.unwrap().iter().map(str::to_owned).collect()).collect();
-        assert_eq!(rows[0][..4], ["时间", "编码", "被评价对象", "单位编码"]);
-        assert_eq!(rows.len(), 1 + 4, "every rating of the period: {rows:?}");
-        let full = rows.iter().find(|r| r[9] == "等了, \"很久\"").expect("the commented rating");
-        assert_eq!((full[7].as_str(), full[8].as_str(), full[10].as_str()), ("不满意", "脸难看、事难办", "13812345678"));
-        assert!(rows.windows(2).skip(1).all(|w| w[0][0] <= w[1][0]), "oldest first");
-
-        // A unit head gets the same rows with the phone masked; the XLSX holds what the CSV does.
-        let head = app.login("unithead").await;
-        let masked = head.get("/api/v1/ratings/export?under=XN-CD-GA-001&outcome=unsatisfied").await.text().await.unwrap();
-        assert!(masked.contains("138****5678") && !masked.contains("13812345678"));
-        assert_eq!(masked.lines().count(), 1 + 3, "three unsatisfied");
-        let xlsx = head.get("/api/v1/ratings/export?under=XN-CD-GA-001&outcome=unsatisfied&format=xlsx").await;
-        assert_eq!(xlsx.status(), StatusCode::OK);
-        let bytes = xlsx.bytes().await.unwrap();
-        use calamine::Reader;
-        let mut book = calamine::Xlsx::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
-        let sheet = book.worksheet_range("ratings").unwrap();
-        let from_xlsx: Vec<Vec<String>> = sheet.rows().map(|r| r.iter().map(|c| c.to_string()).collect()).collect();
-        let from_csv: Vec<Vec<String>> = csv::ReaderBuilder::new().has_headers(false).from_reader(masked.as_bytes()).records().map(|r| r.unwrap().iter().map(str::to_owned).collect()).collect();
-        assert_eq!(from_xlsx, from_csv);
-
-        // Bad filters are named; an enterprise user may not export; a period before any rating is empty.
-        for (query, field) in [("format=pdf", "format"), ("from=2026-13-01", "from"), ("from=2026-02-01&to=2026-01-01", "from"), ("outcome=angry", "outcome")] {
-            let r = sup.get(&format!("/api/v1/ratings/export?under=XN-CD-GA-001&{query}")).await;
-            assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{query}");
-            let v: Value = r.json().await.unwrap();
-            assert_eq!(v["error"]["fields"][0]["field"], field, "{query}: {v}");
-        }
-        assert_eq!(app.login("enterprise").await.get("/api/v1/ratings/export").await.status(), StatusCode::FORBIDDEN);
-        let old = sup.get("/api/v1/ratings/export?under=XN-CD-GA-001&from=2020-01-01&to=2020-01-31").await.text().await.unwrap();
-        assert_eq!(old.lines().count(), 1, "only the header");
-
-        // The ratings page offers the export for its subtree and outcome.
-        let page = head.get("/ratings?outcome=unsatisfied").await.text().await.unwrap();
-        assert!(page.contains("action=\"/api/v1/ratings/export\"") && page.contains("name=\"outcome\" value=\"unsatisfied\""));
-    }
-
-    async fn ratings_received_by_two_server_processes_count_together_for_one_alert(app) {
-        // Two `pingyi serve` processes over one database, as behind a load balancer.
-        let other = app.another_server().await;
-        let (here, there) = (app.url(""), format!("http://{}", other.addr));
-        let code = code_of(&app, "XN-CD-GA-001").await;
-        // Three ratings here, two unsatisfied: too few for the rule (4) on their own.
-        for (i, satisfied) in [false, true, false].into_iter().enumerate() {
-            rate_from_device(&here, &code, &format!("phone-here-{i}"), satisfied).await;
-        }
-        assert_eq!(alert_window(&app, "XN-CD-GA-001", (3, 2)).await, (3, 2));
-        let head = app.login("unithead").await;
-        tokio::time::sleep(std::time::Duration::from_millis(600)).await;
-        assert_eq!(head.get_json("/api/v1/alerts", StatusCode::OK).await, json!([]), "three ratings raise nothing");
-        // Two more at the other process, one unsatisfied: 3 of 5, the rule holds across both.
-        for (i, satisfied) in [false, true].into_iter().enumerate() {
-            rate_from_device(&there, &code, &format!("phone-there-{i}"), satisfied).await;
-        }
-        let alerts = alerts_once(&head, |a| !a.as_array().unwrap().is_empty()).await;
-        assert_eq!(alerts.as_array().unwrap().len(), 1, "one episode: {alerts}");
-        assert_eq!((alerts[0]["total"].as_i64(), alerts[0]["unsatisfied"].as_i64()), (Some(5), Some(3)), "{alerts}");
-        // Both processes evaluated the unit after the last ratings; one episode, one message.
-        tokio::time::sleep(std::time::Duration::from_millis(600)).await;
-        assert_eq!(head.get_json("/api/v1/alerts", StatusCode::OK).await.as_array().unwrap().len(), 1);
-        let inbox = head.get_json("/api/v1/inbox", StatusCode::OK).await;
-        assert_eq!(inbox.as_array().unwrap().iter().filter(|m| m["kind"] == "alert").count(), 1, "{inbox}");
-        // The other process closes the episode this one opened (or the reverse) once the window has passed.
-        other.ratings.writer.tick_alerts(pingyi::store::now_ms() + 20 * 60_000);
-        let closed = alerts_once(&head, |a| a[0]["closed_at"].is_i64()).await;
-        assert!(closed[0]["closed_at"].is_i64(), "{closed}");
-        // The same tick deleted the buckets that have left the window.
-        let mut left = -1;
-        for _ in 0..50 {
-            left = sqlx::query_scalar("select cast(count(*) as bigint) from alert_tallies").fetch_one(app.store.pool()).await.unwrap();
-            if left == 0 {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-        assert_eq!(left, 0);
-    }
-
     async fn concurrent_ratings_are_all_committed_with_an_unbroken_audit_chain(app) {
         let code = code_of(&app, "XN-CD-GA-001").await;
         let mut tasks = Vec::new();
@@ -535,34 +318,5 @@ crate::on_both_engines! {
         assert_eq!(stored["staff_no"], staff_no.as_str());
         assert_eq!(admin.post_json("/api/v1/staff/NOBODY/rating-code", &json!({})).await.status(), StatusCode::NOT_FOUND);
         assert_eq!(app.login("inspector02").await.post_json(&format!("/api/v1/staff/{staff_no}/rating-code"), &json!({})).await.status(), StatusCode::FORBIDDEN);
-    }
-}
-
-/// An export larger than `max_export_ratings` is refused with the reason, never cut short.
-async fn an_export_over_the_limit_is_refused(engine: crate::helpers::Engine) {
-    let app = crate::helpers::spawn_app_with(engine, |c| c.max_export_ratings = 2).await;
-    let code = code_of(&app, "XN-CD-GA-001").await;
-    for i in 0..3 {
-        rate_from_device(&app.url(""), &code, &format!("limit-{i}"), true).await;
-    }
-    let sup = app.login("supervisor").await;
-    let r = sup.get("/api/v1/ratings/export?under=XN-CD-GA-001").await;
-    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let v: Value = r.json().await.unwrap();
-    assert!(v["error"]["fields"][0]["message"].as_str().unwrap().contains("more than 2 ratings"), "{v}");
-    let two = sup.get("/api/v1/ratings/export?under=XN-CD-GA-001&outcome=satisfied&from=2020-01-01").await;
-    assert_eq!(two.status(), StatusCode::UNPROCESSABLE_ENTITY, "three satisfied: still over");
-}
-
-mod export_limit {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite() {
-        super::an_export_over_the_limit_is_refused(crate::helpers::Engine::Sqlite).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    #[cfg_attr(not(pg_tests), ignore = "PostgreSQL run: set PINGYI_TEST_POSTGRES_URL (as .ci/run does)")]
-    async fn postgres() {
-        super::an_export_over_the_limit_is_refused(crate::helpers::Engine::Postgres).await;
     }
 }

@@ -65,6 +65,6 @@ pub async fn open_for_rating(store: &Store, calendar: &CalendarHandle, rating_id
     let place = RatedPlace { org_code: &org_code, org_name: &org_name, unit_code: &unit_code, unit_name: &unit_name };
     let settings = crate::store::ratings::settings_for(store, &org_code).await?;
     let comment = opt_text(&r, "comment")?.unwrap_or_default();
-    let new = rating_case(rating_id, place, &settings.reason_labels_zh(&reasons), &comment);
+    let new = rating_case(rating_id, place, &settings.reason_labels(crate::i18n::Locale::ZhCn, &reasons), &comment);
     open(store, calendar, &new, &Actor::system()).await
 }

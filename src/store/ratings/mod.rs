@@ -51,13 +51,19 @@ impl RatingSettings {
         STANDARD_REASONS.iter().copied().chain(self.extra_reasons.iter().map(|r| r.code.as_str())).collect()
     }
 
-    /// The Chinese labels of reason codes (for case titles).
-    pub fn reason_labels_zh(&self, codes: &[String]) -> Vec<String> {
+    /// The labels of reason codes in `locale` (Chinese for case titles): the region's own from
+    /// these settings, the four standard ones from the catalog, and a code offered no longer as it is.
+    pub fn reason_labels(&self, locale: crate::i18n::Locale, codes: &[String]) -> Vec<String> {
         codes
             .iter()
             .map(|code| match self.extra_reasons.iter().find(|d| &d.code == code) {
+                Some(d) if locale == crate::i18n::Locale::En => d.en.clone(),
                 Some(d) => d.zh.clone(),
-                None => crate::i18n::t(crate::i18n::Locale::ZhCn, &format!("reason.{code}")).to_owned(),
+                None => {
+                    let key = format!("reason.{code}");
+                    let label = crate::i18n::t(locale, &key);
+                    if label == key { code.clone() } else { label.to_owned() }
+                }
             })
             .collect()
     }

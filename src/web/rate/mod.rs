@@ -130,7 +130,7 @@ async fn store_rating(
     };
     let phone_enc = submission.phone.as_ref().map(|p| state.ratings.sealer.seal(p.expose()));
     let phone_masked = submission.phone.as_ref().map(|p| p.masked());
-    let reason_labels = settings.reason_labels_zh(&submission.reasons);
+    let reason_labels = settings.reason_labels(crate::i18n::Locale::ZhCn, &submission.reasons);
     let id = resolved.target.id.clone();
     let new = NewRating {
         code_id: (!resolved.invitation).then(|| id.clone()),
