@@ -64,6 +64,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/0011_alert_tallies.sql"),
         postgres: None,
     },
+    Migration {
+        version: 12,
+        name: "poster_builds",
+        sql: include_str!("../../migrations/0012_poster_builds.sql"),
+        postgres: None,
+    },
 ];
 
 pub(super) async fn run(store: &Store) -> Result<usize> {

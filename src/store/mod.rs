@@ -13,6 +13,7 @@ pub mod jobs;
 mod migrate;
 mod nodelay;
 pub mod org;
+pub mod poster_builds;
 pub mod rating_codes;
 pub mod ratings;
 pub mod rollups;

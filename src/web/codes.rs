@@ -10,7 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
-use super::auth::{CurrentUser, PageUser};
+use super::auth::{CurrentUser, Lang, PageUser};
 use super::error::{ApiJson, ApiPath, Error, ErrorBody, Result};
 use super::pages::PageError;
 use crate::domain::ids::OrgCode;
@@ -287,7 +287,7 @@ pub struct PosterParams {
     pub under: Option<String>,
     /// a5 (default) or a4.
     pub paper: Option<String>,
-    /// html (default) or zip.
+    /// html or zip: the file at once; without it, the posters page.
     pub format: Option<String>,
 }
 
@@ -312,16 +312,26 @@ pub async fn poster_list(
         .collect())
 }
 
+/// `GET /admin/posters`: the posters page (`posters_page.rs`), or with `format` the file at once
+/// (for scripts and small subtrees; the page's builds show progress and suit a whole city).
 async fn posters(
     State(state): State<AppState>,
+    Lang(locale): Lang,
     PageUser(user): PageUser,
     Query(p): Query<PosterParams>,
 ) -> Result<Response, PageError> {
-    user.require(matches!(user.user.role, Role::Admin | Role::Supervisor))?;
+    let Some(format) = p.format.as_deref() else {
+        let tr = crate::i18n::Tr { locale };
+        return super::posters_page::form_page(&state, tr, &user, p.under.as_deref(), p.paper.as_deref()).await;
+    };
+    user.require(super::posters_page::may_print(&user))?;
     let root = user.subtree(&state, p.under.as_deref()).await?;
     let paper = Paper::parse(p.paper.as_deref().unwrap_or("a5")).ok_or_else(|| Error::field("paper", "a5 or a4"))?;
+    if !matches!(format, "html" | "zip") {
+        return Err(Error::field("format", "html or zip").into());
+    }
     let list = poster_list(&state.store, &state.config.public_url, &root).await?;
-    match p.format.as_deref().unwrap_or("html") {
+    match format {
         "zip" => {
             let bytes = tokio::task::spawn_blocking(move || qr::posters_zip(&list, paper, || {}))
                 .await

@@ -16,6 +16,7 @@ pub mod inbox_page;
 pub mod notifications;
 pub mod org;
 pub mod pages;
+pub mod posters_page;
 pub mod rankings;
 pub mod rate;
 pub mod ratings;
@@ -153,6 +154,7 @@ pub fn router(state: AppState) -> Router {
         .merge(calendar_page::pages())
         .merge(inbox_page::pages())
         .merge(ratings_page::pages())
+        .merge(posters_page::pages())
         .merge(cases::page::pages(&state.config))
         .merge(accountability::pages())
         .merge(dashboard::pages())

@@ -201,6 +201,11 @@ impl TestApp {
         format!("http://{}{path}", self.addr)
     }
 
+    /// The server's `files_dir` (evidence, poster builds).
+    pub fn files_dir(&self) -> std::path::PathBuf {
+        self._dir.path().join("files")
+    }
+
     /// A client with no session.
     pub fn anonymous(&self) -> Client {
         let http = reqwest::Client::builder()

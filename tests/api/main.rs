@@ -14,6 +14,7 @@ mod durability;
 mod import;
 mod inbox;
 mod jobs;
+mod posters;
 mod rating_pages;
 mod ratings;
 mod roles;

@@ -277,7 +277,7 @@ crate::on_both_engines! {
         assert_eq!(&png[1..4], b"PNG");
         assert_eq!(c.get("/qr/AAAAAAAAAAAAAAAAAAAAAAAA.svg").await.status(), StatusCode::NOT_FOUND);
         let admin = app.login("admin").await;
-        let html = admin.get("/admin/posters?under=XN-CD-GA-001&paper=a4").await.text().await.unwrap();
+        let html = admin.get("/admin/posters?under=XN-CD-GA-001&paper=a4&format=html").await.text().await.unwrap();
         assert!(html.contains("size: A4") && html.contains(&format!("/r/{code}")) && html.contains("请扫码评价我们的服务"));
         let zip = admin.get("/admin/posters?under=XN-CD-GA&format=zip").await.bytes().await.unwrap();
         assert_eq!(&zip[..2], b"PK");
