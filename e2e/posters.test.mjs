@@ -1,0 +1,67 @@
+// 评价二维码海报 in the browser: an admin opens the posters page from the menu, starts the whole
+// demo city's posters as an archive, watches the progress bar fill (the page refreshes itself,
+// no script), downloads the archive, and finds the build listed as done.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { BASE, SHOTS, launch, login } from './browser.mjs';
+import { contrastProblems } from './a11y.mjs';
+
+let browser;
+before(async () => {
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+});
+
+test('an admin makes the whole city\'s posters with a progress bar and downloads them', async () => {
+  const page = await browser.newPage();
+  await login(page, 'admin');
+  await page.getByRole('link', { name: '二维码海报', exact: true }).click();
+  await page.waitForURL(`${BASE}/admin/posters`);
+  assert.equal(await page.getByLabel('范围（机构编码）').inputValue(), 'XN', 'the admin\'s scope, the whole city');
+  assert.deepEqual((await page.evaluate(contrastProblems)).problems, []);
+  await page.getByLabel('A4').check();
+  await page.getByLabel('压缩包').check();
+  await page.getByRole('button', { name: '生成海报' }).click();
+  await page.waitForURL(/\/admin\/posters\/builds\/[0-9A-Z]+$/);
+  const build = new URL(page.url()).pathname;
+
+  // While it draws: a progress bar that moves from one refresh to the next.
+  const values = [];
+  const deadline = Date.now() + 180_000;
+  let state;
+  for (;;) {
+    state = await page.locator('section.build').getAttribute('data-state');
+    if (state !== 'queued' && state !== 'running') break;
+    assert.ok(Date.now() < deadline, 'the build ends within three minutes');
+    const bar = page.locator('progress');
+    assert.equal(await bar.count(), 1);
+    const value = await bar.getAttribute('value');
+    if (value !== null) {
+      values.push(Number(value));
+      if (values.length === 2) await page.screenshot({ path: `${SHOTS}posters-progress.png`, fullPage: true });
+    }
+    // The page reloads itself every second.
+    await page.waitForEvent('load', { timeout: 5_000 });
+  }
+  assert.equal(state, 'done');
+  assert.ok(values.length >= 2, `the bar was seen moving (${values.join(', ')})`);
+  assert.ok(values[values.length - 1] > values[0], `the bar moved forward (${values.join(', ')})`);
+  const max = Number(await page.locator('progress').getAttribute('max'));
+  assert.equal(Number(await page.locator('progress').getAttribute('value')), max);
+  assert.match(await page.locator('section.build').textContent(), new RegExp(`海报张数： ${max}`));
+  await page.screenshot({ path: `${SHOTS}posters-done.png`, fullPage: true });
+
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: '下载' }).click()]);
+  assert.equal(download.suggestedFilename(), 'posters-XN-a4.zip');
+  const zip = readFileSync(await download.path());
+  assert.equal(zip.subarray(0, 2).toString(), 'PK');
+
+  // The posters page lists it as done, with its download.
+  await page.goto(`${BASE}/admin/posters`);
+  const row = page.locator('table.poster-builds tbody tr').first();
+  assert.match(await row.textContent(), /已完成/);
+  assert.equal(await row.locator(`a[href="${build}/file"]`).count(), 1);
+});
