@@ -5,7 +5,7 @@ use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -33,9 +33,12 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(staff_code))
 }
 
-/// QR images and posters.
+/// QR images, posters, and the org page's reissue button.
 pub fn pages() -> Router<AppState> {
-    Router::new().route("/qr/{file}", get(qr_image)).route("/admin/posters", get(posters))
+    Router::new()
+        .route("/qr/{file}", get(qr_image))
+        .route("/admin/posters", get(posters))
+        .route("/org/{code}/rating-code/reissue", post(reissue_form))
 }
 
 async fn node_in_scope(state: &AppState, user: &CurrentUser, code: &str) -> Result<(OrgCode, org::OrgNode)> {
@@ -94,13 +97,74 @@ async fn reissue_code(
     user: CurrentUser,
     ApiPath(code): ApiPath<String>,
 ) -> Result<(StatusCode, axum::Json<CodeLinks>)> {
-    user.require(user.user.role == Role::Admin)?;
-    let (code, _) = node_in_scope(&state, &user, &code).await?;
-    let key = state.ratings.keys.current().ok_or_else(|| Error::Internal("no signing key".into()))?;
-    let new =
-        rating_codes::reissue_code(&state.store, &key, code.as_str(), &user.actor()).await?.ok_or(Error::NotFound)?;
-    state.ratings.forget_codes();
+    let new = reissue(&state, &user, &code).await?.ok_or(Error::NotFound)?;
     Ok((StatusCode::CREATED, axum::Json(links(&state, new))))
+}
+
+/// Revokes a unit's or window's live code and issues a new one (admins within scope); `None`
+/// when it has no live code.
+async fn reissue(state: &AppState, user: &CurrentUser, code: &str) -> Result<Option<CodeView>> {
+    user.require(user.user.role == Role::Admin)?;
+    let (code, _) = node_in_scope(state, user, code).await?;
+    let key = state.ratings.keys.current().ok_or_else(|| Error::Internal("no signing key".into()))?;
+    let new = rating_codes::reissue_code(&state.store, &key, code.as_str(), &user.actor()).await?;
+    state.ratings.forget_codes();
+    Ok(new)
+}
+
+/// The rating code as the org page shows it.
+pub struct CodeCard {
+    /// The rating page's URL.
+    pub url: String,
+    /// The QR image, SVG and PNG.
+    pub svg: String,
+    pub png: String,
+    /// When it was issued, local time.
+    pub issued: String,
+}
+
+/// The org page's rating-code section of a unit or window: `Some(None)` when it has no live
+/// code; `None` for other nodes and for enterprises.
+pub async fn code_card(
+    state: &AppState,
+    user: &CurrentUser,
+    node: &org::OrgNode,
+) -> Result<Option<Option<CodeCard>>, crate::store::StoreError> {
+    if user.user.role == Role::Enterprise || !matches!(node.kind, OrgKind::Unit | OrgKind::Window) {
+        return Ok(None);
+    }
+    let live = rating_codes::live_code(&state.store, node.code.as_str()).await?;
+    Ok(Some(live.map(|c| {
+        let l = links(state, c);
+        CodeCard { url: l.url, svg: l.svg, png: l.png, issued: super::pages::local(l.code.created_at) }
+    })))
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct ReissueForm {
+    #[serde(default)]
+    confirm: String,
+}
+
+/// The org page's button: reissues the live code (or issues the first one) after the admin
+/// ticked that the old posters stop working, then shows the page again with the new code.
+async fn reissue_form(
+    State(state): State<AppState>,
+    Lang(locale): Lang,
+    PageUser(user): PageUser,
+    ApiPath(code): ApiPath<String>,
+    super::error::ApiForm(form): super::error::ApiForm<ReissueForm>,
+) -> Result<Response, PageError> {
+    user.require(user.user.role == Role::Admin)?;
+    let (org_code, _) = node_in_scope(&state, &user, &code).await?;
+    if form.confirm != "yes" {
+        return Err(Error::field("confirm", crate::i18n::Tr { locale }.t("code.err.confirm")).into());
+    }
+    if reissue(&state, &user, &code).await?.is_none() {
+        let key = state.ratings.keys.current().ok_or_else(|| Error::Internal("no signing key".into()))?;
+        rating_codes::issue_missing_codes(&state.store, &key, &org_code, &user.actor()).await?;
+    }
+    Ok(axum::response::Redirect::to(&format!("/org/{org_code}?reissued=1#rating-code")).into_response())
 }
 
 /// A staff member's personal rating code (badge or desk sign), issued on first request

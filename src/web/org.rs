@@ -287,6 +287,12 @@ async fn export_org(
         .into_response())
 }
 
+/// A notice after a form on the page.
+#[derive(Debug, serde::Deserialize)]
+struct Notice {
+    reissued: Option<String>,
+}
+
 struct Crumb {
     code: String,
     name: String,
@@ -305,6 +311,11 @@ struct NodePage {
     show_staff: bool,
     can_export: bool,
     can_print_posters: bool,
+    /// The rating-code section (units and windows): the live code, if any.
+    rating_code: Option<Option<super::codes::CodeCard>>,
+    can_reissue: bool,
+    /// Just reissued: say that the old posters stopped working.
+    reissued: bool,
     offset: i64,
     limit: i64,
 }
@@ -315,6 +326,7 @@ async fn node_page(
     PageUser(user): PageUser,
     ApiPath(code): ApiPath<String>,
     Query(paging): Query<Paging>,
+    Query(notice): Query<Notice>,
 ) -> Result<Response, PageError> {
     let code = parse_code(&code)?;
     let node = org::get(&state.store, &code).await?.ok_or(Error::NotFound)?;
@@ -331,9 +343,13 @@ async fn node_page(
         .collect();
     let show_staff = user.user.role.can_read_staff() && matches!(node.kind, OrgKind::Unit | OrgKind::Window);
     let staff = if show_staff { org::staff_under(&state.store, &code, 200, 0).await? } else { Vec::new() };
+    let rating_code = super::codes::code_card(&state, &user, &node).await?;
     let page = NodePage {
         tr: Tr { locale },
         nav: Nav::new(Some(&user), &format!("/org/{code}")),
+        rating_code,
+        can_reissue: user.user.role == crate::domain::role::Role::Admin,
+        reissued: notice.reissued.is_some(),
         kind_key: format!("kind.{}", node.kind.as_str()),
         node,
         path,

@@ -73,6 +73,8 @@ struct ErrorPage {
     nav: Nav,
     status: u16,
     message_key: &'static str,
+    /// What was wrong with the request, field by field (validation errors only).
+    details: Vec<String>,
 }
 
 /// An error on an HTML page: the same [`Error`], rendered as a page in both languages' reach.
@@ -104,8 +106,17 @@ impl IntoResponse for PageError {
             s if s.is_server_error() => "error.internal",
             _ => "error.bad_request",
         };
-        let page =
-            ErrorPage { tr: Tr { locale: Locale::ZhCn }, nav: Nav::default(), status: status.as_u16(), message_key };
+        let details = match self.0 {
+            e @ Error::Validation(_) => e.page_messages(),
+            _ => Vec::new(),
+        };
+        let page = ErrorPage {
+            tr: Tr { locale: Locale::ZhCn },
+            nav: Nav::default(),
+            status: status.as_u16(),
+            message_key,
+            details,
+        };
         (status, Page(page)).into_response()
     }
 }

@@ -7,6 +7,55 @@ use serde_json::{Value, json};
 use crate::ratings::{code_of, counts, rate, rate_from_device};
 
 crate::on_both_engines! {
+    async fn an_admin_reissues_a_lost_posters_code_on_the_org_page(app) {
+        let old = code_of(&app, "XN-CD-GA-001").await;
+        let admin = app.login("admin").await;
+        let page = admin.get("/org/XN-CD-GA-001").await.text().await.unwrap();
+        assert!(page.contains("id=\"rating-code\"") && page.contains(&format!("src=\"/qr/{old}.svg\"")) && page.contains(&format!("/r/{old}")), "{page}");
+        assert!(page.contains("action=\"/org/XN-CD-GA-001/rating-code/reissue\""));
+        // Without ticking that the old posters stop working: refused, nothing changes.
+        let r = admin.post_form("/org/XN-CD-GA-001/rating-code/reissue", &[]).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text().await.unwrap().contains("confirm: 请勾选"));
+        assert_eq!(code_of(&app, "XN-CD-GA-001").await, old);
+        // Without the form's CSRF token: refused.
+        let forged = admin.http.post(app.url("/org/XN-CD-GA-001/rating-code/reissue")).header("content-type", "application/x-www-form-urlencoded").body("confirm=yes").send().await.unwrap();
+        assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+        // A supervisor sees the code but has no button, and is refused.
+        let sup = app.login("supervisor").await;
+        let page = sup.get("/org/XN-CD-GA-001").await.text().await.unwrap();
+        assert!(page.contains(&format!("src=\"/qr/{old}.svg\"")) && !page.contains("/rating-code/reissue"), "{page}");
+        assert_eq!(sup.post_form("/org/XN-CD-GA-001/rating-code/reissue", &[("confirm", "yes")]).await.status(), StatusCode::FORBIDDEN);
+        // An enterprise sees no code.
+        let ent = app.login("enterprise").await.get("/org/XN-CD-GA-001").await;
+        assert_eq!(ent.status(), StatusCode::OK);
+        assert!(!ent.text().await.unwrap().contains("id=\"rating-code\""));
+        assert_eq!(code_of(&app, "XN-CD-GA-001").await, old);
+
+        let r = admin.post_form("/org/XN-CD-GA-001/rating-code/reissue", &[("confirm", "yes")]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert_eq!(r.headers()["location"], "/org/XN-CD-GA-001?reissued=1#rating-code");
+        let new = code_of(&app, "XN-CD-GA-001").await;
+        assert_ne!(new, old);
+        let page = admin.get("/org/XN-CD-GA-001?reissued=1").await.text().await.unwrap();
+        assert!(page.contains(&format!("src=\"/qr/{new}.svg\"")) && page.contains("旧海报上的二维码已失效"), "{page}");
+        // The old poster's code is revoked (410 with its page); the new one rates.
+        assert_eq!(app.anonymous().get(&format!("/r/{old}")).await.status(), StatusCode::GONE);
+        assert_eq!(app.anonymous().get(&format!("/r/{new}")).await.status(), StatusCode::OK);
+        let audited: i64 = sqlx::query_scalar("select cast(count(*) as bigint) from audit_log where action = 'rating_code.reissue' and target = 'org:XN-CD-GA-001'").fetch_one(app.store.pool()).await.unwrap();
+        assert_eq!(audited, 1);
+
+        // A window without a live code: the page says so and the button issues one.
+        sqlx::query("update rating_codes set revoked_at = $1 where org_code = 'XN-CD-GA-001-W1' and staff_no is null").bind(pingyi::store::now_ms()).execute(app.store.pool()).await.unwrap();
+        let page = admin.get("/org/XN-CD-GA-001-W1").await.text().await.unwrap();
+        assert!(page.contains("还没有评价码") && page.contains("签发评价码"), "{page}");
+        assert_eq!(admin.get("/api/v1/org/nodes/XN-CD-GA-001-W1/rating-code").await.status(), StatusCode::NOT_FOUND);
+        let r = admin.post_form("/org/XN-CD-GA-001-W1/rating-code/reissue", &[("confirm", "yes")]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let issued = code_of(&app, "XN-CD-GA-001-W1").await;
+        assert_eq!(app.anonymous().get(&format!("/r/{issued}")).await.status(), StatusCode::OK);
+    }
+
     async fn a_unit_head_appeals_on_the_rating_page_and_a_supervisor_decides_there(app) {
         let c = app.anonymous();
         let code = code_of(&app, "XN-CD-GA-001").await;
