@@ -65,3 +65,27 @@ test('an admin makes the whole city\'s posters with a progress bar and downloads
   assert.match(await row.textContent(), /已完成/);
   assert.equal(await row.locator(`a[href="${build}/file"]`).count(), 1);
 });
+
+test('an admin reissues a lost poster\'s code on the unit\'s page; the old code shows the revoked page', async () => {
+  // The same browser as above: still logged in as the admin.
+  const page = await browser.newPage();
+  await page.goto(`${BASE}/org/XN-CD-GA-001`);
+  const section = page.locator('section#rating-code');
+  const img = section.locator('img');
+  await img.waitFor();
+  assert.ok(await img.evaluate((el) => el.complete && el.naturalWidth > 0), 'the QR image loads');
+  const oldUrl = await section.locator('a[href*="/r/"]').first().getAttribute('href');
+  await page.getByLabel('我知道旧海报上的二维码将失效').check();
+  await page.getByRole('button', { name: '重新签发评价码' }).click();
+  await page.waitForURL(/reissued=1/);
+  assert.match(await section.textContent(), /已签发新的评价码/);
+  const newUrl = await section.locator('a[href*="/r/"]').first().getAttribute('href');
+  assert.notEqual(newUrl, oldUrl);
+  await page.screenshot({ path: `${SHOTS}rating-code-reissued.png`, fullPage: true });
+
+  const citizen = await browser.newPage();
+  const old = await citizen.goto(oldUrl.replace(/^https?:\/\/[^/]+/, BASE));
+  assert.equal(old.status(), 410);
+  const fresh = await citizen.goto(newUrl.replace(/^https?:\/\/[^/]+/, BASE));
+  assert.equal(fresh.status(), 200);
+});
