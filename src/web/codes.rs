@@ -268,53 +268,7 @@ async fn put_settings(
 ) -> Result<axum::Json<RatingSettings>> {
     user.require(user.user.role == Role::Admin)?;
     let (code, _) = node_in_scope(&state, &user, &code).await?;
-    let mut fields = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    for (i, r) in req.extra_reasons.iter().enumerate() {
-        let ok_code = !r.code.is_empty()
-            && r.code.len() <= 40
-            && r.code.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-            && !crate::domain::rating::STANDARD_REASONS.contains(&r.code.as_str());
-        if !ok_code || !seen.insert(r.code.clone()) {
-            fields.push(crate::domain::FieldError::new(
-                format!("extra_reasons[{i}].code"),
-                "a new, unique code of a–z, 0–9 and _",
-            ));
-        }
-        for (name, label) in [("zh", &r.zh), ("en", &r.en)] {
-            if crate::domain::ids::parse_name(label, name).is_err() || label.chars().count() > 40 {
-                fields.push(crate::domain::FieldError::new(format!("extra_reasons[{i}].{name}"), "1 to 40 characters"));
-            }
-        }
-    }
-    if req.default_level.is_some_and(|l| !(1..=5).contains(&l)) {
-        fields.push(crate::domain::FieldError::new("default_level", "from 1 to 5"));
-    }
-    if req.default_after_days.is_some_and(|d| !(1..=365).contains(&d)) {
-        fields.push(crate::domain::FieldError::new("default_after_days", "from 1 to 365"));
-    }
-    if req.default_level.is_some() != req.default_after_days.is_some() {
-        fields.push(crate::domain::FieldError::new(
-            "default_level",
-            "give both default_level and default_after_days, or neither",
-        ));
-    }
-    if req.scale == Scale::Two && req.default_level == Some(3) {
-        fields.push(crate::domain::FieldError::new("default_level", "a two-level region records 1 or 5"));
-    }
-    if !fields.is_empty() {
-        return Err(Error::Validation(fields));
-    }
-    let settings = RatingSettings {
-        scale: req.scale,
-        extra_reasons: req
-            .extra_reasons
-            .iter()
-            .map(|r| ReasonDef { code: r.code.clone(), zh: r.zh.trim().into(), en: r.en.trim().into() })
-            .collect(),
-        default_level: req.default_level,
-        default_after_days: req.default_after_days,
-    };
+    let settings = checked_settings(&req, crate::i18n::Tr { locale: crate::i18n::Locale::En })?;
     ratings::set_settings(&state.store, code.as_str(), &settings, &user.actor()).await?;
     state.ratings.forget_codes();
     Ok(axum::Json(settings))
@@ -416,4 +370,53 @@ async fn posters(
             Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response())
         }
     }
+}
+
+/// Checks rating settings (from the API or the settings page): every field's problem at once,
+/// in `tr`'s language; returns them with labels trimmed.
+pub(super) fn checked_settings(req: &RatingSettings, tr: crate::i18n::Tr) -> Result<RatingSettings> {
+    let mut fields = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (i, r) in req.extra_reasons.iter().enumerate() {
+        let ok_code = !r.code.is_empty()
+            && r.code.len() <= 40
+            && r.code.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            && !crate::domain::rating::STANDARD_REASONS.contains(&r.code.as_str());
+        if !ok_code || !seen.insert(r.code.clone()) {
+            fields.push(crate::domain::FieldError::new(format!("extra_reasons[{i}].code"), tr.t("settings.err.code")));
+        }
+        for (name, label) in [("zh", &r.zh), ("en", &r.en)] {
+            if crate::domain::ids::parse_name(label, name).is_err() || label.chars().count() > 40 {
+                fields.push(crate::domain::FieldError::new(
+                    format!("extra_reasons[{i}].{name}"),
+                    tr.t("settings.err.label"),
+                ));
+            }
+        }
+    }
+    if req.default_level.is_some_and(|l| !(1..=5).contains(&l)) {
+        fields.push(crate::domain::FieldError::new("default_level", tr.t("settings.err.level")));
+    }
+    if req.default_after_days.is_some_and(|d| !(1..=365).contains(&d)) {
+        fields.push(crate::domain::FieldError::new("default_after_days", tr.t("settings.err.days")));
+    }
+    if req.default_level.is_some() != req.default_after_days.is_some() {
+        fields.push(crate::domain::FieldError::new("default_level", tr.t("settings.err.both")));
+    }
+    if req.scale == Scale::Two && req.default_level == Some(3) {
+        fields.push(crate::domain::FieldError::new("default_level", tr.t("settings.err.two_level")));
+    }
+    if !fields.is_empty() {
+        return Err(Error::Validation(fields));
+    }
+    Ok(RatingSettings {
+        scale: req.scale,
+        extra_reasons: req
+            .extra_reasons
+            .iter()
+            .map(|r| ReasonDef { code: r.code.clone(), zh: r.zh.trim().into(), en: r.en.trim().into() })
+            .collect(),
+        default_level: req.default_level,
+        default_after_days: req.default_after_days,
+    })
 }

@@ -23,6 +23,7 @@ pub mod ratings;
 pub mod ratings_page;
 pub mod reports;
 pub mod session;
+pub mod settings_page;
 pub mod sla;
 pub mod tokens;
 pub mod users;
@@ -155,6 +156,7 @@ pub fn router(state: AppState) -> Router {
         .merge(inbox_page::pages())
         .merge(ratings_page::pages())
         .merge(posters_page::pages())
+        .merge(settings_page::pages())
         .merge(cases::page::pages(&state.config))
         .merge(accountability::pages())
         .merge(dashboard::pages())

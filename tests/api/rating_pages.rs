@@ -7,6 +7,67 @@ use serde_json::{Value, json};
 use crate::ratings::{code_of, counts, rate, rate_from_device};
 
 crate::on_both_engines! {
+    async fn an_admin_sets_a_regions_scale_and_reasons_on_its_settings_page(app) {
+        let admin = app.login("admin").await;
+        let org = admin.get("/org/XN-HY").await.text().await.unwrap();
+        assert!(org.contains("href=\"/org/XN-HY/rating-settings\""), "{org}");
+        let page = admin.get("/org/XN-HY/rating-settings").await;
+        assert_eq!(page.status(), StatusCode::OK);
+        let page = page.text().await.unwrap();
+        // The demo city sets the defaults at its root.
+        assert!(page.contains("沿用上级") && page.contains("href=\"/org/XN/rating-settings\"") && page.contains("value=\"two\" checked") && page.contains("name=\"code_2\""), "{page}");
+        let before = admin.get_json("/api/v1/org/nodes/XN-HY/rating-settings", StatusCode::OK).await;
+        let audited = || async {
+            let n: i64 = sqlx::query_scalar("select cast(count(*) as bigint) from audit_log where action = 'rating_settings.set'").fetch_one(app.store.pool()).await.unwrap();
+            n
+        };
+        let audits = audited().await;
+
+        // Every bad field is named, by the row the page shows; what was typed comes back.
+        let bad = [("scale", "three"), ("code_0", ""), ("zh_0", ""), ("en_0", ""), ("code_1", "Bad Code"), ("zh_1", ""), ("en_1", "x"), ("default_level", "4"), ("default_after_days", "abc")];
+        let r = admin.post_form("/org/XN-HY/rating-settings", &bad).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let page = r.text().await.unwrap();
+        for m in ["scale: 请选择两级或五级", "原因 2 · 代码: 需要新的", "原因 2 · 中文标签: 1 到 40 个字", "default_after_days: 请填写整数"] {
+            assert!(page.contains(m), "{m} in {page}");
+        }
+        assert!(!page.contains("class=\"error\">原因 1 ·"), "a blank row is no error");
+        assert!(page.contains("value=\"Bad Code\"") && page.contains("value=\"abc\""), "{page}");
+        let r = admin.post_form("/org/XN-HY/rating-settings", &[("scale", "two"), ("default_level", "3"), ("default_after_days", "7")]).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text().await.unwrap().contains("default_level: 两级评价只能默认记为 1（不满意）或 5（满意）"));
+        let r = admin.post_form("/org/XN-HY/rating-settings", &[("scale", "five"), ("code_0", "slow"), ("zh_0", "慢"), ("en_0", "Slow"), ("code_1", "slow"), ("zh_1", "很慢"), ("en_1", "Very slow")]).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "the same code twice");
+        // Without the form's CSRF token, or as a supervisor: refused.
+        let forged = admin.http.post(app.url("/org/XN-HY/rating-settings")).header("content-type", "application/x-www-form-urlencoded").body("scale=five").send().await.unwrap();
+        assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+        let sup = app.login("supervisor").await;
+        assert_eq!(sup.get("/org/XN-HY/rating-settings").await.status(), StatusCode::FORBIDDEN);
+        assert_eq!(sup.post_form("/org/XN-HY/rating-settings", &[("scale", "five")]).await.status(), StatusCode::FORBIDDEN);
+        assert_eq!(admin.get_json("/api/v1/org/nodes/XN-HY/rating-settings", StatusCode::OK).await, before, "nothing changed");
+        assert_eq!(audited().await, audits);
+
+        // Five levels, two reasons of the region's own (a blank row between them), a default.
+        let good = [("scale", "five"), ("code_0", "slow"), ("zh_0", " 办事效率低 "), ("en_0", "Too slow"), ("code_1", ""), ("zh_1", ""), ("en_1", ""), ("code_2", "many_trips"), ("zh_2", "多次跑腿"), ("en_2", "Many trips"), ("default_level", "4"), ("default_after_days", "7")];
+        let r = admin.post_form("/org/XN-HY/rating-settings", &good).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", r.text().await.unwrap());
+        assert_eq!(r.headers()["location"], "/org/XN-HY/rating-settings?saved=1");
+        let inherited = admin.get_json("/api/v1/org/nodes/XN-HY-GA-001-W1/rating-settings", StatusCode::OK).await;
+        assert_eq!(inherited, json!({"scale": "five", "extra_reasons": [{"code": "slow", "zh": "办事效率低", "en": "Too slow"}, {"code": "many_trips", "zh": "多次跑腿", "en": "Many trips"}], "default_level": 4, "default_after_days": 7}));
+        assert_eq!(audited().await, audits + 1);
+        let page = admin.get("/org/XN-HY/rating-settings?saved=1").await.text().await.unwrap();
+        assert!(page.contains("已保存") && page.contains("本机构有自己的评价设置") && page.contains("value=\"five\" checked") && page.contains("value=\"many_trips\""), "{page}");
+        // A citizen at a unit of the region sees five levels and the region's reasons.
+        let code = code_of(&app, "XN-HY-GA-001").await;
+        let rate_page = app.anonymous().get(&format!("/r/{code}")).await.text().await.unwrap();
+        assert!(rate_page.contains("非常满意") && rate_page.contains("办事效率低") && rate_page.contains("多次跑腿"), "{rate_page}");
+        // Below, the page says where the settings come from; above, that a node below has its own.
+        let below = admin.get("/org/XN-HY-GA/rating-settings").await.text().await.unwrap();
+        assert!(below.contains("沿用上级") && below.contains("href=\"/org/XN-HY/rating-settings\""), "{below}");
+        let city = admin.get("/org/XN/rating-settings").await.text().await.unwrap();
+        assert!(city.contains("下级中有自己设置"), "{city}");
+    }
+
     async fn an_admin_reissues_a_lost_posters_code_on_the_org_page(app) {
         let old = code_of(&app, "XN-CD-GA-001").await;
         let admin = app.login("admin").await;

@@ -90,6 +90,30 @@ pub async fn settings_for(store: &Store, org_code: &str) -> Result<RatingSetting
     })
 }
 
+/// The node whose settings are in force at `org_code`: itself or its nearest ancestor with
+/// settings of its own; `None` when the defaults apply.
+pub async fn settings_origin(store: &Store, org_code: &str) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar(
+        "select s.org_code from org_closure a join rating_settings s on s.org_code = a.ancestor
+         where a.descendant = $1 order by a.distance limit 1",
+    )
+    .bind(org_code)
+    .fetch_optional(store.pool())
+    .await?)
+}
+
+/// How many nodes below `org_code` (not itself) have settings of their own, which a change at
+/// `org_code` does not reach.
+pub async fn own_settings_below(store: &Store, org_code: &str) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "select cast(count(*) as bigint) from org_closure a join rating_settings s on s.org_code = a.descendant
+         where a.ancestor = $1 and a.distance > 0",
+    )
+    .bind(org_code)
+    .fetch_one(store.pool())
+    .await?)
+}
+
 /// Sets a node's rating settings, audited with before and after.
 pub async fn set_settings(store: &Store, org_code: &str, s: &RatingSettings, actor: &Actor) -> Result<()> {
     let before = settings_for(store, org_code).await?;
