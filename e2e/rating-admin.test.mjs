@@ -1,10 +1,11 @@
-// 评价二维码海报 in the browser: an admin opens the posters page from the menu, starts the whole
-// demo city's posters as an archive, watches the progress bar fill (the page refreshes itself,
-// no script), downloads the archive, and finds the build listed as done.
+// The admin side of the rating front door, in the browser: QR posters of the whole demo city made
+// with a progress bar (the page refreshes itself, no script) and downloaded; a lost poster's code
+// reissued on its unit's page; a region switched to five levels with a reason of its own, which a
+// citizen's phone then shows.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { BASE, SHOTS, launch, login } from './browser.mjs';
+import { BASE, SHOTS, launch, launchPhone, login, apiSession } from './browser.mjs';
 import { contrastProblems } from './a11y.mjs';
 
 let browser;
@@ -88,4 +89,37 @@ test('an admin reissues a lost poster\'s code on the unit\'s page; the old code 
   assert.equal(old.status(), 410);
   const fresh = await citizen.goto(newUrl.replace(/^https?:\/\/[^/]+/, BASE));
   assert.equal(fresh.status(), 200);
+});
+
+test('an admin gives a region five levels and a reason of its own; a citizen\'s phone shows them', async () => {
+  // Still logged in as the admin.
+  const page = await browser.newPage();
+  await page.goto(`${BASE}/org/XN-HY`);
+  await page.getByRole('link', { name: '评价设置' }).click();
+  await page.waitForURL(`${BASE}/org/XN-HY/rating-settings`);
+  assert.deepEqual((await page.evaluate(contrastProblems)).problems, []);
+  await page.getByLabel('五级：').check();
+  await page.getByLabel('原因 1 · 代码').fill('slow');
+  await page.getByLabel('原因 1 · 中文标签').fill('办事效率低');
+  // A label left empty comes back with its row named and what was typed kept.
+  await page.getByRole('button', { name: '保存评价设置' }).click();
+  assert.match(await page.locator('[role=alert]').textContent(), /原因 1 · 英文标签/);
+  assert.equal(await page.getByLabel('原因 1 · 代码').inputValue(), 'slow');
+  await page.getByLabel('原因 1 · 英文标签').fill('Too slow');
+  await page.getByRole('button', { name: '保存评价设置' }).click();
+  await page.waitForURL(/saved=1/);
+  assert.match(await page.locator('[role=status]').textContent(), /已保存/);
+  await page.screenshot({ path: `${SHOTS}rating-settings.png`, fullPage: true });
+
+  const admin = await apiSession('admin');
+  const code = await (await fetch(`${BASE}/api/v1/org/nodes/XN-HY-GA-001/rating-code`, admin)).json();
+  const phone = await launchPhone();
+  try {
+    const citizen = await phone.newPage();
+    await citizen.goto(code.url.replace(/^https?:\/\/[^/]+/, BASE));
+    const text = await citizen.locator('main').textContent();
+    for (const word of ['非常满意', '一般', '非常不满意', '办事效率低']) assert.match(text, new RegExp(word));
+  } finally {
+    await phone.close();
+  }
 });
