@@ -220,15 +220,22 @@ pub async fn reasons(store: &Store, node: &str, from: i64, to: i64) -> Result<Ve
 }
 
 /// Ratings by staff member of a unit or window over `[from, ms_to)` in milliseconds, from raw
-/// rows (a unit's ratings are few, and staff are the finest level).
+/// rows (a unit's ratings are few, and staff are the finest level). The ratings are found by
+/// their unit and time (`ratings_unit_time`): SQLite without statistics would otherwise walk
+/// every rating of the period by time (0.2 s for a window in a city of 100,000 ratings a month;
+/// 5 ms this way), and the unit's own node is found from the node up (`cross join`), not
+/// through every unit.
 pub async fn staff(store: &Store, node: &str, from_ms: i64, to_ms: i64) -> Result<Vec<NodeCounts>> {
     let rows = sqlx::query(
         "select s.staff_no, s.name, cast(count(*) as bigint) as ratings,
                 cast(coalesce(sum(case when r.outcome = 'satisfied' then 1 else 0 end), 0) as bigint) as satisfied,
                 cast(coalesce(sum(case when r.outcome = 'neutral' then 1 else 0 end), 0) as bigint) as neutral,
                 cast(coalesce(sum(case when r.outcome = 'unsatisfied' then 1 else 0 end), 0) as bigint) as unsatisfied
-         from ratings r join staff s on s.staff_no = r.staff_no join org_closure a on a.descendant = r.org_code
-         where a.ancestor = $1 and r.created_at >= $2 and r.created_at < $3
+         from ratings r join staff s on s.staff_no = r.staff_no
+         where r.unit_code = (select a.ancestor from org_closure a cross join org_nodes n
+                              where n.code = a.ancestor and a.descendant = $1 and n.kind = 'unit')
+           and r.created_at >= $2 and r.created_at < $3
+           and r.org_code in (select descendant from org_closure where ancestor = $1)
            and not exists (select 1 from rating_exclusions x where x.rating_id = r.id)
          group by s.staff_no, s.name order by s.staff_no",
     )

@@ -128,6 +128,39 @@ crate::on_both_engines! {
         assert!(csv.contains("满意率") && csv.contains("80.0%") && csv.contains("50.0%"), "{csv}");
     }
 
+    async fn a_windows_dashboard_lists_the_ratings_of_each_of_its_staff(app) {
+        let staff_of = |org: &'static str| {
+            let store = app.store.clone();
+            async move {
+                let nos: Vec<String> = sqlx::query_scalar("select staff_no from staff where org_code = $1 order by staff_no").bind(org).fetch_all(store.pool()).await.unwrap();
+                nos
+            }
+        };
+        let here = staff_of("XN-CD-GA-001-W1").await.remove(0);
+        let elsewhere: String = sqlx::query_scalar("select s.staff_no from staff s where s.org_code not in (select descendant from org_closure where ancestor = 'XN-CD-GA-001') order by s.staff_no limit 1").fetch_one(app.store.pool()).await.unwrap();
+        let admin = app.login("admin").await;
+        let personal = |no: String| {
+            let admin = &admin;
+            async move {
+                let v: Value = admin.post_json(&format!("/api/v1/staff/{no}/rating-code"), &json!({})).await.json().await.unwrap();
+                v["token"].as_str().unwrap().to_owned()
+            }
+        };
+        let (mine, theirs) = (personal(here.clone()).await, personal(elsewhere).await);
+        rated(&app, &mine, true).await;
+        rated(&app, &mine, false).await;
+        rated(&app, &theirs, false).await;
+        // Rated at the window's own code: no staff member named.
+        rated(&app, &code_of(&app, "XN-CD-GA-001-W1").await, true).await;
+        let sup = app.login("supervisor").await;
+        let d = sup.get_json("/api/v1/dashboard?under=XN-CD-GA-001-W1", StatusCode::OK).await;
+        let members: Vec<(String, String, i64, i64, i64)> = d["members"].as_array().unwrap().iter()
+            .map(|m| (m["code"].as_str().unwrap().to_owned(), m["kind"].as_str().unwrap().to_owned(), m["counts"]["ratings"].as_i64().unwrap(), m["counts"]["satisfied"].as_i64().unwrap(), m["counts"]["unsatisfied"].as_i64().unwrap()))
+            .collect();
+        assert_eq!(members, vec![(here, "staff".to_owned(), 2, 1, 1)]);
+        assert_eq!(d["totals"]["ratings"], 3, "the window's own ratings, with or without a staff member");
+    }
+
     async fn rankings_use_the_wilson_bound_share_ties_and_list_small_samples_apart(app) {
         let units = units_under(&app, "XN-CD", 4).await;
         let plan = [(5, 0), (5, 0), (4, 1), (1, 0)];
