@@ -338,6 +338,10 @@ pub struct InvitationView {
     pub invitation: Invitation,
     /// The link to show or print as a QR code; it works once.
     pub url: String,
+    /// The link as a QR image (SVG), for the window's screen or receipt.
+    pub svg: String,
+    /// The same as PNG.
+    pub png: String,
 }
 
 /// Issue a single-use rating invitation for one transaction (a window's own system, with a
@@ -383,7 +387,8 @@ async fn create_invitation(
     })?;
     let url = format!("{}/r/{}", state.config.public_url, invitation.token);
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
-    Ok((status, axum::Json(InvitationView { invitation, url })))
+    let (svg, png) = (format!("/qr/{}.svg", invitation.token), format!("/qr/{}.png", invitation.token));
+    Ok((status, axum::Json(InvitationView { invitation, url, svg, png })))
 }
 
 /// Alert filters.

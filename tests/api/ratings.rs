@@ -148,6 +148,11 @@ crate::on_both_engines! {
         let c = app.anonymous();
         let token = inv["token"].as_str().unwrap();
         assert!(inv["url"].as_str().unwrap().ends_with(&format!("/r/{token}")));
+        // Its QR image, for the window's screen: a genuine invitation draws.
+        assert_eq!(inv["svg"], format!("/qr/{token}.svg"));
+        let png = c.get(inv["png"].as_str().unwrap()).await;
+        assert_eq!(png.headers()["content-type"], "image/png");
+        assert_eq!(&png.bytes().await.unwrap()[1..4], b"PNG");
         assert_eq!(c.get(&format!("/r/{token}")).await.status(), StatusCode::OK);
         let first = c.http.post(app.url(&format!("/r/{token}"))).form(&[("satisfied", "yes")]).send().await.unwrap();
         assert_eq!(first.status(), StatusCode::SEE_OTHER);
