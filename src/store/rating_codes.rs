@@ -201,6 +201,19 @@ pub async fn live_code(store: &Store, org_code: &str) -> Result<Option<CodeView>
     row.as_ref().map(code_view).transpose()
 }
 
+/// The live personal codes of the staff attached to `root` or below it.
+pub async fn staff_codes_under(store: &Store, root: &str) -> Result<Vec<CodeView>> {
+    let rows = sqlx::query(
+        "select c.id, c.token, c.org_code, c.staff_no, c.created_at from org_closure a
+         join rating_codes c on c.org_code = a.descendant
+         where a.ancestor = $1 and c.staff_no is not null and c.revoked_at is null",
+    )
+    .bind(root)
+    .fetch_all(store.pool())
+    .await?;
+    rows.iter().map(code_view).collect()
+}
+
 /// The live personal code of a staff member, issuing one (audited) when there is none.
 /// Returns `None` when there is no such staff member.
 pub async fn staff_code(store: &Store, key: &SigningKey, staff_no: &str, actor: &Actor) -> Result<Option<CodeView>> {

@@ -39,6 +39,7 @@ pub fn pages() -> Router<AppState> {
         .route("/qr/{file}", get(qr_image))
         .route("/admin/posters", get(posters))
         .route("/org/{code}/rating-code/reissue", post(reissue_form))
+        .route("/org/{code}/staff/{staff_no}/rating-code", post(staff_code_form))
 }
 
 async fn node_in_scope(state: &AppState, user: &CurrentUser, code: &str) -> Result<(OrgCode, org::OrgNode)> {
@@ -177,19 +178,34 @@ async fn staff_code(
     user: CurrentUser,
     ApiPath(staff_no): ApiPath<String>,
 ) -> Result<axum::Json<CodeLinks>> {
+    Ok(axum::Json(links(&state, issue_staff_code(&state, &user, &staff_no).await?)))
+}
+
+/// A staff member's personal code, issued on first request (admins and supervisors whose scope
+/// holds the staff member).
+async fn issue_staff_code(state: &AppState, user: &CurrentUser, staff_no: &str) -> Result<CodeView> {
     user.require(matches!(user.user.role, Role::Admin | Role::Supervisor))?;
-    let no = crate::domain::ids::StaffNo::parse(&staff_no).map_err(|_| Error::NotFound)?;
+    let no = crate::domain::ids::StaffNo::parse(staff_no).map_err(|_| Error::NotFound)?;
     let org: Option<String> = sqlx::query_scalar("select org_code from staff where staff_no = $1")
         .bind(no.as_str())
         .fetch_optional(state.store.pool())
         .await
         .map_err(crate::store::StoreError::from)?;
     let org = org.ok_or(Error::NotFound)?;
-    user.require_scope(&state, &OrgCode::parse(&org).map_err(|e| Error::Internal(e.0))?).await?;
+    user.require_scope(state, &OrgCode::parse(&org).map_err(|e| Error::Internal(e.0))?).await?;
     let key = state.ratings.keys.current().ok_or_else(|| Error::Internal("no signing key".into()))?;
-    let code =
-        rating_codes::staff_code(&state.store, &key, no.as_str(), &user.actor()).await?.ok_or(Error::NotFound)?;
-    Ok(axum::Json(links(&state, code)))
+    rating_codes::staff_code(&state.store, &key, no.as_str(), &user.actor()).await?.ok_or(Error::NotFound)
+}
+
+/// The org page's button beside a staff member without a personal code.
+async fn staff_code_form(
+    State(state): State<AppState>,
+    PageUser(user): PageUser,
+    ApiPath((code, staff_no)): ApiPath<(String, String)>,
+) -> Result<Response, PageError> {
+    let (org_code, _) = node_in_scope(&state, &user, &code).await?;
+    issue_staff_code(&state, &user, &staff_no).await?;
+    Ok(axum::response::Redirect::to(&format!("/org/{org_code}#staff")).into_response())
 }
 
 /// Where to issue codes.

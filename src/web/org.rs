@@ -307,7 +307,8 @@ struct NodePage {
     kind_key: String,
     path: Vec<Crumb>,
     children: Vec<(OrgNode, String)>,
-    staff: Vec<Staff>,
+    /// Staff, each with their live personal rating code's token, if any.
+    staff: Vec<(Staff, Option<String>)>,
     show_staff: bool,
     can_export: bool,
     can_print_posters: bool,
@@ -342,7 +343,24 @@ async fn node_page(
         })
         .collect();
     let show_staff = user.user.role.can_read_staff() && matches!(node.kind, OrgKind::Unit | OrgKind::Window);
-    let staff = if show_staff { org::staff_under(&state.store, &code, 200, 0).await? } else { Vec::new() };
+    let staff = if show_staff {
+        let codes: std::collections::HashMap<String, String> =
+            crate::store::rating_codes::staff_codes_under(&state.store, code.as_str())
+                .await?
+                .into_iter()
+                .filter_map(|c| c.staff_no.map(|no| (no, c.token)))
+                .collect();
+        org::staff_under(&state.store, &code, 200, 0)
+            .await?
+            .into_iter()
+            .map(|s| {
+                let token = codes.get(&s.staff_no).cloned();
+                (s, token)
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     let rating_code = super::codes::code_card(&state, &user, &node).await?;
     let page = NodePage {
         tr: Tr { locale },

@@ -7,6 +7,41 @@ use serde_json::{Value, json};
 use crate::ratings::{code_of, counts, rate, rate_from_device};
 
 crate::on_both_engines! {
+    async fn a_staff_members_personal_code_is_issued_and_shown_on_the_org_page(app) {
+        let no: String = sqlx::query_scalar("select staff_no from staff where org_code = 'XN-CD-GA-001-W1' order by staff_no limit 1").fetch_one(app.store.pool()).await.unwrap();
+        let sup = app.login("supervisor").await;
+        let page = sup.get("/org/XN-CD-GA-001-W1").await.text().await.unwrap();
+        let action = format!("action=\"/org/XN-CD-GA-001-W1/staff/{no}/rating-code\"");
+        assert!(page.contains(&format!("data-staff=\"{no}\"")) && page.contains(&action) && page.contains("签发个人评价码"), "{page}");
+        // Without the form's CSRF token: refused, nothing issued.
+        let path = format!("/org/XN-CD-GA-001-W1/staff/{no}/rating-code");
+        let forged = sup.http.post(app.url(&path)).header("content-type", "application/x-www-form-urlencoded").body("").send().await.unwrap();
+        assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+        let issued = || async {
+            let n: i64 = sqlx::query_scalar("select cast(count(*) as bigint) from rating_codes where staff_no is not null").fetch_one(app.store.pool()).await.unwrap();
+            n
+        };
+        assert_eq!(issued().await, 0);
+        // A unit head sees the staff but has no button, and is refused.
+        let head = app.login("unithead").await;
+        let their = head.get("/org/XN-CD-GA-001-W1").await.text().await.unwrap();
+        assert!(their.contains(&format!("data-staff=\"{no}\"")) && !their.contains(&action), "{their}");
+        assert_eq!(head.post_form(&path, &[]).await.status(), StatusCode::FORBIDDEN);
+
+        let r = sup.post_form(&path, &[]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert_eq!(r.headers()["location"], "/org/XN-CD-GA-001-W1#staff");
+        assert_eq!(issued().await, 1);
+        let token = sup.post_json(&format!("/api/v1/staff/{no}/rating-code"), &json!({})).await.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
+        assert_eq!(issued().await, 1, "the same code, not a second one");
+        let page = sup.get("/org/XN-CD-GA-001-W1").await.text().await.unwrap();
+        assert!(page.contains(&format!("href=\"/qr/{token}.svg\"")) && !page.contains(&action), "{page}");
+        // The unit page above lists the window's staff with the code too.
+        assert!(sup.get("/org/XN-CD-GA-001").await.text().await.unwrap().contains(&format!("href=\"/qr/{token}.png\"")));
+        let png = app.anonymous().get(&format!("/qr/{token}.png")).await;
+        assert_eq!(png.status(), StatusCode::OK);
+    }
+
     async fn an_admin_sets_a_regions_scale_and_reasons_on_its_settings_page(app) {
         let admin = app.login("admin").await;
         let org = admin.get("/org/XN-HY").await.text().await.unwrap();
