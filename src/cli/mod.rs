@@ -121,6 +121,21 @@ enum Command {
         #[command(subcommand)]
         action: QrAction,
     },
+    /// The rating rollups behind dashboards and rankings.
+    Rollups {
+        #[command(subcommand)]
+        action: RollupsAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum RollupsAction {
+    /// Recompute the rating rollups from the raw ratings and compare, changing nothing; exits
+    /// non-zero and prints the differing rows when they differ.
+    Check,
+    /// Recompute the rating rollups from the raw ratings and keep them (a repair), printing
+    /// what changed.
+    Rebuild,
 }
 
 #[derive(Debug, Subcommand)]
@@ -416,6 +431,34 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Calendar { action } => calendar::calendar_command(action)?,
         Command::Bench { what } => bench::bench_command(what).await?,
         Command::Token { action } => users::token_command(&cli.global, action).await?,
+        Command::Rollups { action } => {
+            let config = load_config(&cli.global, None, false)?;
+            let store = open(&config).await?;
+            let apply = matches!(action, RollupsAction::Rebuild);
+            let drift = crate::store::rollups::rebuild_ratings(&store, apply).await?;
+            const SHOWN: usize = 20;
+            for (sign, rows) in [("-", &drift.stored_only), ("+", &drift.recomputed_only)] {
+                for row in rows.iter().take(SHOWN) {
+                    println!("{sign} {row}");
+                }
+                if rows.len() > SHOWN {
+                    println!("{sign} … and {} more", rows.len() - SHOWN);
+                }
+            }
+            let (stored, recomputed) = (drift.stored_only.len(), drift.recomputed_only.len());
+            match (apply, drift.is_empty()) {
+                (_, true) => println!("rating rollups match the raw ratings"),
+                (true, false) => {
+                    println!("rating rollups rebuilt: {stored} stored row(s) replaced by {recomputed} recomputed")
+                }
+                (false, false) => {
+                    eprintln!(
+                        "rating rollups DIFFER from the raw ratings: {stored} stored row(s) (-) against {recomputed} recomputed (+); `pingyi rollups rebuild` repairs them"
+                    );
+                    return Ok(ExitCode::FAILURE);
+                }
+            }
+        }
         Command::Audit { action: AuditAction::Verify } => {
             let config = load_config(&cli.global, None, false)?;
             let store = open(&config).await?;

@@ -318,7 +318,37 @@ pub fn delta_of(r: &sqlx::any::AnyRow, sign: i64) -> Result<RatingDelta> {
 
 /// Rebuilds the rating rollups from the raw ratings and exclusions (in one transaction).
 pub async fn recompute_ratings(store: &Store) -> Result<()> {
+    rebuild_ratings(store, true).await.map(|_| ())
+}
+
+/// How the rating rollups differed from the raw rows: the rollup rows (as [`snapshot`] writes
+/// them) only the stored rollups had, and those only the recomputed ones have.
+#[derive(Debug, Default)]
+pub struct Drift {
+    /// Rows in the stored rollups, not in the recomputed ones.
+    pub stored_only: Vec<String>,
+    /// Rows in the recomputed rollups, not in the stored ones.
+    pub recomputed_only: Vec<String>,
+}
+
+impl Drift {
+    /// The stored rollups matched the raw rows.
+    pub fn is_empty(&self) -> bool {
+        self.stored_only.is_empty() && self.recomputed_only.is_empty()
+    }
+}
+
+/// Recomputes the rating rollups from the raw ratings and exclusions in one transaction and
+/// reports how the stored ones differed; keeps the recomputed ones when `apply`, else rolls
+/// back (a check). On PostgreSQL the rollup tables are locked first, so a rating committed
+/// meanwhile adds to the rebuilt rows after the rebuild instead of being lost in it; on SQLite
+/// the write transaction holds every writer off.
+pub async fn rebuild_ratings(store: &Store, apply: bool) -> Result<Drift> {
     let mut tx = store.write().await?;
+    if store.dialect() == super::Dialect::Postgres {
+        sqlx::query("lock table rating_days, rating_hours, rating_reasons in exclusive mode").execute(&mut *tx).await?;
+    }
+    let before = snapshot_on(&mut tx).await?;
     for t in ["rating_days", "rating_hours", "rating_reasons"] {
         sqlx::query(sqlx::AssertSqlSafe(format!("delete from {t}"))).execute(&mut *tx).await?;
     }
@@ -339,12 +369,27 @@ pub async fn recompute_ratings(store: &Store) -> Result<()> {
     for chunk in deltas.chunks(5_000) {
         add_ratings(&mut tx, chunk).await?;
     }
-    tx.commit().await?;
-    Ok(())
+    let after = snapshot_on(&mut tx).await?;
+    if apply {
+        tx.commit().await?;
+    } else {
+        tx.rollback().await?;
+    }
+    let (b, a): (std::collections::BTreeSet<_>, std::collections::BTreeSet<_>) =
+        (before.iter().collect(), after.iter().collect());
+    Ok(Drift {
+        stored_only: before.iter().filter(|l| !a.contains(l)).cloned().collect(),
+        recomputed_only: after.iter().filter(|l| !b.contains(l)).cloned().collect(),
+    })
 }
 
 /// Rows of a rollup table as text, for comparing two states of the rollups.
 pub async fn snapshot(store: &Store) -> Result<Vec<String>> {
+    let mut conn = store.pool().acquire().await?;
+    snapshot_on(&mut conn).await
+}
+
+async fn snapshot_on(conn: &mut sqlx::AnyConnection) -> Result<Vec<String>> {
     let mut out = Vec::new();
     for (table, cols) in [
         ("rating_days", "org_code, day, total, satisfied, neutral, unsatisfied, defaulted, invited, excluded"),
@@ -352,7 +397,7 @@ pub async fn snapshot(store: &Store) -> Result<Vec<String>> {
         ("rating_reasons", "org_code, day, reason, n"),
     ] {
         let sql = format!("select {cols} from {table} order by {cols}");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(store.pool()).await?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(&mut *conn).await?;
         for r in rows {
             let mut line = format!("{table}:");
             for i in 0..cols.split(", ").count() {

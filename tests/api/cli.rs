@@ -3,6 +3,37 @@
 use reqwest::StatusCode;
 
 crate::on_both_engines! {
+    async fn rollups_check_finds_drift_and_rebuild_repairs_it(app) {
+        let code = crate::ratings::code_of(&app, "XN-CD-GA-001").await;
+        for satisfied in [true, false, false] {
+            let body = if satisfied { serde_json::json!({"code": code, "satisfied": true}) } else { serde_json::json!({"code": code, "satisfied": false, "reasons": ["not_done"]}) };
+            assert_eq!(crate::ratings::rate(&app.anonymous(), body).await.status(), StatusCode::CREATED);
+        }
+        let ok = app.cli(&["rollups", "check"], "");
+        assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+        assert!(String::from_utf8_lossy(&ok.stdout).contains("match"));
+        let good = pingyi::store::rollups::snapshot(&app.store).await.unwrap();
+
+        // Drift: a count off by five at the unit, and a reason row gone at the city.
+        sqlx::query("update rating_days set total = total + 5 where org_code = 'XN-CD-GA-001'").execute(app.store.pool()).await.unwrap();
+        sqlx::query("delete from rating_reasons where org_code = 'XN'").execute(app.store.pool()).await.unwrap();
+        let drifted = pingyi::store::rollups::snapshot(&app.store).await.unwrap();
+        let check = app.cli(&["rollups", "check"], "");
+        assert_eq!(check.status.code(), Some(1));
+        let (out, err) = (String::from_utf8_lossy(&check.stdout).to_string(), String::from_utf8_lossy(&check.stderr).to_string());
+        assert!(err.contains("DIFFER") && err.contains("1 stored row(s)") && err.contains("2 recomputed"), "{err}");
+        assert!(out.lines().any(|l| l.starts_with("- rating_days: XN-CD-GA-001 ")) && out.lines().any(|l| l.starts_with("+ rating_reasons: XN ")), "{out}");
+        assert_eq!(pingyi::store::rollups::snapshot(&app.store).await.unwrap(), drifted, "a check changes nothing");
+
+        let rebuild = app.cli(&["rollups", "rebuild"], "");
+        assert!(rebuild.status.success(), "{}", String::from_utf8_lossy(&rebuild.stderr));
+        assert!(String::from_utf8_lossy(&rebuild.stdout).contains("rebuilt"));
+        assert_eq!(pingyi::store::rollups::snapshot(&app.store).await.unwrap(), good);
+        assert!(app.cli(&["rollups", "check"], "").status.success());
+        let d = app.login("supervisor").await.get_json("/api/v1/dashboard?under=XN-CD-GA-001", StatusCode::OK).await;
+        assert_eq!(d["totals"]["ratings"], 3);
+    }
+
     async fn user_add_reads_the_password_from_stdin(app) {
         let out = app.cli(&["user", "add", "zhao.liu", "--role", "inspector", "--scope", "XN-CX", "--display-name", "赵六"], "a-fine-password\n");
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
