@@ -101,32 +101,66 @@ pub async fn add_ratings(conn: &mut sqlx::AnyConnection, deltas: &[RatingDelta])
     script.run(conn).await
 }
 
-/// [`add_ratings`] into a script, with the ancestors of the rated nodes known.
-pub(crate) fn add_ratings_to(script: &mut Script, deltas: &[RatingDelta], up: &Ancestors) {
-    let mut days: BTreeMap<(String, i64), DayCounts> = BTreeMap::new();
-    let mut hours: BTreeMap<(String, i64, i64), i64> = BTreeMap::new();
-    let mut reasons: BTreeMap<(String, i64, String), i64> = BTreeMap::new();
-    for d in deltas {
-        let (day, hour) = (day_of(d.at), hour_of(d.at));
-        for node in up.get(&d.org_code).into_iter().flatten() {
-            let c = days.entry((node.clone(), day)).or_default();
-            c.total += d.sign;
-            match d.outcome {
-                Outcome::Satisfied => c.satisfied += d.sign,
-                Outcome::Neutral => c.neutral += d.sign,
-                Outcome::Unsatisfied => c.unsatisfied += d.sign,
-            }
-            c.defaulted += d.sign * i64::from(d.defaulted);
-            c.invited += d.sign * i64::from(d.invited);
-            c.excluded += i64::from(d.sign < 0);
-            if d.outcome == Outcome::Unsatisfied {
-                *hours.entry((node.clone(), day, hour)).or_default() += d.sign;
-                for r in &d.reasons {
-                    *reasons.entry((node.clone(), day, r.clone())).or_default() += d.sign;
+/// The rating rollup rows that `deltas` add, per table: `rating_days` by (node, day),
+/// `rating_hours` by (node, day, hour) and `rating_reasons` by (node, day, reason), for every
+/// rated node and its ancestors (`up`).
+#[derive(Default)]
+pub(crate) struct RatingRows {
+    days: BTreeMap<(String, i64), DayCounts>,
+    hours: BTreeMap<(String, i64, i64), i64>,
+    reasons: BTreeMap<(String, i64, String), i64>,
+}
+
+impl RatingRows {
+    /// Adds `deltas`.
+    fn add(&mut self, deltas: &[RatingDelta], up: &Ancestors) {
+        for d in deltas {
+            let (day, hour) = (day_of(d.at), hour_of(d.at));
+            for node in up.get(&d.org_code).into_iter().flatten() {
+                let c = self.days.entry((node.clone(), day)).or_default();
+                c.total += d.sign;
+                match d.outcome {
+                    Outcome::Satisfied => c.satisfied += d.sign,
+                    Outcome::Neutral => c.neutral += d.sign,
+                    Outcome::Unsatisfied => c.unsatisfied += d.sign,
+                }
+                c.defaulted += d.sign * i64::from(d.defaulted);
+                c.invited += d.sign * i64::from(d.invited);
+                c.excluded += i64::from(d.sign < 0);
+                if d.outcome == Outcome::Unsatisfied {
+                    *self.hours.entry((node.clone(), day, hour)).or_default() += d.sign;
+                    for r in &d.reasons {
+                        *self.reasons.entry((node.clone(), day, r.clone())).or_default() += d.sign;
+                    }
                 }
             }
         }
     }
+
+    /// The rows as [`snapshot`] writes them, sorted the same way.
+    fn lines(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for ((node, day), c) in &self.days {
+            out.push(format!(
+                "rating_days: {node} {day} {} {} {} {} {} {} {}",
+                c.total, c.satisfied, c.neutral, c.unsatisfied, c.defaulted, c.invited, c.excluded
+            ));
+        }
+        for ((node, day, hour), n) in &self.hours {
+            out.push(format!("rating_hours: {node} {day} {hour} {n}"));
+        }
+        for ((node, day, reason), n) in &self.reasons {
+            out.push(format!("rating_reasons: {node} {day} {reason} {n}"));
+        }
+        out
+    }
+}
+
+/// [`add_ratings`] into a script, with the ancestors of the rated nodes known.
+pub(crate) fn add_ratings_to(script: &mut Script, deltas: &[RatingDelta], up: &Ancestors) {
+    let mut rows = RatingRows::default();
+    rows.add(deltas, up);
+    let RatingRows { days, hours, reasons } = rows;
     let rows: Vec<Vec<Bind>> = days
         .into_iter()
         .map(|((node, day), c)| {
@@ -338,20 +372,25 @@ impl Drift {
     }
 }
 
-/// Recomputes the rating rollups from the raw ratings and exclusions in one transaction and
-/// reports how the stored ones differed; keeps the recomputed ones when `apply`, else rolls
-/// back (a check). On PostgreSQL the rollup tables are locked first, so a rating committed
-/// meanwhile adds to the rebuilt rows after the rebuild instead of being lost in it; on SQLite
-/// the write transaction holds every writer off.
+/// Recomputes the rating rollups from the raw ratings and exclusions and reports how the stored
+/// ones differ. With `apply` (a repair) it replaces them, in one write transaction; on
+/// PostgreSQL the rollup tables are locked first, so that a rating committed meanwhile adds to
+/// the rebuilt rows afterwards instead of being lost. Without it (a check) it only reads, in one
+/// snapshot (a read transaction; repeatable read on PostgreSQL), so it holds no writer off.
 pub async fn rebuild_ratings(store: &Store, apply: bool) -> Result<Drift> {
-    let mut tx = store.write().await?;
-    if store.dialect() == super::Dialect::Postgres {
+    let mut tx = if apply {
+        store.write().await?
+    } else {
+        let begin = match store.dialect() {
+            super::Dialect::Postgres => "BEGIN ISOLATION LEVEL REPEATABLE READ",
+            super::Dialect::Sqlite => "BEGIN",
+        };
+        store.pool().begin_with(begin).await?
+    };
+    if apply && store.dialect() == super::Dialect::Postgres {
         sqlx::query("lock table rating_days, rating_hours, rating_reasons in exclusive mode").execute(&mut *tx).await?;
     }
     let before = snapshot_on(&mut tx).await?;
-    for t in ["rating_days", "rating_hours", "rating_reasons"] {
-        sqlx::query(sqlx::AssertSqlSafe(format!("delete from {t}"))).execute(&mut *tx).await?;
-    }
     let rows = sqlx::query(
         "select r.org_code, r.created_at, r.outcome, r.defaulted, r.source, r.reasons,
                 case when x.rating_id is null then 0 else 1 end as excluded
@@ -366,11 +405,23 @@ pub async fn rebuild_ratings(store: &Store, apply: bool) -> Result<Drift> {
             deltas.push(delta_of(r, -1)?);
         }
     }
-    for chunk in deltas.chunks(5_000) {
-        add_ratings(&mut tx, chunk).await?;
-    }
-    let after = snapshot_on(&mut tx).await?;
+    drop(rows);
+    let mut codes: Vec<&str> = deltas.iter().map(|d| d.org_code.as_str()).collect();
+    codes.sort_unstable();
+    codes.dedup();
+    let up = ancestors(&mut tx, &codes).await?;
+    let mut recomputed = RatingRows::default();
+    recomputed.add(&deltas, &up);
+    let after = recomputed.lines();
     if apply {
+        for t in ["rating_days", "rating_hours", "rating_reasons"] {
+            sqlx::query(sqlx::AssertSqlSafe(format!("delete from {t}"))).execute(&mut *tx).await?;
+        }
+        for chunk in deltas.chunks(5_000) {
+            let mut script = Script::new();
+            add_ratings_to(&mut script, chunk, &up);
+            script.run(&mut tx).await?;
+        }
         tx.commit().await?;
     } else {
         tx.rollback().await?;

@@ -255,6 +255,10 @@ crate::on_both_engines! {
         assert!(appeals > 0 && upheld > 0, "the mix had appeals ({appeals}, {upheld} upheld)");
         let incremental = pingyi::store::rollups::snapshot(&app.store).await.unwrap();
         assert!(incremental.len() > 10);
+        // The read-only check (computed in memory) agrees, and changes nothing.
+        let drift = pingyi::store::rollups::rebuild_ratings(&app.store, false).await.unwrap();
+        assert!(drift.is_empty(), "{drift:?}");
+        assert_eq!(pingyi::store::rollups::snapshot(&app.store).await.unwrap(), incremental);
         pingyi::store::rollups::recompute_ratings(&app.store).await.unwrap();
         let full = pingyi::store::rollups::snapshot(&app.store).await.unwrap();
         assert_eq!(incremental, full);
