@@ -101,7 +101,7 @@ pub struct FileConfig {
     pub max_body_bytes: Option<usize>,
     /// Largest import file accepted, in bytes.
     pub max_import_bytes: Option<usize>,
-    /// Most ratings one export holds (default 100000); a larger period is refused, never cut short.
+    /// Most ratings one XLSX export holds (default 100000); a larger period is refused, never cut short (CSV is streamed and takes any period).
     pub max_export_ratings: Option<usize>,
     /// The server secret as 64 hex characters (better: `PINGYI_SECRET_KEY` or `secret_file`).
     pub secret_key: Option<String>,
@@ -164,7 +164,7 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Largest import file, bytes.
     pub max_import_bytes: usize,
-    /// Most ratings one export holds.
+    /// Most ratings one XLSX export holds (CSV is streamed).
     pub max_export_ratings: usize,
     /// The server secret (phone encryption, hashing of device ids and addresses).
     pub secret: Secret,

@@ -41,22 +41,61 @@ pub(super) struct Row {
     pub reasons: String,
 }
 
+/// What rows need to know of the rated nodes: their names, and the settings of those whose
+/// ratings carry a reason of their region's own (the four standard ones are named by the
+/// catalog). Kept between the pages of an export.
+#[derive(Default)]
+pub(super) struct Places {
+    names: HashMap<String, String>,
+    settings: HashMap<String, ratings::RatingSettings>,
+}
+
+impl Places {
+    /// Knows the names of every node under `root` at once (one query, for an export).
+    pub(super) async fn under(state: &AppState, root: &OrgCode) -> Result<Places, Error> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "select n.code, n.name from org_closure a join org_nodes n on n.code = a.descendant where a.ancestor = $1",
+        )
+        .bind(root.as_str())
+        .fetch_all(state.store.pool())
+        .await
+        .map_err(crate::store::StoreError::from)?;
+        Ok(Places { names: rows.into_iter().collect(), settings: HashMap::new() })
+    }
+}
+
 /// `list` as rows, in `tr`'s language.
 pub(super) async fn rows(state: &AppState, tr: Tr, list: Vec<RatingView>) -> Result<Vec<Row>, Error> {
-    // Per rated node: its name and its region's settings (which name the region's own reasons).
-    let mut places: HashMap<String, (String, ratings::RatingSettings)> = HashMap::new();
+    rows_with(state, tr, list, &mut Places::default()).await
+}
+
+/// [`rows`], with what `places` knows already, adding to it what is looked up now.
+pub(super) async fn rows_with(
+    state: &AppState,
+    tr: Tr,
+    list: Vec<RatingView>,
+    places: &mut Places,
+) -> Result<Vec<Row>, Error> {
     let mut out = Vec::with_capacity(list.len());
     for r in list {
-        if !places.contains_key(&r.org_code) {
+        if !places.names.contains_key(&r.org_code) {
             let name = match OrgCode::parse(&r.org_code) {
                 Ok(code) => org::get(&state.store, &code).await?.map(|n| n.name),
                 Err(_) => None,
             };
-            let settings = ratings::settings_for(&state.store, &r.org_code).await?;
-            places.insert(r.org_code.clone(), (name.unwrap_or_else(|| r.org_code.clone()), settings));
+            places.names.insert(r.org_code.clone(), name.unwrap_or_else(|| r.org_code.clone()));
         }
-        let (name, settings) = &places[&r.org_code];
-        let (place, reasons) = (name.clone(), settings.reason_labels(tr.locale, &r.reasons).join("、"));
+        let own_reason = r.reasons.iter().any(|c| !crate::domain::rating::STANDARD_REASONS.contains(&c.as_str()));
+        let reasons = if own_reason {
+            if !places.settings.contains_key(&r.org_code) {
+                let settings = ratings::settings_for(&state.store, &r.org_code).await?;
+                places.settings.insert(r.org_code.clone(), settings);
+            }
+            places.settings[&r.org_code].reason_labels(tr.locale, &r.reasons).join("、")
+        } else {
+            ratings::RatingSettings::default().reason_labels(tr.locale, &r.reasons).join("、")
+        };
+        let place = places.names[&r.org_code].clone();
         let level = tr.t(&format!("rate.level{}", r.level)).to_owned();
         let outcome = match r.scale {
             crate::domain::rating::Scale::Five => level,

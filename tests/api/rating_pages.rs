@@ -268,7 +268,8 @@ crate::on_both_engines! {
 
 }
 
-/// An export larger than `max_export_ratings` is refused with the reason, never cut short.
+/// An XLSX export larger than `max_export_ratings` is refused with the reason, never cut short;
+/// CSV streams any size.
 async fn an_export_over_the_limit_is_refused(engine: crate::helpers::Engine) {
     let app = crate::helpers::spawn_app_with(engine, |c| c.max_export_ratings = 2).await;
     let code = code_of(&app, "XN-CD-GA-001").await;
@@ -276,12 +277,49 @@ async fn an_export_over_the_limit_is_refused(engine: crate::helpers::Engine) {
         rate_from_device(&app.url(""), &code, &format!("limit-{i}"), true).await;
     }
     let sup = app.login("supervisor").await;
-    let r = sup.get("/api/v1/ratings/export?under=XN-CD-GA-001").await;
+    let r = sup.get("/api/v1/ratings/export?under=XN-CD-GA-001&format=xlsx").await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error"]["fields"][0]["field"], "format");
     assert!(v["error"]["fields"][0]["message"].as_str().unwrap().contains("more than 2 ratings"), "{v}");
-    let two = sup.get("/api/v1/ratings/export?under=XN-CD-GA-001&outcome=satisfied&from=2020-01-01").await;
+    let two = sup.get("/api/v1/ratings/export?under=XN-CD-GA-001&outcome=satisfied&from=2020-01-01&format=xlsx").await;
     assert_eq!(two.status(), StatusCode::UNPROCESSABLE_ENTITY, "three satisfied: still over");
+    let csv = sup.get("/api/v1/ratings/export?under=XN-CD-GA-001").await;
+    assert_eq!(csv.status(), StatusCode::OK);
+    assert_eq!(csv.text().await.unwrap().lines().count(), 4, "the header and all three ratings");
+}
+
+crate::on_both_engines! {
+    async fn a_long_period_reads_page_by_page_in_order_without_gaps_or_repeats(app) {
+        // Ratings received in one batch may share a millisecond: the pages go by time, then id.
+        let code = code_of(&app, "XN-CD-GA-001").await;
+        let c = app.anonymous();
+        let sent: Vec<_> = (0..12).map(|i| {
+            let c = &c;
+            let code = code.clone();
+            async move { rate(c, json!({"code": code, "satisfied": i % 2 == 0, "reasons": if i % 2 == 0 { json!([]) } else { json!(["not_done"]) }})).await.status() }
+        }).collect();
+        for status in futures_util::future::join_all(sent).await {
+            assert_eq!(status, StatusCode::CREATED);
+        }
+        let root = pingyi::domain::ids::OrgCode::parse("XN-CD-GA").unwrap();
+        let range = (0, i64::MAX);
+        let all = pingyi::store::ratings::in_period(&app.store, &root, None, range, None, 100, None).await.unwrap();
+        assert_eq!(all.len(), 12);
+        for size in [1, 5, 12] {
+            let mut paged = Vec::new();
+            let mut after: Option<(i64, String)> = None;
+            loop {
+                let cursor = after.as_ref().map(|(t, i)| (*t, i.as_str()));
+                let page = pingyi::store::ratings::in_period(&app.store, &root, None, range, cursor, size, None).await.unwrap();
+                after = page.last().map(|r| (r.created_at, r.id.clone()));
+                let n = page.len() as i64;
+                paged.extend(page.into_iter().map(|r| r.id));
+                if n < size { break; }
+            }
+            assert_eq!(paged, all.iter().map(|r| r.id.clone()).collect::<Vec<_>>(), "pages of {size}");
+        }
+    }
 }
 
 mod export_limit {

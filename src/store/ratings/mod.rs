@@ -368,25 +368,43 @@ pub async fn list(
     rows.iter().map(|r| rating_view(r, reveal)).collect()
 }
 
-/// Ratings of units under `root` received in `[from, to)` (ms), oldest first, optionally of one
-/// outcome; at most `limit` (the caller asks for one more than it will take, to know whether the
-/// period holds more).
+/// Ratings of units under `root` received in `[from, to)` (ms), oldest first (by time, then id),
+/// optionally of one outcome, and only those after `after` (time and id of the last one read, to
+/// read a long period page by page); at most `limit` (the caller may ask for one more than it
+/// will take, to know whether the period holds more).
 pub async fn in_period(
     store: &Store,
     root: &OrgCode,
     outcome: Option<Outcome>,
     (from, to): (i64, i64),
+    after: Option<(i64, &str)>,
     limit: i64,
     reveal: Option<&crate::secrets::Sealer>,
 ) -> Result<Vec<RatingView>> {
     let mut binds = vec![Bind::Text(root.as_str().to_owned()), Bind::Int(from), Bind::Int(to)];
+    // Walk the ratings by time from the cursor and keep those of the subtree: every page then
+    // reads only past the previous one. SQLite without statistics would walk each unit's
+    // ratings and sort the whole period again for every page (0.46 s a page of a whole city's
+    // 300,000 ratings against 0.01 s); PostgreSQL picks this walk itself once analyzed.
+    let hint = match store.dialect() {
+        crate::store::Dialect::Sqlite => " indexed by ratings_time",
+        crate::store::Dialect::Postgres => "",
+    };
     let mut sql = format!(
-        "{RATING_SELECT} join org_closure a on a.descendant = r.unit_code
-         where a.ancestor = $1 and r.created_at >= $2 and r.created_at < $3"
+        "{RATING_SELECT}{hint} where r.unit_code in (select descendant from org_closure where ancestor = $1)
+         and r.created_at >= $2 and r.created_at < $3"
     );
     if let Some(o) = outcome {
         binds.push(Bind::Text(o.as_str().to_owned()));
         sql.push_str(&format!(" and r.outcome = ${}", binds.len()));
+    }
+    if let Some((at, id)) = after {
+        binds.push(Bind::Int(at));
+        binds.push(Bind::Text(id.to_owned()));
+        let (t, i) = (binds.len() - 1, binds.len());
+        // `created_at >= t` on its own, so that the walk starts at the cursor instead of
+        // filtering every rating before it again.
+        sql.push_str(&format!(" and r.created_at >= ${t} and (r.created_at > ${t} or r.id > ${i})"));
     }
     binds.push(Bind::Int(limit.max(1)));
     sql.push_str(&format!(" order by r.created_at, r.id limit ${}", binds.len()));
