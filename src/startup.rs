@@ -71,6 +71,7 @@ impl App {
             ratings: Arc::new(ratings),
             calendar,
             outbound,
+            public_cache: Default::default(),
         });
         Ok(App { listener, state })
     }

@@ -81,6 +81,8 @@ pub struct Shared {
     pub calendar: Arc<crate::calendar_data::CalendarHandle>,
     /// SMTP and webhook clients for jobs.
     pub outbound: Arc<crate::jobs::Outbound>,
+    /// The public page's figures, kept for a minute.
+    pub public_cache: rankings::PublicCache,
 }
 
 /// The OpenAPI document's header; paths are added by the routers below.

@@ -216,6 +216,25 @@ crate::on_both_engines! {
         assert_eq!(app.login("staff").await.get(&format!("/api/v1/reports/monthly?month={month}")).await.status(), StatusCode::FORBIDDEN);
     }
 
+    async fn the_public_page_keeps_its_figures_for_a_minute_per_quarter(app) {
+        let first = app.anonymous().get_json("/api/v1/public", StatusCode::OK).await;
+        assert!(first["units"].as_array().unwrap().is_empty());
+        assert!(first["as_of"].as_str().unwrap().len() >= 16, "{first}");
+        // Thirty ratings would put the unit on the page, but the figures are kept for a minute.
+        let code = code_of(&app, "XN-CD-GA-001").await;
+        for _ in 0..30 {
+            rated(&app, &code, true).await;
+        }
+        let kept = app.anonymous().get_json("/api/v1/public", StatusCode::OK).await;
+        assert_eq!(kept, first, "the same figures, computed at the same time");
+        let page = app.anonymous().get("/public").await.text().await.unwrap();
+        assert!(page.contains(&format!("数据更新于（每分钟更新）： {}", first["as_of"].as_str().unwrap())), "{page}");
+        // Another quarter is computed for itself; a bad one is still refused.
+        let other = app.anonymous().get_json("/api/v1/public?period=2026Q1", StatusCode::OK).await;
+        assert_eq!((other["from"].as_str(), other["to"].as_str()), (Some("2026-01-01"), Some("2026-03-31")));
+        assert_eq!(app.anonymous().get("/api/v1/public?period=2026Q9").await.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+
     async fn rollups_equal_a_full_recomputation_after_random_ratings_and_appeals(app) {
         // The unit head's own unit is among them, so that some ratings can be appealed.
         let mut units = vec!["XN-CD-GA-001".to_owned()];

@@ -29,6 +29,8 @@ use crate::store::rollups::{date_of_day, day_of, day_of_date};
 
 mod public;
 
+pub use public::PublicCache;
+
 /// Default minimum sample: below it a unit is "not enough ratings" rather than ranked.
 pub const MIN_SAMPLE: i64 = 30;
 
