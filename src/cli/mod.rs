@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 mod bench;
 mod calendar;
 mod qr;
+mod rollups;
 mod transfer;
 mod users;
 
@@ -431,34 +432,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Calendar { action } => calendar::calendar_command(action)?,
         Command::Bench { what } => bench::bench_command(what).await?,
         Command::Token { action } => users::token_command(&cli.global, action).await?,
-        Command::Rollups { action } => {
-            let config = load_config(&cli.global, None, false)?;
-            let store = open(&config).await?;
-            let apply = matches!(action, RollupsAction::Rebuild);
-            let drift = crate::store::rollups::rebuild_ratings(&store, apply).await?;
-            const SHOWN: usize = 20;
-            for (sign, rows) in [("-", &drift.stored_only), ("+", &drift.recomputed_only)] {
-                for row in rows.iter().take(SHOWN) {
-                    println!("{sign} {row}");
-                }
-                if rows.len() > SHOWN {
-                    println!("{sign} … and {} more", rows.len() - SHOWN);
-                }
-            }
-            let (stored, recomputed) = (drift.stored_only.len(), drift.recomputed_only.len());
-            match (apply, drift.is_empty()) {
-                (_, true) => println!("rating rollups match the raw ratings"),
-                (true, false) => {
-                    println!("rating rollups rebuilt: {stored} stored row(s) replaced by {recomputed} recomputed")
-                }
-                (false, false) => {
-                    eprintln!(
-                        "rating rollups DIFFER from the raw ratings: {stored} stored row(s) (-) against {recomputed} recomputed (+); `pingyi rollups rebuild` repairs them"
-                    );
-                    return Ok(ExitCode::FAILURE);
-                }
-            }
-        }
+        Command::Rollups { action } => return rollups::rollups_command(&cli.global, action).await,
         Command::Audit { action: AuditAction::Verify } => {
             let config = load_config(&cli.global, None, false)?;
             let store = open(&config).await?;

@@ -70,6 +70,18 @@ impl Role {
         self == Role::Supervisor
     }
 
+    /// May print the rating codes of its scope (QR posters) and issue staff members' personal
+    /// codes.
+    pub fn can_print_codes(self) -> bool {
+        matches!(self, Role::Admin | Role::Supervisor)
+    }
+
+    /// May reissue and issue units' and windows' rating codes, rotate the signing key and set
+    /// regions' rating settings.
+    pub fn can_manage_codes(self) -> bool {
+        self == Role::Admin
+    }
+
     /// May see staff lists within its scope (citizens' and enterprises' views never show them).
     pub fn can_read_staff(self) -> bool {
         !matches!(self, Role::Enterprise)

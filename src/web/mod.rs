@@ -20,6 +20,7 @@ pub mod posters_page;
 pub mod rankings;
 pub mod rate;
 pub mod ratings;
+pub mod ratings_export;
 pub mod ratings_page;
 pub mod reports;
 pub mod session;

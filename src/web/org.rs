@@ -366,7 +366,7 @@ async fn node_page(
         tr: Tr { locale },
         nav: Nav::new(Some(&user), &format!("/org/{code}")),
         rating_code,
-        can_reissue: user.user.role == crate::domain::role::Role::Admin,
+        can_reissue: user.user.role.can_manage_codes(),
         reissued: notice.reissued.is_some(),
         kind_key: format!("kind.{}", node.kind.as_str()),
         node,
@@ -375,10 +375,7 @@ async fn node_page(
         staff,
         show_staff,
         can_export: user.user.role.can_export_org(),
-        can_print_posters: matches!(
-            user.user.role,
-            crate::domain::role::Role::Admin | crate::domain::role::Role::Supervisor
-        ),
+        can_print_posters: user.user.role.can_print_codes(),
         offset: paging.offset(),
         limit: paging.limit(),
     };

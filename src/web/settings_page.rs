@@ -17,7 +17,6 @@ use super::pages::{Nav, Page, PageError};
 use crate::domain::FieldError;
 use crate::domain::ids::OrgCode;
 use crate::domain::rating::Scale;
-use crate::domain::role::Role;
 use crate::i18n::Tr;
 use crate::store::org::{self, OrgNode};
 use crate::store::ratings::{self, RatingSettings, ReasonDef};
@@ -35,6 +34,13 @@ struct ReasonRow {
     code: String,
     zh: String,
     en: String,
+}
+
+impl ReasonRow {
+    /// Left empty: not a reason.
+    fn is_blank(&self) -> bool {
+        [&self.code, &self.zh, &self.en].iter().all(|v| v.trim().is_empty())
+    }
 }
 
 #[derive(Template)]
@@ -63,7 +69,7 @@ struct Notice {
 }
 
 async fn node_for_admin(state: &AppState, user: &CurrentUser, code: &str) -> Result<OrgNode, Error> {
-    user.require(user.user.role == Role::Admin)?;
+    user.require(user.user.role.can_manage_codes())?;
     let code = OrgCode::parse(code).map_err(|_| Error::NotFound)?;
     let node = org::get(&state.store, &code).await?.ok_or(Error::NotFound)?;
     user.require_scope(state, &code).await?;
@@ -139,11 +145,30 @@ fn field<'a>(form: &'a [(String, String)], name: &str) -> &'a str {
     form.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str())
 }
 
+/// The reason rows as posted (`code_N`, `zh_N`, `en_N` from N = 0 until a row is missing), blank
+/// ones included, so that they keep the numbers the page shows.
+fn typed_rows(form: &[(String, String)]) -> Vec<ReasonRow> {
+    let mut rows = Vec::new();
+    for i in 0.. {
+        let names = [format!("code_{i}"), format!("zh_{i}"), format!("en_{i}")];
+        if !form.iter().any(|(k, _)| names.contains(k)) {
+            return rows;
+        }
+        let [code, zh, en] = names.map(|n| field(form, &n).to_owned());
+        rows.push(ReasonRow { code, zh, en });
+    }
+    rows
+}
+
 /// Reads the form into settings; the reason rows left blank are skipped. Field names in errors
 /// name the row as the page numbers it (`reason 2 · code`).
 fn read_form(tr: Tr, form: &[(String, String)]) -> Result<RatingSettings, Error> {
     let mut fields = Vec::new();
-    let scale = Scale::parse(field(form, "scale")).filter(|_| matches!(field(form, "scale"), "two" | "five"));
+    let scale = match field(form, "scale") {
+        "two" => Some(Scale::Two),
+        "five" => Some(Scale::Five),
+        _ => None,
+    };
     if scale.is_none() {
         fields.push(FieldError::new("scale", tr.t("settings.err.scale")));
     }
@@ -164,16 +189,11 @@ fn read_form(tr: Tr, form: &[(String, String)]) -> Result<RatingSettings, Error>
     let days = number("default_after_days", &mut fields);
     let mut reasons = Vec::new();
     let mut row_numbers = Vec::new();
-    for i in 0.. {
-        let (code_name, zh_name, en_name) = (format!("code_{i}"), format!("zh_{i}"), format!("en_{i}"));
-        if !form.iter().any(|(k, _)| k == &code_name || k == &zh_name || k == &en_name) {
-            break;
-        }
-        let (code, zh, en) = (field(form, &code_name).trim(), field(form, &zh_name), field(form, &en_name));
-        if code.is_empty() && zh.trim().is_empty() && en.trim().is_empty() {
+    for (i, row) in typed_rows(form).into_iter().enumerate() {
+        if row.is_blank() {
             continue;
         }
-        reasons.push(ReasonDef { code: code.to_owned(), zh: zh.to_owned(), en: en.to_owned() });
+        reasons.push(ReasonDef { code: row.code.trim().to_owned(), zh: row.zh, en: row.en });
         row_numbers.push(i + 1);
     }
     let settings = RatingSettings {
@@ -221,18 +241,9 @@ async fn settings_form(
         }
         Err(e @ Error::Validation(_)) => {
             let status = e.status();
-            let mut rows = Vec::new();
-            for i in 0.. {
-                let names = [format!("code_{i}"), format!("zh_{i}"), format!("en_{i}")];
-                if !form.iter().any(|(k, _)| names.contains(k)) {
-                    break;
-                }
-                let [code, zh, en] = names.map(|n| field(&form, &n).to_owned());
-                rows.push(ReasonRow { code, zh, en });
-            }
             let typed = (
                 field(&form, "scale").to_owned(),
-                rows,
+                typed_rows(&form),
                 field(&form, "default_level").to_owned(),
                 field(&form, "default_after_days").to_owned(),
             );

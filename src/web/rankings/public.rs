@@ -60,7 +60,7 @@ const KEEP: std::time::Duration = std::time::Duration::from_secs(60);
 /// Quarters kept at once (the period is the visitor's choice).
 const KEEP_QUARTERS: usize = 8;
 
-/// The public figures per quarter, each kept for [`KEEP`]: the page is for anyone and sums every
+/// The public figures per quarter, each kept for a minute: the page is for anyone and sums every
 /// unit's rollups (0.2 s at 100,000 ratings a month), so a rush of visitors must not recompute
 /// it for each of them. Per server process.
 #[derive(Debug, Default)]
