@@ -10,9 +10,12 @@ export const PASSWORD = 'pingyi-demo';
 export const SHOTS = new URL('./screenshots/', import.meta.url).pathname;
 mkdirSync(SHOTS, { recursive: true });
 
+// Every browser runs with the server's Content-Security-Policy on. A page that breaks it (an
+// inline script, a style attribute) logs a console error; closing the browser then fails the
+// test with the violations it saw.
 export async function launch(options = {}) {
   const profile = mkdtempSync(join(tmpdir(), 'pingyi-chromium-'));
-  return chromium.launchPersistentContext(profile, {
+  const context = await chromium.launchPersistentContext(profile, {
     executablePath: '/usr/bin/chromium',
     headless: true,
     args: [
@@ -24,6 +27,19 @@ export async function launch(options = {}) {
     acceptDownloads: true,
     ...options,
   });
+  const violations = [];
+  const watch = (page) => page.on('console', (msg) => {
+    if (/Content.Security.Policy/i.test(msg.text())) violations.push(`${page.url()}: ${msg.text()}`);
+  });
+  context.pages().forEach(watch);
+  context.on('page', watch);
+  const close = context.close.bind(context);
+  context.close = async () => {
+    await close();
+    if (violations.length > 0) throw new Error(`Content-Security-Policy violations:\n${violations.join('\n')}`);
+  };
+  context.cspViolations = violations;
+  return context;
 }
 
 // A phone: small touch screen, and JavaScript off to prove the pages work without it.

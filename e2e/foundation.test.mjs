@@ -94,3 +94,15 @@ test('a wrong password is refused on the page', async () => {
   await page.waitForSelector('p.error');
   assert.match(await page.locator('p.error').textContent(), /用户名或密码错误/);
 });
+
+test('the pages run under a Content-Security-Policy that the browser enforces and the tests watch', async () => {
+  const resp = await page.goto(`${BASE}/login`);
+  assert.match(resp.headers()['content-security-policy'], /frame-ancestors 'none'/);
+  // An inline style set by a script is refused and reported: the watcher that fails every test
+  // on a violation sees it. It is taken back out so that this test's own violation passes.
+  await page.evaluate(() => document.body.setAttribute('style', 'color: red'));
+  await page.waitForTimeout(200);
+  assert.ok(context.cspViolations.length > 0, 'the violation was seen');
+  assert.notEqual(await page.evaluate(() => getComputedStyle(document.body).color), 'rgb(255, 0, 0)');
+  context.cspViolations.length = 0;
+});

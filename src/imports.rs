@@ -154,7 +154,7 @@ fn read_csv(bytes: &[u8]) -> Result<Vec<(usize, Vec<String>)>, Vec<FieldError>> 
         match record {
             Ok(r) => {
                 let at = r.position().map_or(out.len() + 1, |p| line_at(p.byte()));
-                out.push((at, r.iter().map(str::to_owned).collect()));
+                out.push((at, r.iter().map(|c| restored_cell(c.to_owned())).collect()));
             }
             Err(e) => {
                 let at = e.position().map_or(out.len() + 1, |p| line_at(p.byte()));
@@ -184,13 +184,33 @@ fn read_xlsx(bytes: &[u8]) -> Result<Vec<(usize, Vec<String>)>, Vec<FieldError>>
         .collect())
 }
 
-/// Writes rows (the first is the header) as CSV or XLSX.
+/// A CSV cell that a spreadsheet will not run: Excel, WPS and LibreOffice read a cell that
+/// starts with `=`, `+`, `-`, `@`, a tab or a carriage return as a formula, so a citizen's comment
+/// `=HYPERLINK(…)` would run on the desk of whoever opens the export. Such a cell gets a leading
+/// `'`, which the spreadsheet shows as text and [`read_table`] takes off again on import. A
+/// plain number (`-3.5`) is no formula and stays as it is. XLSX cells are written as strings and
+/// need nothing.
+pub fn inert_cell(cell: &str) -> std::borrow::Cow<'_, str> {
+    let risky = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if risky && cell.parse::<f64>().is_err() { format!("'{cell}").into() } else { cell.into() }
+}
+
+/// [`inert_cell`] undone: a cell read from a file that this program wrote.
+fn restored_cell(cell: String) -> String {
+    match cell.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r']) => rest.to_owned(),
+        _ => cell,
+    }
+}
+
+/// Writes rows (the first is the header) as CSV or XLSX. Every CSV cell goes through
+/// [`inert_cell`].
 pub fn write_table(format: Format, sheet: &str, rows: &[Vec<String>]) -> Result<Vec<u8>, String> {
     match format {
         Format::Csv => {
             let mut w = csv::Writer::from_writer(Vec::new());
             for r in rows {
-                w.write_record(r).map_err(|e| e.to_string())?;
+                w.write_record(r.iter().map(|cell| inert_cell(cell).into_owned())).map_err(|e| e.to_string())?;
             }
             w.into_inner().map_err(|e| e.to_string())
         }
@@ -334,6 +354,25 @@ mod tests {
         let t = read_table(&bytes, Format::Xlsx, &ORG_COLUMNS).unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(t.rows.len(), 1);
         assert_eq!((t.rows[0].0, t.cell(0, "name")), (2, "西宁市".to_owned()));
+    }
+
+    #[test]
+    fn csv_cells_that_a_spreadsheet_would_run_are_written_as_text_and_read_back_whole() {
+        let risky = ["=HYPERLINK(\"http://x\")", "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\tx", "\rx"];
+        let mut rows = vec![vec!["code".to_owned(), "name".to_owned()]];
+        rows.extend(risky.iter().map(|r| vec!["XN".to_owned(), (*r).to_owned()]));
+        rows.push(vec!["XN".to_owned(), "-3.5".to_owned()]);
+        let bytes = write_table(Format::Csv, "org", &rows).unwrap_or_else(|e| panic!("{e}"));
+        let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(&bytes[..]);
+        let names: Vec<String> = reader.records().map(|r| r.map(|r| r[1].to_owned()).unwrap_or_default()).collect();
+        for (name, original) in names.iter().zip(risky) {
+            assert_eq!(name, &format!("'{original}"), "written as text");
+        }
+        assert_eq!(names.last().map(String::as_str), Some("-3.5"), "a number is no formula");
+        let t = read_table(&bytes, Format::Csv, &ORG_COLUMNS).unwrap_or_else(|e| panic!("{e:?}"));
+        for (i, original) in risky.iter().enumerate() {
+            assert_eq!(t.cell(i, "name"), *original, "read back as it was");
+        }
     }
 
     #[test]

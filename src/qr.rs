@@ -149,21 +149,32 @@ pub fn posters_html(posters: &[Poster], paper: Paper, mut progress: impl FnMut()
     Ok(html)
 }
 
-fn html_head(posters: usize, paper: Paper) -> String {
-    let mut html = String::with_capacity(posters * 12_000);
-    let _ = write!(
-        html,
-        "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>评议二维码 Rating codes</title><style>\
-         @page {{ size: {paper}; margin: 12mm; }}\
+/// The posters document's stylesheet, inline so that the document prints on its own once
+/// saved; the Content-Security-Policy allows it by its hash (`web::headers`).
+pub fn poster_style(paper: Paper) -> String {
+    format!(
+        "@page {{ size: {paper}; margin: 12mm; }}\
          body {{ margin: 0; font-family: \"PingFang SC\", \"Microsoft YaHei\", \"Noto Sans CJK SC\", sans-serif; color: #1b1f24; }}\
          .poster {{ page-break-after: always; break-after: page; text-align: center; padding: 6mm 0; }}\
          .poster h1 {{ font-size: 22pt; margin: 0 0 2mm; }} .poster h2 {{ font-size: 16pt; margin: 0 0 6mm; font-weight: normal; }}\
          .poster .qr svg {{ width: 95mm; height: 95mm; }}\
          .poster .zh {{ font-size: 18pt; margin: 6mm 0 1mm; font-weight: bold; color: #b3261e; }} .poster .en {{ font-size: 12pt; margin: 0; }}\
          .poster .code {{ font-size: 8pt; color: #57606a; margin-top: 8mm; }}\
-         @media screen {{ .poster {{ border-bottom: 1px dashed #d0d7de; }} }}\
-         </style></head><body>",
+         @media screen {{ .poster {{ border-bottom: 1px dashed #d0d7de; }} }}",
         paper = paper.css()
+    )
+}
+
+/// Both papers, for the Content-Security-Policy's list of allowed inline styles.
+pub const PAPERS: [Paper; 2] = [Paper::A5, Paper::A4];
+
+fn html_head(posters: usize, paper: Paper) -> String {
+    let mut html = String::with_capacity(posters * 12_000);
+    let _ = write!(
+        html,
+        "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>评议二维码 Rating codes</title>\
+         <style>{}</style></head><body>",
+        poster_style(paper)
     );
     html
 }

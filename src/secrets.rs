@@ -46,6 +46,11 @@ impl Secret {
         }
     }
 
+    /// A fingerprint that tells two secrets apart and nothing of either: 32 hex digits.
+    pub fn fingerprint(&self) -> String {
+        hex::encode(&self.derive("pingyi secret fingerprint v1")[..16])
+    }
+
     /// A key for one purpose, derived so that purposes never share a key.
     pub fn derive(&self, purpose: &str) -> [u8; 32] {
         let Ok(mut m) = <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(&self.0) else { return [0; 32] };

@@ -23,6 +23,13 @@ pub enum StartupError {
         /// The cause.
         source: StoreError,
     },
+    /// The server secret is not the one the data was written with.
+    #[error(
+        "the server secret is not the one this database was written with: phone numbers sealed with it could not be \
+         read. Start with the original secret (secret_file, default ./pingyi.secret, or PINGYI_SECRET_KEY); \
+         servers sharing one database must share one secret"
+    )]
+    SecretDiffers,
     /// The address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -50,6 +57,7 @@ impl App {
 
     /// Binds the listener for an already open store.
     pub async fn with_store(config: Config, store: Store) -> Result<App, StartupError> {
+        check_secret(&store, &config).await?;
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|source| StartupError::Bind { addr: config.listen, source })?;
@@ -116,6 +124,19 @@ impl App {
             .await?;
         self.state.store.close().await;
         Ok(())
+    }
+}
+
+/// Refuses a server secret other than the one the data was written with (recording it on a
+/// database that has none yet).
+pub async fn check_secret(store: &Store, config: &Config) -> Result<(), StartupError> {
+    let sealer = crate::secrets::Sealer::new(&config.secret);
+    let check = crate::store::fingerprint::check(store, &config.secret.fingerprint(), |s| sealer.open(s).is_some())
+        .await
+        .map_err(|source| StartupError::Store { url: config.database.to_string(), source })?;
+    match check {
+        crate::store::fingerprint::SecretCheck::Differs => Err(StartupError::SecretDiffers),
+        _ => Ok(()),
     }
 }
 

@@ -356,6 +356,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Worker { once } => {
             let config = load_config(&cli.global, None, false)?;
             let store = open(&config).await?;
+            startup::check_secret(&store, &config).await.map_err(|e| CliError::Failed(e.to_string()))?;
             let outbound =
                 std::sync::Arc::new(crate::jobs::Outbound::new(config.smtp_url.clone(), config.mail_from.clone()));
             let store_for_sweeps = store.clone();

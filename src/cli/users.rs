@@ -48,9 +48,12 @@ pub(super) async fn user_command(global: &GlobalArgs, action: UserAction) -> Res
                 .await?
                 .ok_or_else(|| CliError::Usage(format!("no user named {name}")))?;
             let mut tx = store.write().await?;
-            users::set_password(&mut tx, &user, &hash, &Actor::cli()).await?;
+            let changed = users::set_password(&mut tx, &user, &hash, &Actor::cli()).await?;
             tx.commit().await.map_err(StoreError::from)?;
-            println!("password of {} changed; their sessions were ended", user.username);
+            println!(
+                "password of {} changed; {} session(s) ended and {} API token(s) revoked",
+                user.username, changed.sessions_ended, changed.tokens_revoked
+            );
         }
         UserAction::List => {
             let store = open(&config).await?;

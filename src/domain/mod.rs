@@ -5,6 +5,7 @@ pub mod audit;
 pub mod calendar;
 pub mod case;
 pub mod ids;
+pub mod login;
 pub mod lunar;
 pub mod org;
 pub mod rates;

@@ -70,6 +70,18 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/0012_poster_builds.sql"),
         postgres: None,
     },
+    Migration {
+        version: 13,
+        name: "login_failures",
+        sql: include_str!("../../migrations/0013_login_failures.sql"),
+        postgres: None,
+    },
+    Migration {
+        version: 14,
+        name: "secret_fingerprint",
+        sql: include_str!("../../migrations/0014_secret_fingerprint.sql"),
+        postgres: None,
+    },
 ];
 
 pub(super) async fn run(store: &Store) -> Result<usize> {

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod calendar;
 pub mod cases;
 pub mod dashboard;
+pub mod fingerprint;
 pub mod invitations;
 pub mod jobs;
 mod migrate;

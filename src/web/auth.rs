@@ -15,6 +15,7 @@ use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use super::AppState;
 use super::error::Error;
 use crate::domain::ids::OrgCode;
+use crate::domain::role::Role;
 use crate::i18n::Locale;
 use crate::store::audit::Actor;
 use crate::store::org;
@@ -85,6 +86,26 @@ impl CurrentUser {
         org::get(&state.store, &root).await?.ok_or(Error::NotFound)?;
         self.require_scope(state, &root).await?;
         Ok(root)
+    }
+
+    /// The caller as a viewer of cases (which ones they see).
+    pub fn viewer(&self) -> crate::store::cases::Viewer<'_> {
+        crate::store::cases::Viewer { scopes: &self.user.scopes, role: self.user.role, username: &self.user.username }
+    }
+
+    /// Refuses with 403 unless the caller may file cases for `unit`: it lies within one of their
+    /// scopes or, for staff scoped to a window, it is the unit the window belongs to.
+    pub async fn require_case_unit(&self, state: &AppState, unit: &OrgCode) -> Result<(), Error> {
+        if self.user.role == Role::Staff {
+            for node in org::get_many(&state.store, &self.user.scopes).await? {
+                if node.kind == crate::domain::org::OrgKind::Window
+                    && node.parent_code.as_deref() == Some(unit.as_str())
+                {
+                    return Ok(());
+                }
+            }
+        }
+        self.require_scope(state, unit).await
     }
 
     /// Refuses with 403 unless `code` lies within one of the caller's scopes.

@@ -28,6 +28,9 @@ pub enum Error {
     /// 401: no valid session or token.
     #[error("login required")]
     Unauthorized,
+    /// 401: a login with a wrong username or password.
+    #[error("wrong username or password")]
+    WrongCredentials,
     /// 403: authenticated, but outside the caller's role or scope.
     #[error("forbidden")]
     Forbidden,
@@ -84,6 +87,7 @@ impl Error {
         match self {
             Error::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, code),
             Error::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            Error::WrongCredentials => (StatusCode::UNAUTHORIZED, "wrong_credentials"),
             Error::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
             Error::Csrf => (StatusCode::FORBIDDEN, "csrf"),
             Error::NotFound => (StatusCode::NOT_FOUND, "not_found"),
@@ -230,6 +234,35 @@ impl From<PathRejection> for Error {
     fn from(r: PathRejection) -> Self {
         Error::BadRequest { code: "bad_path", message: r.body_text() }
     }
+}
+
+/// Turns the framework's own plain-text error answers (a body over the limit read as bytes or
+/// multipart, an unreadable multipart body, a bare status) into the documented error body: JSON
+/// for API clients, the error page for a browser. Handlers' own errors pass through untouched.
+pub async fn uniform_errors(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let html = super::wants_html(req.headers(), req.uri().path());
+    let resp = next.run(req).await;
+    let status = resp.status();
+    let plain = resp.headers().get(header::CONTENT_TYPE).is_none_or(|v| v.as_bytes().starts_with(b"text/plain"));
+    if !(status.is_client_error() || status.is_server_error()) || !plain {
+        return resp;
+    }
+    let text = match axum::body::to_bytes(resp.into_body(), 4096).await {
+        Ok(b) if !b.is_empty() => String::from_utf8_lossy(&b).into_owned(),
+        _ => status.canonical_reason().unwrap_or("error").to_lowercase(),
+    };
+    let error = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => Error::TooLarge,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => Error::UnsupportedMediaType(text),
+        StatusCode::UNPROCESSABLE_ENTITY => Error::Validation(vec![FieldError::new("body", text)]),
+        StatusCode::NOT_FOUND => Error::NotFound,
+        StatusCode::METHOD_NOT_ALLOWED => Error::MethodNotAllowed,
+        StatusCode::UNAUTHORIZED => Error::Unauthorized,
+        StatusCode::FORBIDDEN => Error::Forbidden,
+        s if s.is_server_error() => Error::Internal(text),
+        _ => Error::BadRequest { code: "bad_request", message: text },
+    };
+    if html { super::pages::PageError(error).into_response() } else { error.into_response() }
 }
 
 /// `Json<T>` whose rejections are our JSON errors.

@@ -11,6 +11,7 @@ pub mod charts;
 pub mod codes;
 pub mod dashboard;
 pub mod error;
+pub mod headers;
 pub mod health;
 pub mod inbox_page;
 pub mod notifications;
@@ -168,6 +169,8 @@ pub fn router(state: AppState) -> Router {
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))
+        .layer(middleware::from_fn(error::uniform_errors))
+        .layer(middleware::from_fn_with_state(state.clone(), headers::secure))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default();

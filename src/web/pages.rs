@@ -156,6 +156,7 @@ pub fn router() -> Router<AppState> {
         .route("/lang/{tag}", get(switch_language))
         .route("/account/language", post(set_language))
         .route("/static/app.css", get(stylesheet))
+        .route("/static/app.js", get(script))
 }
 
 /// One scope root on the home page, with what it contains.
@@ -206,10 +207,21 @@ struct NextParam {
     next: Option<String>,
 }
 
-/// Only same-site paths are followed after a switch or a login, never another host.
+/// Where to go after a language switch or a login: only a path on this site, never another
+/// host. A target is kept when it is a path-absolute URL a browser reads as one (`/org/XN?x=1`):
+/// printable ASCII without spaces, one leading `/` not followed by `/` or `\\`, and no
+/// backslash anywhere (browsers read it as `/`). Control characters are refused too, because
+/// browsers strip tabs and newlines before parsing (`/\t/evil.example` is `//evil.example`), and a
+/// CR or LF could not be sent in a header. Anything else goes to `/`.
 pub fn safe_next(next: Option<&str>) -> String {
+    let acceptable = |n: &str| {
+        let b = n.as_bytes();
+        b.first() == Some(&b'/')
+            && !matches!(b.get(1), Some(b'/' | b'\\'))
+            && b.iter().all(|c| c.is_ascii_graphic() && *c != b'\\')
+    };
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        Some(n) if acceptable(n) => n.to_owned(),
         _ => "/".to_owned(),
     }
 }
@@ -260,6 +272,14 @@ async fn stylesheet() -> Response {
         .into_response()
 }
 
+async fn script() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        include_str!("../../static/app.js"),
+    )
+        .into_response()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -271,5 +291,27 @@ mod tests {
         assert_eq!(safe_next(Some("https://evil.example")), "/");
         assert_eq!(safe_next(Some("/\\evil")), "/");
         assert_eq!(safe_next(None), "/");
+        assert_eq!(safe_next(Some("/cases?state=open&page=2")), "/cases?state=open&page=2");
+    }
+
+    #[test]
+    fn control_characters_and_other_hosts_in_disguise_are_refused() {
+        for bad in [
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r\nSet-Cookie: x=1",
+            "/ /evil",
+            "\t//evil.example",
+            "/org/\u{3000}",
+            "/%09/evil.example\t",
+            "",
+            "evil.example",
+            "javascript:alert(1)",
+            "/\u{0}x",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
+        }
+        // Percent-escapes stay escaped: the browser reads `/%2F/evil` as a path on this site.
+        assert_eq!(safe_next(Some("/%2F/evil.example")), "/%2F/evil.example");
     }
 }

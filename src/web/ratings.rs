@@ -104,8 +104,10 @@ async fn rating_counts(
 pub(super) async fn rating_in_scope(state: &AppState, user: &CurrentUser, id: &str) -> Result<RatingView> {
     let reveal = user.user.role.sees_full_phone().then_some(&state.ratings.sealer);
     let r = ratings::get(&state.store, id, reveal).await?.ok_or(Error::NotFound)?;
-    let unit = OrgCode::parse(&r.unit_code).map_err(|e| Error::Internal(e.0))?;
-    user.require_scope(state, &unit).await?;
+    // By the node rated (a window, or the unit itself): staff scoped to a window see its ratings,
+    // not those of the unit's other windows.
+    let rated = OrgCode::parse(&r.org_code).map_err(|e| Error::Internal(e.0))?;
+    user.require_scope(state, &rated).await?;
     Ok(r)
 }
 

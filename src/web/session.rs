@@ -64,7 +64,7 @@ enum LoginOutcome {
 /// unknown username as for a wrong password, so neither answers faster.
 async fn attempt_login(state: &AppState, username: &str, password: &str, client_addr: &str) -> Result<LoginOutcome> {
     let username = Username::parse(username).map(|u| u.to_string()).unwrap_or_else(|_| username.trim().to_owned());
-    if let Some(until) = users::locked_until(&state.store, &username).await? {
+    if let Some(until) = users::locked_until(&state.store, &username, client_addr).await? {
         return Ok(LoginOutcome::Locked(until));
     }
     let found = users::by_username(&state.store, &username).await?;
@@ -111,7 +111,7 @@ async fn login(
             let jar = jar.add(auth::cookie(SESSION_COOKIE, session.token, state.config.secure_cookies, None));
             Ok((jar, axum::Json(SessionView { user, csrf_token: session.csrf })).into_response())
         }
-        LoginOutcome::Wrong => Err(Error::Unauthorized),
+        LoginOutcome::Wrong => Err(Error::WrongCredentials),
         LoginOutcome::Locked(until) => Err(Error::TooManyAttempts { retry_after_secs: retry_after(until) }),
     }
 }
@@ -162,7 +162,11 @@ pub struct PasswordChange {
     pub new_password: String,
 }
 
-async fn apply_password_change(state: &AppState, user: &CurrentUser, req: &PasswordChange) -> Result<()> {
+async fn apply_password_change(
+    state: &AppState,
+    user: &CurrentUser,
+    req: &PasswordChange,
+) -> Result<users::PasswordChanged> {
     let new = NewPassword::parse(&req.new_password).map_err(|e| Error::field("new_password", e.0))?;
     let (_, stored) = users::by_username(&state.store, &user.user.username).await?.ok_or(Error::Unauthorized)?;
     let current = req.current_password.clone();
@@ -175,22 +179,23 @@ async fn apply_password_change(state: &AppState, user: &CurrentUser, req: &Passw
     }
     let hash = hash.map_err(Error::Internal)?;
     let mut tx = state.store.write().await?;
-    users::set_password(&mut tx, &user.user, &hash, &user.actor()).await?;
+    let changed = users::set_password(&mut tx, &user.user, &hash, &user.actor()).await?;
     tx.commit().await.map_err(StoreError::from)?;
-    Ok(())
+    Ok(changed)
 }
 
-/// Change one's own password; every session of the user ends (log in again).
+/// Change one's own password; every session of the user ends (log in again) and every API token
+/// of theirs is revoked (make new ones); the answer says how many of each.
 #[utoipa::path(post, path = "/session/password", tag = "session", request_body = PasswordChange,
-    responses((status = 204, description = "Changed; all sessions ended"), (status = 422, body = ErrorBody), (status = 401, body = ErrorBody)),
+    responses((status = 200, description = "Changed; all sessions ended and all tokens revoked", body = users::PasswordChanged),
+        (status = 422, body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("session" = []), ("bearer" = [])))]
 async fn change_password(
     State(state): State<AppState>,
     user: CurrentUser,
     ApiJson(req): ApiJson<PasswordChange>,
-) -> Result<StatusCode> {
-    apply_password_change(&state, &user, &req).await?;
-    Ok(StatusCode::NO_CONTENT)
+) -> Result<axum::Json<users::PasswordChanged>> {
+    Ok(axum::Json(apply_password_change(&state, &user, &req).await?))
 }
 
 #[derive(Template)]
@@ -327,7 +332,7 @@ async fn password_form(
         apply_password_change(&state, &user, &change).await
     };
     match result {
-        Ok(()) => Ok(Redirect::to("/login").into_response()),
+        Ok(_) => Ok(Redirect::to("/login").into_response()),
         Err(Error::Validation(fields)) => {
             let errors = fields.into_iter().map(|f| format!("{}: {}", f.field, f.message)).collect();
             let page = PasswordPage { tr, nav: Nav::new(Some(&user), "/account/password"), errors };

@@ -61,6 +61,9 @@ pub struct TestApp {
 /// The evidence size limit of the test server.
 pub const ATTACHMENT_LIMIT: usize = 256 * 1024;
 
+/// The server secret of every test server and of the CLI the tests run against its database.
+pub const TEST_SECRET: &str = "4242424242424242424242424242424242424242424242424242424242424242";
+
 /// Units in the test city: one per department, enough for every role's scope.
 pub const TEST_UNITS: usize = 80;
 
@@ -87,7 +90,13 @@ pub async fn fresh_database(engine: Engine, dir: &std::path::Path) -> (DatabaseU
         Engine::Postgres => {
             use sqlx::Connection;
             let admin = pg_admin_url();
-            let name = format!("pingyi_t_{}", pingyi::store::new_secret(6));
+            // `.ci/run` names its run in the prefix, so that it drops only the databases it made.
+            let prefix = std::env::var("PINGYI_TEST_DB_PREFIX").unwrap_or_else(|_| "pingyi_t_".into());
+            assert!(
+                prefix.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+                "PINGYI_TEST_DB_PREFIX: {prefix}"
+            );
+            let name = format!("{prefix}{}", pingyi::store::new_secret(6));
             let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap_or_else(|e| panic!("connect {admin}: {e}"));
             sqlx::raw_sql(sqlx::AssertSqlSafe(format!("create database {name}")))
                 .execute(&mut conn)
@@ -112,6 +121,7 @@ pub async fn spawn_app_with(engine: Engine, adjust: impl FnOnce(&mut Config)) ->
     config.listen = "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}"));
     // Tests drive the job queue themselves.
     config.run_jobs = false;
+    config.secret = pingyi::secrets::Secret::from_hex(TEST_SECRET).unwrap_or_else(|e| panic!("{e}"));
     config.files_dir = dir.path().join("files");
     // Small enough that a test can send a file just over it in one go.
     config.max_attachment_bytes = ATTACHMENT_LIMIT;
@@ -144,6 +154,7 @@ impl TestApp {
         let mut config = Config::for_database(self.database.clone());
         config.listen = "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}"));
         config.run_jobs = false;
+        config.secret = pingyi::secrets::Secret::from_hex(TEST_SECRET).unwrap_or_else(|e| panic!("{e}"));
         config.files_dir = self._dir.path().join("files");
         config.max_attachment_bytes = ATTACHMENT_LIMIT;
         let app = App::build(config).await.unwrap_or_else(|e| panic!("{e}"));
@@ -238,7 +249,7 @@ impl TestApp {
             })
             .args(args)
             .current_dir(self._dir.path())
-            .env("PINGYI_SECRET_KEY", "42".repeat(32))
+            .env("PINGYI_SECRET_KEY", TEST_SECRET)
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())

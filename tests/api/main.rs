@@ -11,6 +11,7 @@ mod cases;
 mod cli;
 mod dashboard;
 mod durability;
+mod hardening;
 mod import;
 mod inbox;
 mod jobs;

@@ -74,16 +74,22 @@ crate::on_both_engines! {
         assert_eq!(c.get("/api/v1/session").await.status(), StatusCode::UNAUTHORIZED);
     }
 
-    async fn changing_the_password_ends_every_session(app) {
+    async fn changing_the_password_ends_every_session_and_revokes_every_token(app) {
         let first = app.login("unithead").await;
         let second = app.login("unithead").await;
         let weak = first.post_json("/api/v1/session/password", &json!({"current_password": pingyi::demo::DEMO_PASSWORD, "new_password": "short"})).await;
         assert_eq!(weak.status(), StatusCode::UNPROCESSABLE_ENTITY);
         let wrong = first.post_json("/api/v1/session/password", &json!({"current_password": "not-it-at-all", "new_password": "a much longer password"})).await;
         assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let token = first.post_json("/api/v1/tokens", &json!({"name": "reporting"})).await.json::<serde_json::Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
+        let bearer = app.anonymous();
+        assert_eq!(bearer.http.get(app.url("/api/v1/session")).bearer_auth(&token).send().await.unwrap().status(), StatusCode::OK);
         let ok = first.post_json("/api/v1/session/password", &json!({"current_password": pingyi::demo::DEMO_PASSWORD, "new_password": "a much longer password"})).await;
-        assert_eq!(ok.status(), StatusCode::NO_CONTENT);
+        assert_eq!(ok.status(), StatusCode::OK);
+        let ended: serde_json::Value = ok.json().await.unwrap();
+        assert_eq!((ended["sessions_ended"].as_u64(), ended["tokens_revoked"].as_u64()), (Some(2), Some(1)), "{ended}");
         assert_eq!(second.get("/api/v1/session").await.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(bearer.http.get(app.url("/api/v1/session")).bearer_auth(&token).send().await.unwrap().status(), StatusCode::UNAUTHORIZED, "the token made under the old password is revoked");
         let c = app.anonymous();
         let r = c.post_json("/api/v1/session", &json!({"username": "unithead", "password": "a much longer password"})).await;
         assert_eq!(r.status(), StatusCode::OK);

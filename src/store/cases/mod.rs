@@ -171,11 +171,49 @@ pub struct Filter {
     pub offset: i64,
 }
 
-/// Cases visible to someone scoped to `scopes` (the unit or the supervising office within a
-/// scope; for staff, also the unit their window belongs to): open ones first, earliest deadline
-/// first (so overdue ones lead), then closed ones.
-pub async fn list(store: &Store, scopes: &[OrgCode], role: Role, f: &Filter) -> Result<(Vec<Case>, i64)> {
-    if scopes.is_empty() {
+/// Who is looking at cases, and so which cases they see (the one rule, used by [`list`] and
+/// [`visible`]): a case whose unit or supervising office lies within one of their scopes; for
+/// staff, also the cases of the unit their window belongs to; for an enterprise user, only the
+/// cases they filed themselves, never the district's (citizens' comments among them).
+#[derive(Debug, Clone, Copy)]
+pub struct Viewer<'a> {
+    /// The subtrees they are bound to.
+    pub scopes: &'a [OrgCode],
+    /// Their role.
+    pub role: Role,
+    /// Their login name, as cases record who filed them.
+    pub username: &'a str,
+}
+
+impl Viewer<'_> {
+    /// The condition on `cases c` for this viewer, binding what it needs after `binds`.
+    fn clause(&self, binds: &mut Vec<Bind>) -> String {
+        if self.role == Role::Enterprise {
+            binds.push(Bind::Text(self.username.to_owned()));
+            return format!("c.created_by = ${}", binds.len());
+        }
+        let scope_list: Vec<String> = self
+            .scopes
+            .iter()
+            .map(|s| {
+                binds.push(Bind::Text(s.as_str().to_owned()));
+                format!("${}", binds.len())
+            })
+            .collect();
+        let scope_list = scope_list.join(",");
+        format!(
+            "(exists (select 1 from org_closure a where a.descendant = c.unit_code and a.ancestor in ({scope_list}))
+              or exists (select 1 from org_closure a where a.descendant = c.office_code and a.ancestor in ({scope_list}))
+              {})",
+            if self.role == Role::Staff { staff_clause(&scope_list) } else { String::new() }
+        )
+    }
+}
+
+/// Cases `viewer` sees (see [`Viewer`]): open ones first, earliest deadline first (so overdue
+/// ones lead), then closed ones.
+pub async fn list(store: &Store, viewer: &Viewer<'_>, f: &Filter) -> Result<(Vec<Case>, i64)> {
+    if viewer.scopes.is_empty() {
         return Ok((Vec::new(), 0));
     }
     let mut binds: Vec<Bind> = Vec::new();
@@ -183,15 +221,7 @@ pub async fn list(store: &Store, scopes: &[OrgCode], role: Role, f: &Filter) -> 
         binds.push(b);
         format!("${}", binds.len())
     };
-    let scope_list: Vec<String> =
-        scopes.iter().map(|s| next(Bind::Text(s.as_str().to_owned()), &mut binds)).collect::<Vec<_>>();
-    let scope_list = scope_list.join(",");
-    let mut wh = format!(
-        "(exists (select 1 from org_closure a where a.descendant = c.unit_code and a.ancestor in ({scope_list}))
-          or exists (select 1 from org_closure a where a.descendant = c.office_code and a.ancestor in ({scope_list}))
-          {})",
-        if role == Role::Staff { staff_clause(&scope_list) } else { String::new() }
-    );
+    let mut wh = viewer.clause(&mut binds);
     if let Some(under) = &f.under {
         let p = next(Bind::Text(under.as_str().to_owned()), &mut binds);
         wh.push_str(&format!(
@@ -236,27 +266,13 @@ fn staff_clause(scope_list: &str) -> String {
     )
 }
 
-/// Whether a user of `role` scoped to `scopes` may see `case`: its unit or its office is in
-/// scope, or (for staff) their scope lies in the case's unit.
-pub async fn visible(store: &Store, case: &Case, scopes: &[OrgCode], role: Role) -> Result<bool> {
-    if scopes.is_empty() {
+/// Whether `viewer` sees `case` (see [`Viewer`]).
+pub async fn visible(store: &Store, case: &Case, viewer: &Viewer<'_>) -> Result<bool> {
+    if viewer.scopes.is_empty() {
         return Ok(false);
     }
-    let mut binds = vec![Bind::Text(case.unit_code.clone()), Bind::Text(case.office_code.clone())];
-    binds.extend(scopes.iter().map(|s| Bind::Text(s.as_str().to_owned())));
-    let scope_list: Vec<String> = (3..=binds.len()).map(|i| format!("${i}")).collect();
-    let scope_list = scope_list.join(",");
-    let mut sql = format!(
-        "select cast(count(*) as bigint) from org_closure a
-         where a.descendant in ($1, $2) and a.ancestor in ({scope_list})"
-    );
-    if role == Role::Staff {
-        sql = format!(
-            "select cast(count(*) as bigint) + (select cast(count(*) as bigint) from org_closure a join org_nodes k on k.code = a.ancestor
-                 where a.ancestor = $1 and k.kind = 'unit' and a.descendant in ({scope_list})) from org_closure a
-             where a.descendant in ($1, $2) and a.ancestor in ({scope_list})"
-        );
-    }
+    let mut binds = vec![Bind::Text(case.id.clone())];
+    let sql = format!("select cast(count(*) as bigint) from cases c where c.id = $1 and {}", viewer.clause(&mut binds));
     let n: i64 = bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), binds).fetch_one(store.pool()).await?.try_get(0)?;
     Ok(n > 0)
 }

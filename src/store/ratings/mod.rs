@@ -237,7 +237,18 @@ pub async fn list(
     reveal: Option<&crate::secrets::Sealer>,
 ) -> Result<Vec<RatingView>> {
     let mut binds = vec![Bind::Text(root.as_str().to_owned())];
-    let mut sql = format!("{RATING_SELECT} join org_closure a on a.descendant = r.unit_code where a.ancestor = $1");
+    let kind: Option<String> = sqlx::query_scalar("select kind from org_nodes where code = $1")
+        .bind(root.as_str())
+        .fetch_optional(store.pool())
+        .await?;
+    let mut sql = if kind.as_deref() == Some("window") {
+        // A window's own ratings (its code's and its staff's codes'), found by its unit's index.
+        format!(
+            "{RATING_SELECT} where r.unit_code = (select parent_code from org_nodes where code = $1) and r.org_code = $1"
+        )
+    } else {
+        format!("{RATING_SELECT} join org_closure a on a.descendant = r.unit_code where a.ancestor = $1")
+    };
     if let Some(o) = outcome {
         binds.push(Bind::Text(o.as_str().to_owned()));
         sql.push_str(&format!(" and r.outcome = ${}", binds.len()));

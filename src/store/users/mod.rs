@@ -14,8 +14,8 @@ mod sessions;
 mod tokens;
 
 pub use sessions::{
-    FREE_FAILURES, NewSession, SESSION_IDLE_MS, SESSION_MAX_MS, SessionInfo, backoff_ms, close_session, find_session,
-    locked_until, open_session, record_failed_login,
+    NewSession, SESSION_IDLE_MS, SESSION_MAX_MS, SessionInfo, close_session, find_session, locked_until, open_session,
+    record_failed_login,
 };
 pub use tokens::{TokenInfo, create_token, find_token, list_tokens, revoke_token};
 
@@ -229,24 +229,41 @@ pub async fn create(tx: &mut Tx, new: &NewUser, actor: &Actor) -> Result<User, C
     })
 }
 
-/// Replaces a user's password hash, ends all their sessions, audited.
-pub async fn set_password(tx: &mut Tx, user: &User, password_hash: &str, actor: &Actor) -> Result<()> {
+/// What a password change ended.
+#[derive(Debug, Clone, Copy, serde::Serialize, utoipa::ToSchema)]
+pub struct PasswordChanged {
+    /// Sessions ended (every browser logged in as the user, the one that changed it included).
+    pub sessions_ended: u64,
+    /// API tokens revoked: a token made under the old password is as good as the password.
+    pub tokens_revoked: u64,
+}
+
+/// Replaces a user's password hash, ends all their sessions and revokes their API tokens,
+/// audited.
+pub async fn set_password(tx: &mut Tx, user: &User, password_hash: &str, actor: &Actor) -> Result<PasswordChanged> {
+    let now = now_ms();
     sqlx::query("update users set password_hash = $2, password_changed_at = $3 where id = $1")
         .bind(&user.id)
         .bind(password_hash)
-        .bind(now_ms())
+        .bind(now)
         .execute(&mut **tx)
         .await?;
-    let ended = sqlx::query("delete from sessions where user_id = $1").bind(&user.id).execute(&mut **tx).await?;
+    let sessions = sqlx::query("delete from sessions where user_id = $1").bind(&user.id).execute(&mut **tx).await?;
+    let tokens = sqlx::query("update api_tokens set revoked_at = $2 where user_id = $1 and revoked_at is null")
+        .bind(&user.id)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    let changed = PasswordChanged { sessions_ended: sessions.rows_affected(), tokens_revoked: tokens.rows_affected() };
     audit::append(
         tx,
         actor,
         "user.password_change",
         &format!("user:{}", user.username),
-        &serde_json::json!({"sessions_ended": ended.rows_affected()}),
+        &serde_json::json!({"sessions_ended": changed.sessions_ended, "tokens_revoked": changed.tokens_revoked}),
     )
     .await?;
-    Ok(())
+    Ok(changed)
 }
 
 /// Sets a user's preferred language, audited.
@@ -266,14 +283,6 @@ pub async fn set_locale(tx: &mut Tx, user: &User, locale: &str, actor: &Actor) -
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_starts_after_five_failures_and_is_capped() {
-        assert_eq!(backoff_ms(4), 0);
-        assert_eq!(backoff_ms(5), 30_000);
-        assert_eq!(backoff_ms(6), 60_000);
-        assert_eq!(backoff_ms(50), 60 * 60 * 1000);
-    }
 
     #[test]
     fn passwords_verify_only_against_their_own_hash() {

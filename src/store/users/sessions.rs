@@ -1,8 +1,10 @@
-//! Sessions (a cookie's secret, only its hash stored) and the backoff after failed logins.
+//! Sessions (a cookie's secret, only its hash stored) and the counts of failed logins that
+//! throttle them (the rule is [`crate::domain::login`]).
 
 use sqlx::Row;
 
 use super::{User, by_id};
+use crate::domain::login;
 use crate::store::audit::{self, Actor};
 use crate::store::{Result, Store, Tx, new_secret, now_ms, secret_hash};
 
@@ -10,8 +12,6 @@ use crate::store::{Result, Store, Tx, new_secret, now_ms, secret_hash};
 pub const SESSION_IDLE_MS: i64 = 12 * 60 * 60 * 1000;
 /// How long a session lasts at most.
 pub const SESSION_MAX_MS: i64 = 7 * 24 * 60 * 60 * 1000;
-/// Failed logins allowed before backoff starts.
-pub const FREE_FAILURES: i64 = 5;
 
 /// A logged-in session: the secret goes to the browser, only its hash is stored.
 #[derive(Debug, Clone)]
@@ -39,7 +39,10 @@ pub async fn open_session(tx: &mut Tx, user: &User, actor: &Actor) -> Result<New
     .bind(&actor.client_addr)
     .execute(&mut **tx)
     .await?;
-    sqlx::query("delete from login_throttle where username = $1").bind(&user.username).execute(&mut **tx).await?;
+    // The pair's count starts again; the address's stays, or a guesser with one account of their
+    // own could clear it between guesses.
+    let [pair, _] = login::counters(&user.username, &actor.client_addr);
+    sqlx::query("delete from login_failures where throttle_key = $1").bind(&pair.key).execute(&mut **tx).await?;
     audit::append(tx, actor, "session.login", &format!("user:{}", user.username), &serde_json::json!({})).await?;
     Ok(NewSession { token, csrf })
 }
@@ -95,52 +98,63 @@ pub async fn close_session(tx: &mut Tx, session: &SessionInfo, actor: &Actor) ->
     Ok(())
 }
 
-/// When a locked-out username may try again (ms), if it is locked now.
-pub async fn locked_until(store: &Store, username: &str) -> Result<Option<i64>> {
-    let until: Option<i64> = sqlx::query_scalar("select locked_until from login_throttle where username = $1")
-        .bind(username)
-        .fetch_optional(store.pool())
-        .await?;
-    Ok(until.filter(|t| *t > now_ms()))
+/// When a login of `username` from `client_addr` may be tried again (ms), if either of its
+/// counters (the pair, the address; see [`crate::domain::login`]) is locked now.
+pub async fn locked_until(store: &Store, username: &str, client_addr: &str) -> Result<Option<i64>> {
+    let [pair, addr] = login::counters(username, client_addr);
+    let until: Option<i64> = sqlx::query_scalar(
+        "select max(locked_until) from login_failures where throttle_key in ($1, $2) and locked_until > $3",
+    )
+    .bind(&pair.key)
+    .bind(&addr.key)
+    .bind(now_ms())
+    .fetch_one(store.pool())
+    .await?;
+    Ok(until)
 }
 
-/// The lock after `failures` failed logins in a row: none for the first five, then 30 s,
-/// doubling with each further failure, at most one hour.
-pub fn backoff_ms(failures: i64) -> i64 {
-    if failures < FREE_FAILURES {
-        return 0;
-    }
-    let doublings = (failures - FREE_FAILURES).min(7) as u32;
-    (30_000i64 << doublings).min(60 * 60 * 1000)
-}
-
-/// Records a failed login (audited); returns when the username may try again, if locked.
+/// Records a failed login (audited) on both of its counters, known username or not, so that
+/// neither the answer nor the lock tells whether the account exists. Counters idle for longer
+/// than [`login::FORGET_AFTER_MS`] are deleted on the way. Returns when the attempt may be made
+/// again, if it is locked now.
 pub async fn record_failed_login(tx: &mut Tx, username: &str, actor: &Actor) -> Result<Option<i64>> {
     let now = now_ms();
-    let failures: i64 = sqlx::query_scalar("select failures from login_throttle where username = $1")
-        .bind(username)
-        .fetch_optional(&mut **tx)
-        .await?
-        .unwrap_or(0)
-        + 1;
-    let lock = backoff_ms(failures);
-    let until = if lock > 0 { now + lock } else { 0 };
-    sqlx::query("delete from login_throttle where username = $1").bind(username).execute(&mut **tx).await?;
-    sqlx::query(
-        "insert into login_throttle (username, failures, last_failure_at, locked_until) values ($1, $2, $3, $4)",
-    )
-    .bind(username)
-    .bind(failures)
-    .bind(now)
-    .bind(until)
-    .execute(&mut **tx)
-    .await?;
+    sqlx::query("delete from login_failures where last_failure_at < $1 and locked_until < $2")
+        .bind(now - login::FORGET_AFTER_MS)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    let mut until = 0;
+    let mut counts = Vec::with_capacity(2);
+    for counter in login::counters(username, &actor.client_addr) {
+        let previous = sqlx::query("select failures, last_failure_at from login_failures where throttle_key = $1")
+            .bind(&counter.key)
+            .fetch_optional(&mut **tx)
+            .await?
+            .map(|r| Ok::<_, sqlx::Error>((r.try_get::<i64, _>("failures")?, r.try_get::<i64, _>("last_failure_at")?)))
+            .transpose()?;
+        let failures = login::next_failures(previous, now);
+        let lock = login::lock_ms(failures, counter.free);
+        let locked_until = if lock > 0 { now + lock } else { 0 };
+        until = until.max(locked_until);
+        sqlx::query("delete from login_failures where throttle_key = $1").bind(&counter.key).execute(&mut **tx).await?;
+        sqlx::query(
+            "insert into login_failures (throttle_key, failures, last_failure_at, locked_until) values ($1, $2, $3, $4)",
+        )
+        .bind(&counter.key)
+        .bind(failures)
+        .bind(now)
+        .bind(locked_until)
+        .execute(&mut **tx)
+        .await?;
+        counts.push(failures);
+    }
     audit::append(
         tx,
         actor,
         "session.login_failed",
         &format!("user:{username}"),
-        &serde_json::json!({"failures": failures, "locked_ms": lock}),
+        &serde_json::json!({"failures": counts.first(), "address_failures": counts.get(1), "locked_ms": (until - now).max(0)}),
     )
     .await?;
     Ok((until > 0).then_some(until))

@@ -174,7 +174,7 @@ impl ActionRequest {
 /// Loads a case the caller may see: 404 if there is none, 403 outside the caller's scope.
 pub async fn visible_case(state: &AppState, user: &CurrentUser, id: &str) -> Result<Case, Error> {
     let case = cases::get(&state.store, id).await?.ok_or(Error::NotFound)?;
-    if !cases::visible(&state.store, &case, &user.user.scopes, user.user.role).await? {
+    if !cases::visible(&state.store, &case, &user.viewer()).await? {
         return Err(Error::Forbidden);
     }
     Ok(case)
@@ -200,6 +200,12 @@ pub async fn act(state: &AppState, user: &CurrentUser, id: &str, req: &ActionReq
         return Err(Error::Forbidden);
     }
     let (action, details) = req.parse(name).map_err(Error::Validation)?;
+    // Every target of an action lies within the actor's scope, as the case itself does.
+    if let Some(unit) = details.unit.as_deref().and_then(|u| OrgCode::parse(u).ok())
+        && !crate::store::org::within(&state.store, &unit, &user.user.scopes).await?
+    {
+        return Err(Error::field("unit", "the unit is outside your scope"));
+    }
     if let Some(v) = req.version
         && v != case.version
     {

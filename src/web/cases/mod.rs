@@ -132,7 +132,7 @@ async fn list(
     let Some(f) = filter_for(&state, &user, &p).await? else {
         return Ok(axum::Json(CaseList { total: 0, cases: Vec::new() }));
     };
-    let (found, total) = cases::list(&state.store, &user.user.scopes, user.user.role, &f).await?;
+    let (found, total) = cases::list(&state.store, &user.viewer(), &f).await?;
     let now = now_ms();
     let cases = found.into_iter().map(|c| CaseSummary { overdue: c.overdue(now), case: c }).collect();
     Ok(axum::Json(CaseList { total, cases }))
@@ -271,7 +271,7 @@ async fn create(
         return Err(Error::Forbidden);
     }
     crate::store::org::get(&state.store, &unit).await?.ok_or_else(|| Error::field("unit", "no such unit"))?;
-    user.require_scope(&state, &unit).await?;
+    user.require_case_unit(&state, &unit).await?;
     let new = NewCase {
         source,
         category,

@@ -241,7 +241,12 @@ pub async fn build(state: &AppState, node: &OrgCode, p: Period, trend: &str) -> 
         limit: 20,
         ..Default::default()
     };
-    let (overdue, _) = crate::store::cases::list(store, std::slice::from_ref(node), Role::Supervisor, &filter).await?;
+    let (overdue, _) = crate::store::cases::list(
+        store,
+        &crate::store::cases::Viewer { scopes: std::slice::from_ref(node), role: Role::Supervisor, username: "" },
+        &filter,
+    )
+    .await?;
     let accountability =
         crate::store::cases::register::counts(store, node, day_start_ms(p.from), day_start_ms(p.to)).await?;
     Ok(Dashboard {

@@ -1,0 +1,8 @@
+//! What the outside security and reliability review found, each with its regression test.
+
+mod bodies;
+mod headers;
+mod logins;
+mod redirects;
+mod scope;
+mod secret;
