@@ -1,6 +1,7 @@
 //! Pure rules of the product: no I/O, no async. Input is parsed into these types at the edge
 //! (web, CLI, imports) so that nothing below ever re-checks a raw string.
 
+pub mod alert;
 pub mod audit;
 pub mod calendar;
 pub mod case;

@@ -125,12 +125,11 @@ impl Round {
             }
         };
         for w in windows {
-            let result = match (rule.breached(w.total, w.unsatisfied), &w.open) {
-                (true, None) => alerts::open(store, &w.unit, w.total, w.unsatisfied, now).await.map(|_| ()),
-                (false, Some(id)) => alerts::close(store, id, now).await,
-                _ => Ok(()),
-            };
-            if let Err(e) = result {
+            let step = crate::domain::alert::step(rule, &w.facts(), now);
+            if step == crate::domain::alert::AlertStep::Stay {
+                continue;
+            }
+            if let Err(e) = alerts::episodes::apply(store, rule, &w, step, now).await {
                 tracing::warn!(error = %e, unit = w.unit, "alert evaluation failed");
             }
         }

@@ -82,6 +82,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/0014_secret_fingerprint.sql"),
         postgres: None,
     },
+    Migration {
+        version: 15,
+        name: "alert_hysteresis",
+        sql: include_str!("../../migrations/0015_alert_hysteresis.sql"),
+        postgres: None,
+    },
 ];
 
 pub(super) async fn run(store: &Store) -> Result<usize> {

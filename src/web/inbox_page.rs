@@ -27,6 +27,8 @@ struct Row {
 struct AlertRow {
     alert: Alert,
     at: String,
+    /// The episode's history: (local time, catalog key of what happened).
+    history: Vec<(String, String)>,
 }
 
 #[derive(Template)]
@@ -51,12 +53,11 @@ async fn page(
     let mut open = Vec::new();
     if user.user.role != Role::Enterprise {
         for root in &user.user.scopes {
-            open.extend(
-                alerts::list(&state.store, root, true)
-                    .await?
-                    .into_iter()
-                    .map(|a| AlertRow { at: local(a.opened_at), alert: a }),
-            );
+            open.extend(alerts::list(&state.store, root, true).await?.into_iter().map(|a| AlertRow {
+                at: local(a.opened_at),
+                history: a.history.iter().map(|e| (local(e.at), format!("alert.event.{}", e.kind))).collect(),
+                alert: a,
+            }));
         }
     }
     let page = InboxPage { tr: Tr { locale }, nav: Nav::new(Some(&user), "/inbox"), messages, alerts: open };

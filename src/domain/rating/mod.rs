@@ -406,30 +406,7 @@ impl AbuseTracker {
     }
 }
 
-/// The live alert: at least `min_ratings` ratings of a unit in the last `window_ms`, of which
-/// at least `min_unsatisfied_ratio` unsatisfied.
-#[derive(Debug, Clone, Copy)]
-pub struct AlertRule {
-    /// Sliding window, ms (default 15 minutes).
-    pub window_ms: i64,
-    /// Fewest ratings in the window (default 4).
-    pub min_ratings: i64,
-    /// Smallest unsatisfied share (default 0.5).
-    pub min_unsatisfied_ratio: f64,
-}
-
-impl Default for AlertRule {
-    fn default() -> Self {
-        AlertRule { window_ms: 15 * 60 * 1000, min_ratings: 4, min_unsatisfied_ratio: 0.5 }
-    }
-}
-
-impl AlertRule {
-    /// Whether `unsatisfied` of `total` ratings in the window breach the rule.
-    pub fn breached(&self, total: i64, unsatisfied: i64) -> bool {
-        total >= self.min_ratings && (unsatisfied as f64) >= self.min_unsatisfied_ratio * total as f64
-    }
-}
+pub use super::alert::AlertRule;
 
 #[cfg(test)]
 mod tests;

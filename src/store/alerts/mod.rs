@@ -1,11 +1,14 @@
 //! Live alerts: a unit whose recent ratings breach the alert rule opens one episode, told to
-//! its unit heads and to supervisors through the in-app inbox; the episode closes when the
-//! rule no longer holds.
+//! its unit heads and to supervisors through the in-app inbox; the rule and its hysteresis are
+//! `domain::alert`. This module keeps the tallies and reads the windows and episodes;
+//! [`episodes`] applies the rule's steps.
+
+pub mod episodes;
 
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Dialect, Result, Store, StoreError, new_id};
+use super::{Dialect, Result, Store};
 use crate::domain::ids::OrgCode;
 
 /// An alert episode.
@@ -22,6 +25,22 @@ pub struct Alert {
     /// Closed, ms (absent while open).
     pub closed_at: Option<i64>,
     /// Ratings in the window when it opened.
+    pub total: i64,
+    /// Of which unsatisfied.
+    pub unsatisfied: i64,
+    /// What happened to the episode, oldest first.
+    pub history: Vec<AlertEvent>,
+}
+
+/// One entry of an episode's history.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct AlertEvent {
+    /// When, ms.
+    pub at: i64,
+    /// `opened`, `notified` (told again), `clearing` (the window fell well below the threshold),
+    /// `breaching` (it rose again before the episode closed), `reopened`, `closed`.
+    pub kind: String,
+    /// Ratings in the window then.
     pub total: i64,
     /// Of which unsatisfied.
     pub unsatisfied: i64,
@@ -86,6 +105,25 @@ pub struct UnitWindow {
     pub unsatisfied: i64,
     /// The unit's open episode, if any.
     pub open: Option<String>,
+    /// Since when the open episode's window has been clear.
+    pub clear_since: Option<i64>,
+    /// The unit's last closed episode and when it closed.
+    pub last_closed: Option<(String, i64)>,
+    /// When the unit's people were last told of an episode.
+    pub last_notified_at: Option<i64>,
+}
+
+impl UnitWindow {
+    /// The facts the alert rule decides on.
+    pub fn facts(&self) -> crate::domain::alert::AlertFacts {
+        crate::domain::alert::AlertFacts {
+            total: self.total,
+            unsatisfied: self.unsatisfied,
+            open: self.open.as_ref().map(|_| crate::domain::alert::OpenEpisode { clear_since: self.clear_since }),
+            last_closed_at: self.last_closed.as_ref().map(|(_, at)| *at),
+            last_notified_at: self.last_notified_at,
+        }
+    }
 }
 
 /// For each of `units`: the ratings counted in buckets after `since` and the unit's open episode,
@@ -105,7 +143,12 @@ pub async fn windows(store: &Store, units: &[String], since: i64) -> Result<Vec<
                      where t.unit_code = u.unit_code and t.bucket > $2), 0) as total,
            coalesce((select cast(sum(t.unsatisfied) as bigint) from alert_tallies t
                      where t.unit_code = u.unit_code and t.bucket > $2), 0) as unsatisfied,
-           (select a.id from alerts a where a.unit_code = u.unit_code and a.closed_at is null) as open_id
+           (select a.id from alerts a where a.unit_code = u.unit_code and a.closed_at is null) as open_id,
+           (select a.clear_since from alerts a where a.unit_code = u.unit_code and a.closed_at is null) as clear_since,
+           (select a.id from alerts a where a.unit_code = u.unit_code and a.closed_at is not null
+             order by a.closed_at desc limit 1) as last_closed_id,
+           (select max(a.closed_at) from alerts a where a.unit_code = u.unit_code) as last_closed_at,
+           (select max(a.notified_at) from alerts a where a.unit_code = u.unit_code) as last_notified_at
          from ({list}) u"
     );
     let units = serde_json::to_string(units).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
@@ -117,6 +160,15 @@ pub async fn windows(store: &Store, units: &[String], since: i64) -> Result<Vec<
                 total: r.try_get("total")?,
                 unsatisfied: r.try_get("unsatisfied")?,
                 open: super::opt_text(r, "open_id")?,
+                clear_since: r.try_get("clear_since")?,
+                last_closed: match (
+                    super::opt_text(r, "last_closed_id")?,
+                    r.try_get::<Option<i64>, _>("last_closed_at")?,
+                ) {
+                    (Some(id), Some(at)) => Some((id, at)),
+                    _ => None,
+                },
+                last_notified_at: r.try_get("last_notified_at")?,
             })
         })
         .collect()
@@ -134,99 +186,6 @@ pub async fn open_episodes(store: &Store) -> Result<Vec<(String, String)>> {
     rows.iter().map(|r| Ok((r.try_get("unit_code")?, r.try_get("id")?))).collect()
 }
 
-/// Closes an episode.
-pub async fn close(store: &Store, id: &str, now: i64) -> Result<()> {
-    sqlx::query("update alerts set closed_at = $2 where id = $1 and closed_at is null")
-        .bind(id)
-        .bind(now)
-        .execute(store.pool())
-        .await?;
-    Ok(())
-}
-
-/// Opens an episode for `unit` and tells its unit heads and supervisors. Returns the id of
-/// the open episode: the new one, or the one another server process opened first.
-pub async fn open(store: &Store, unit: &str, total: i64, unsatisfied: i64, now: i64) -> Result<String> {
-    if let Some(id) = open_episode(store, unit, total, unsatisfied, now).await? {
-        return Ok(id);
-    }
-    let id: String = sqlx::query_scalar("select id from alerts where unit_code = $1 and closed_at is null")
-        .bind(unit)
-        .fetch_one(store.pool())
-        .await?;
-    Ok(id)
-}
-
-async fn open_episode(store: &Store, unit: &str, total: i64, unsatisfied: i64, now: i64) -> Result<Option<String>> {
-    let id = new_id();
-    let mut tx = store.write().await?;
-    let inserted =
-        sqlx::query("insert into alerts (id, unit_code, opened_at, total, unsatisfied) values ($1, $2, $3, $4, $5)")
-            .bind(&id)
-            .bind(unit)
-            .bind(now)
-            .bind(total)
-            .bind(unsatisfied)
-            .execute(&mut *tx)
-            .await;
-    match inserted.map_err(StoreError::from) {
-        Ok(_) => {}
-        // Another server process opened this episode first.
-        Err(StoreError::Duplicate) => return Ok(None),
-        Err(e) => return Err(e),
-    }
-    let name: String =
-        sqlx::query_scalar("select name from org_nodes where code = $1").bind(unit).fetch_one(&mut *tx).await?;
-    // Unit heads whose scope holds the unit, and every supervisor whose scope holds it: an
-    // inbox message each, an email to those with an address, and the webhook event, all in
-    // this transaction (the outbox), so they exist exactly when the episode does.
-    let recipients = sqlx::query(
-        "select distinct u.id, u.email from users u join user_scopes s on s.user_id = u.id
-         join org_closure a on a.ancestor = s.org_code
-         where a.descendant = $1 and u.role in ('unit_head', 'supervisor') and u.disabled = 0",
-    )
-    .bind(unit)
-    .fetch_all(&mut *tx)
-    .await?;
-    let title = format!("{name}：差评预警");
-    let body = format!("{unsatisfied}/{total} 条评价不满意（15 分钟内）");
-    let mut emails = Vec::new();
-    for r in &recipients {
-        let user: String = r.try_get("id")?;
-        sqlx::query(
-            "insert into inbox (id, user_id, kind, title, body, link, created_at) values ($1, $2, 'alert', $3, $4, $5, $6)",
-        )
-        .bind(new_id())
-        .bind(&user)
-        .bind(&title)
-        .bind(&body)
-        .bind(format!("/alerts#{id}"))
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        if let Some(email) = super::opt_text(r, "email")? {
-            emails.push(crate::jobs::email::job(&email, &title, &body, Some(format!("alert:{id}:{user}"))));
-        }
-    }
-    super::jobs::enqueue(&mut tx, &emails).await?;
-    crate::jobs::webhook::enqueue_event(
-        &mut tx,
-        "alert.opened",
-        &serde_json::json!({"alert": id, "unit": unit, "unit_name": name, "total": total, "unsatisfied": unsatisfied}),
-    )
-    .await?;
-    super::audit::append(
-        &mut tx,
-        &super::audit::Actor::system(),
-        "alert.open",
-        &format!("org:{unit}"),
-        &serde_json::json!({"alert": id, "total": total, "unsatisfied": unsatisfied}),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Some(id))
-}
-
 fn alert_from(r: &AnyRow) -> Result<Alert> {
     Ok(Alert {
         id: r.try_get("id")?,
@@ -236,6 +195,7 @@ fn alert_from(r: &AnyRow) -> Result<Alert> {
         closed_at: r.try_get("closed_at")?,
         total: r.try_get("total")?,
         unsatisfied: r.try_get("unsatisfied")?,
+        history: Vec::new(),
     })
 }
 
@@ -248,7 +208,11 @@ pub async fn list(store: &Store, root: &OrgCode, open_only: bool) -> Result<Vec<
         if open_only { "and l.closed_at is null" } else { "" }
     );
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(root.as_str()).fetch_all(store.pool()).await?;
-    rows.iter().map(alert_from).collect()
+    let mut alerts = rows.iter().map(alert_from).collect::<Result<Vec<_>>>()?;
+    for a in &mut alerts {
+        a.history = episodes::history(store, &a.id).await?;
+    }
+    Ok(alerts)
 }
 
 /// An inbox message.
