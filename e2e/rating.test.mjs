@@ -3,7 +3,7 @@
 // head finds the rating, with the phone masked.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { BASE, SHOTS, launchPhone, apiSession } from './browser.mjs';
+import { BASE, SHOTS, launch, launchPhone, apiSession } from './browser.mjs';
 
 let phone;
 before(async () => {
@@ -73,4 +73,39 @@ test('a used invitation link says so', async () => {
   const again = await page.goto(`${BASE}/r/${inv.token}`);
   assert.equal(again.status(), 410);
   assert.match(await page.locator('h1').textContent(), /已经评价过了/);
+});
+
+test('a rating whose answer was lost on the network is sent again by the page and stored once', async () => {
+  const admin = await apiSession('admin');
+  const code = await (await fetch(`${BASE}/api/v1/org/nodes/XN-CD-GA-002/rating-code`, admin)).json();
+  const url = code.url.replace(/^https?:\/\/[^/]+/, BASE);
+  // A phone with JavaScript on, 390 px wide, whose first submission reaches the server and is
+  // stored, but whose answer never arrives (the connection resets).
+  const browser = await launch({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  try {
+    const page = await browser.newPage();
+    let posts = 0;
+    await page.route('**/r/*', async (route) => {
+      if (route.request().method() !== 'POST') return route.continue();
+      posts += 1;
+      if (posts === 1) {
+        await route.fetch({ maxRedirects: 0 });
+        return route.abort('connectionreset');
+      }
+      return route.continue();
+    });
+    await page.goto(url);
+    const comment = `网络中断后重试 ${Date.now()}`;
+    await page.getByText('不满意', { exact: true }).click();
+    await page.getByText('事难办').click();
+    await page.fill('#comment', comment);
+    await page.getByRole('button', { name: '提交评价' }).click();
+    await page.waitForURL(/\/thanks\?o=unsatisfied/);
+    assert.ok(posts >= 2, `the page sent the form again (${posts} posts)`);
+    const sup = await apiSession('supervisor');
+    const list = await (await fetch(`${BASE}/api/v1/ratings?under=XN-CD-GA-002&outcome=unsatisfied`, sup)).json();
+    assert.equal(list.filter((r) => r.comment === comment).length, 1, 'stored once');
+  } finally {
+    await browser.close();
+  }
 });

@@ -51,6 +51,11 @@ impl Secret {
         hex::encode(&self.derive("pingyi secret fingerprint v1")[..16])
     }
 
+    /// The key of the audit chain's hashes and checkpoints.
+    pub fn audit_key(&self) -> crate::domain::audit::AuditKey {
+        crate::domain::audit::AuditKey(self.derive("pingyi audit chain v1"))
+    }
+
     /// A key for one purpose, derived so that purposes never share a key.
     pub fn derive(&self, purpose: &str) -> [u8; 32] {
         let Ok(mut m) = <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(&self.0) else { return [0; 32] };

@@ -57,7 +57,7 @@ impl App {
 
     /// Binds the listener for an already open store.
     pub async fn with_store(config: Config, store: Store) -> Result<App, StartupError> {
-        check_secret(&store, &config).await?;
+        prepare(&store, &config).await?;
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|source| StartupError::Bind { addr: config.listen, source })?;
@@ -80,6 +80,7 @@ impl App {
             calendar,
             outbound,
             public_cache: Default::default(),
+            rating_requests: Default::default(),
         });
         Ok(App { listener, state })
     }
@@ -125,6 +126,26 @@ impl App {
         self.state.store.close().await;
         Ok(())
     }
+}
+
+/// Readies an open store for a process that writes to it: refuses a server secret other than
+/// the one the data was written with, installs the audit key derived from the secret, and
+/// re-keys an audit chain written before keyed hashes (once; a broken chain is left as it is,
+/// loudly, for `pingyi audit verify` to name).
+pub async fn prepare(store: &Store, config: &Config) -> Result<(), StartupError> {
+    check_secret(store, config).await?;
+    let key = config.secret.audit_key();
+    crate::store::audit::install_key(key.clone())
+        .map_err(|e| StartupError::Store { url: config.database.to_string(), source: StoreError::Audit(e) })?;
+    match crate::store::audit::rekey(store, &key).await {
+        Ok(Some(rows)) => tracing::warn!(rows, "the audit trail was re-keyed: its hashes are keyed from now on"),
+        Ok(None) => {}
+        Err(StoreError::Audit(e)) => {
+            tracing::error!(error = %e, "the audit trail is broken; run `pingyi audit verify`")
+        }
+        Err(source) => return Err(StartupError::Store { url: config.database.to_string(), source }),
+    }
+    Ok(())
 }
 
 /// Refuses a server secret other than the one the data was written with (recording it on a

@@ -197,8 +197,8 @@ pub fn spawn_housekeeping(store: Store, service: std::sync::Arc<RatingService>) 
     });
 }
 
-/// The sweeps that need no state of a server process: SLA colours and escalations, and
-/// default ratings for unrated invitations. Returns how many default ratings were recorded.
+/// The sweeps that need no state of a server process: SLA colours and escalations, rating
+/// request keys past their day, and default ratings for unrated invitations. Returns how many default ratings were recorded.
 pub async fn sweeps(
     store: &Store,
     calendar: &crate::calendar_data::CalendarHandle,
@@ -211,5 +211,7 @@ pub async fn sweeps(
             break;
         }
     }
+    // Rating request keys older than a day answer nothing any more.
+    crate::store::ratings::forget_request_keys(store, now).await?;
     invitations::record_defaults(store, calendar, now).await
 }

@@ -220,8 +220,9 @@ impl Writer {
         let (mut at, mut body) = (Vec::new(), Vec::new());
         let (mut direct, mut items, mut stamps, mut direct_flags) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for (i, (r, f)) in ratings.into_iter().zip(flags).enumerate() {
-            // An invitation is used up in the same transaction as its rating: never through the inbox.
-            if to_inbox && r.invitation_id.is_none() {
+            // An invitation is used up in the same transaction as its rating, and a request key is
+            // recorded in it (so that a retry finds it at once): never through the inbox.
+            if to_inbox && r.invitation_id.is_none() && r.request_key.is_none() {
                 at.push(i);
                 body.push(inbox::Pending { stamp: Stamp::fresh(now), flags: f, rating: r });
             } else {

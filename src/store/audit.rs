@@ -1,11 +1,39 @@
 //! The audit trail's SQL: append a row in the caller's transaction, list with filters,
-//! verify the whole chain.
+//! verify the whole chain, re-key a chain written before keyed hashes, take and check
+//! checkpoints.
+
+use std::sync::OnceLock;
 
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Bind, Result, Store, Tx, bind_all, now_ms};
-use crate::domain::audit::{AuditRow, ChainBreak, ChainVerifier};
+use super::{Bind, Result, Store, StoreError, Tx, bind_all, now_ms};
+use crate::domain::audit::{AuditKey, AuditRow, ChainBreak, ChainVerifier, Checkpoint, CheckpointBreak, Hashing};
+
+/// The audit key of this process. It is the one piece of configuration the store keeps in a
+/// process-wide cell, and the reason is where it is needed: every change appends its audit row
+/// inside its own transaction, from some forty places that hold only that transaction. The key
+/// is derived from the server secret, which one process has exactly one of (checked against the
+/// database at startup), so the cell is written once, by `startup` and the command line, and a
+/// second, different key is refused.
+static KEY: OnceLock<AuditKey> = OnceLock::new();
+
+/// Installs this process's audit key; refuses a different key once one is installed.
+pub fn install_key(key: AuditKey) -> std::result::Result<(), String> {
+    let installed = KEY.get_or_init(|| key.clone());
+    if *installed == key { Ok(()) } else { Err("this process already has another audit key".into()) }
+}
+
+/// The hashing of a chain whose head says `keyed`.
+fn hashing(keyed: i64) -> Result<Hashing> {
+    if keyed == 0 {
+        return Ok(Hashing::Plain);
+    }
+    KEY.get()
+        .cloned()
+        .map(Hashing::Keyed)
+        .ok_or_else(|| StoreError::Audit("this process has no audit key; it cannot append to a keyed chain".into()))
+}
 
 /// Who made a change and from where.
 #[derive(Debug, Clone)]
@@ -40,9 +68,10 @@ pub async fn append(
 ) -> Result<i64> {
     // Taking the head row first serialises appenders on PostgreSQL (row lock) and SQLite
     // (single writer), so each row chains to the one committed before it.
-    let head = sqlx::query("update audit_head set seq = seq + 1 where id = 1 returning seq, hash")
+    let head = sqlx::query("update audit_head set seq = seq + 1 where id = 1 returning seq, hash, keyed")
         .fetch_one(&mut **tx)
         .await?;
+    let hashing = hashing(head.try_get("keyed")?)?;
     let mut row = AuditRow {
         seq: head.try_get("seq")?,
         at: now_ms(),
@@ -54,7 +83,7 @@ pub async fn append(
         prev_hash: head.try_get("hash")?,
         hash: String::new(),
     };
-    row.hash = row.compute_hash();
+    row.hash = row.compute_hash(&hashing);
     sqlx::query(
         "insert into audit_log (seq, at, actor, action, target, summary, client_addr, prev_hash, hash)
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -89,10 +118,11 @@ pub async fn append_as(conn: &mut sqlx::AnyConnection, groups: &[(&Actor, &[Entr
     if count == 0 {
         return Ok(());
     }
-    let head = sqlx::query("update audit_head set seq = seq + $1 where id = 1 returning seq, hash")
+    let head = sqlx::query("update audit_head set seq = seq + $1 where id = 1 returning seq, hash, keyed")
         .bind(count as i64)
         .fetch_one(&mut *conn)
         .await?;
+    let hashing = hashing(head.try_get("keyed")?)?;
     let last: i64 = head.try_get("seq")?;
     let mut prev: String = head.try_get("hash")?;
     let at = now_ms();
@@ -110,7 +140,7 @@ pub async fn append_as(conn: &mut sqlx::AnyConnection, groups: &[(&Actor, &[Entr
             prev_hash: prev,
             hash: String::new(),
         };
-        row.hash = row.compute_hash();
+        row.hash = row.compute_hash(&hashing);
         prev = row.hash.clone();
         rows.push(vec![
             Bind::Int(row.seq),
@@ -218,26 +248,22 @@ pub enum Verdict {
     Broken(ChainBreak),
 }
 
-/// Reads the whole trail in order, in pages, and checks every link and the head.
-pub async fn verify(store: &Store) -> Result<Verdict> {
+/// Reads the whole trail in order, in pages, and checks every link (under `key` once the chain
+/// is keyed) and the head.
+pub async fn verify(store: &Store, key: &AuditKey) -> Result<Verdict> {
     // Rows appended while this runs are past the head read here and are left for next time.
-    let head = sqlx::query("select seq, hash from audit_head where id = 1").fetch_one(store.pool()).await?;
+    let head = sqlx::query("select seq, hash, keyed from audit_head where id = 1").fetch_one(store.pool()).await?;
     let (head_seq, head_hash): (i64, String) = (head.try_get("seq")?, head.try_get("hash")?);
-    let mut verifier = ChainVerifier::default();
+    let keyed: i64 = head.try_get("keyed")?;
+    let hashing = if keyed == 0 { Hashing::Plain } else { Hashing::Keyed(key.clone()) };
+    let mut verifier = ChainVerifier::new(hashing);
     let mut after = 0i64;
     loop {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "select {COLUMNS} from audit_log where seq > $1 and seq <= $2 order by seq limit 5000"
-        )))
-        .bind(after)
-        .bind(head_seq)
-        .fetch_all(store.pool())
-        .await?;
+        let rows = page(store.pool(), after, head_seq).await?;
         if rows.is_empty() {
             break;
         }
-        for r in &rows {
-            let row = from_row(r)?;
+        for row in rows {
             after = row.seq;
             if let Err(b) = verifier.push(row) {
                 return Ok(Verdict::Broken(b));
@@ -248,4 +274,89 @@ pub async fn verify(store: &Store) -> Result<Verdict> {
         Ok(n) => Verdict::Intact(n),
         Err(b) => Verdict::Broken(b),
     })
+}
+
+/// Up to 5,000 rows after `after`, up to `last`, in order.
+async fn page<'c>(conn: impl sqlx::Executor<'c, Database = sqlx::Any>, after: i64, last: i64) -> Result<Vec<AuditRow>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "select {COLUMNS} from audit_log where seq > $1 and seq <= $2 order by seq limit 5000"
+    )))
+    .bind(after)
+    .bind(last)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Re-keys a chain written before keyed hashes, once: checks its plain hashes, recomputes every
+/// row's hash under `key` in one transaction, marks the head keyed and appends an
+/// `audit.rekeyed` row. Returns the rows re-keyed, or `None` when the chain was keyed already. A
+/// broken plain chain is not re-keyed (that would bless the break): the error names the break.
+pub async fn rekey(store: &Store, key: &AuditKey) -> Result<Option<i64>> {
+    let keyed: i64 = sqlx::query_scalar("select keyed from audit_head where id = 1").fetch_one(store.pool()).await?;
+    if keyed != 0 {
+        return Ok(None);
+    }
+    let mut tx = store.write().await?;
+    let head = sqlx::query("select seq, hash, keyed from audit_head where id = 1").fetch_one(&mut *tx).await?;
+    if head.try_get::<i64, _>("keyed")? != 0 {
+        return Ok(None);
+    }
+    let (head_seq, head_hash): (i64, String) = (head.try_get("seq")?, head.try_get("hash")?);
+    let mut plain = ChainVerifier::new(Hashing::Plain);
+    let keyed_hashing = Hashing::Keyed(key.clone());
+    let mut prev = crate::domain::audit::GENESIS_HASH.to_owned();
+    let mut after = 0;
+    loop {
+        let rows = page(&mut *tx, after, head_seq).await?;
+        if rows.is_empty() {
+            break;
+        }
+        let mut updates = Vec::with_capacity(rows.len());
+        for row in rows {
+            after = row.seq;
+            plain.push(row.clone()).map_err(|b| StoreError::Audit(format!("not re-keyed: {b}")))?;
+            let mut keyed_row = AuditRow { prev_hash: prev, ..row };
+            keyed_row.hash = keyed_row.compute_hash(&keyed_hashing);
+            prev = keyed_row.hash.clone();
+            updates.push((keyed_row.seq, keyed_row.prev_hash, keyed_row.hash));
+        }
+        for (seq, prev_hash, hash) in updates {
+            sqlx::query("update audit_log set prev_hash = $2, hash = $3 where seq = $1")
+                .bind(seq)
+                .bind(prev_hash)
+                .bind(hash)
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    let rows = plain.finish(head_seq, &head_hash).map_err(|b| StoreError::Audit(format!("not re-keyed: {b}")))?;
+    sqlx::query("update audit_head set hash = $1, keyed = 1 where id = 1").bind(&prev).execute(&mut *tx).await?;
+    install_key(key.clone()).map_err(StoreError::Audit)?;
+    // A new database's empty chain is simply keyed from its first row; an old one says it was.
+    if rows > 0 {
+        append(&mut tx, &Actor::system(), "audit.rekeyed", "audit", &serde_json::json!({"rows": rows})).await?;
+    }
+    tx.commit().await?;
+    Ok(Some(rows))
+}
+
+/// A signed checkpoint of the chain's head now.
+pub async fn checkpoint(store: &Store, key: &AuditKey) -> Result<Checkpoint> {
+    let head = sqlx::query("select seq, hash from audit_head where id = 1").fetch_one(store.pool()).await?;
+    Ok(Checkpoint::sign(head.try_get("seq")?, &head.try_get::<String, _>("hash")?, now_ms(), key))
+}
+
+/// Checks the chain as stored against `checkpoint` (see [`Checkpoint::check`]).
+pub async fn check_checkpoint(
+    store: &Store,
+    key: &AuditKey,
+    checkpoint: &Checkpoint,
+) -> Result<std::result::Result<(), CheckpointBreak>> {
+    let head_seq: i64 = sqlx::query_scalar("select seq from audit_head where id = 1").fetch_one(store.pool()).await?;
+    let hash: Option<String> = sqlx::query_scalar("select hash from audit_log where seq = $1")
+        .bind(checkpoint.seq)
+        .fetch_optional(store.pool())
+        .await?;
+    Ok(checkpoint.check(key, hash.as_deref(), head_seq))
 }

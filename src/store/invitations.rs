@@ -191,5 +191,6 @@ fn default_rating(target: Target, scale: rating::Scale, level: u8) -> NewRating 
         address_hash: String::new(),
         source: Source::Default,
         reason_labels: Vec::new(),
+        request_key: None,
     }
 }

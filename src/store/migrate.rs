@@ -88,6 +88,18 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/0015_alert_hysteresis.sql"),
         postgres: None,
     },
+    Migration {
+        version: 16,
+        name: "audit_keyed",
+        sql: include_str!("../../migrations/0016_audit_keyed.sql"),
+        postgres: None,
+    },
+    Migration {
+        version: 17,
+        name: "rating_requests",
+        sql: include_str!("../../migrations/0017_rating_requests.sql"),
+        postgres: None,
+    },
 ];
 
 pub(super) async fn run(store: &Store) -> Result<usize> {

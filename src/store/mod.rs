@@ -94,6 +94,10 @@ pub enum StoreError {
     /// The database failed.
     #[error("database error: {0}")]
     Database(sqlx::Error),
+    /// The audit chain cannot be written: this process has no audit key (see
+    /// [`audit::install_key`]), or the chain to re-key is broken.
+    #[error("audit trail: {0}")]
+    Audit(String),
     /// Migrations could not be applied.
     #[error("migration {version} ({name}): {reason}")]
     Migration {

@@ -85,6 +85,8 @@ pub struct Shared {
     pub outbound: Arc<crate::jobs::Outbound>,
     /// The public page's figures, kept for a minute.
     pub public_cache: rankings::PublicCache,
+    /// Rating requests with an idempotency key in flight in this process.
+    pub rating_requests: rate::requests::KeyLocks,
 }
 
 /// The OpenAPI document's header; paths are added by the routers below.

@@ -157,6 +157,7 @@ pub fn router() -> Router<AppState> {
         .route("/account/language", post(set_language))
         .route("/static/app.css", get(stylesheet))
         .route("/static/app.js", get(script))
+        .route("/static/rate.js", get(rate_script))
 }
 
 /// One scope root on the home page, with what it contains.
@@ -276,6 +277,14 @@ async fn script() -> Response {
     (
         [(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
         include_str!("../../static/app.js"),
+    )
+        .into_response()
+}
+
+async fn rate_script() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        include_str!("../../static/rate.js"),
     )
         .into_response()
 }

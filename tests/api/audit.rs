@@ -19,7 +19,7 @@ crate::on_both_engines! {
     }
 
     async fn editing_an_audit_row_in_the_database_is_caught_and_named(app) {
-        assert!(matches!(pingyi::store::audit::verify(&app.store).await.unwrap(), pingyi::store::audit::Verdict::Intact(n) if n > 10));
+        assert!(matches!(pingyi::store::audit::verify(&app.store, &crate::helpers::audit_key()).await.unwrap(), pingyi::store::audit::Verdict::Intact(n) if n > 10));
         let ok = app.cli(&["audit", "verify"], "");
         assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
         sqlx::query("update audit_log set actor = 'mallory' where seq = 7").execute(app.store.pool()).await.unwrap();
@@ -50,6 +50,6 @@ crate::on_both_engines! {
         for t in tasks {
             t.await.unwrap();
         }
-        assert!(matches!(pingyi::store::audit::verify(&app.store).await.unwrap(), pingyi::store::audit::Verdict::Intact(_)));
+        assert!(matches!(pingyi::store::audit::verify(&app.store, &crate::helpers::audit_key()).await.unwrap(), pingyi::store::audit::Verdict::Intact(_)));
     }
 }

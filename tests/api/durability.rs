@@ -133,7 +133,12 @@ async fn kill_nine_loses_no_acknowledged_rating(engine: Engine, inbox: &str) {
         acked.len(),
         &missing[..missing.len().min(5)]
     );
-    assert!(matches!(pingyi::store::audit::verify(&store).await.unwrap(), pingyi::store::audit::Verdict::Intact(_)));
+    assert!(matches!(
+        pingyi::store::audit::verify(&store, &pingyi::secrets::Secret::from_hex(&"24".repeat(32)).unwrap().audit_key())
+            .await
+            .unwrap(),
+        pingyi::store::audit::Verdict::Intact(_)
+    ));
     store.close().await;
     server.kill().unwrap();
     server.wait().unwrap();

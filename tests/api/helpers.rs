@@ -64,6 +64,11 @@ pub const ATTACHMENT_LIMIT: usize = 256 * 1024;
 /// The server secret of every test server and of the CLI the tests run against its database.
 pub const TEST_SECRET: &str = "4242424242424242424242424242424242424242424242424242424242424242";
 
+/// The audit key of the test servers (derived from [`TEST_SECRET`]).
+pub fn audit_key() -> pingyi::domain::audit::AuditKey {
+    pingyi::secrets::Secret::from_hex(TEST_SECRET).unwrap_or_else(|e| panic!("{e}")).audit_key()
+}
+
 /// Units in the test city: one per department, enough for every role's scope.
 pub const TEST_UNITS: usize = 80;
 

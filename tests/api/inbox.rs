@@ -124,7 +124,7 @@ async fn inbox_ratings_end_as_ratings_written_straight_through(engine: Engine) {
         .unwrap();
     assert_eq!(rows, 0, "every projected row left the inbox");
     assert!(matches!(
-        pingyi::store::audit::verify(&app.store).await.unwrap(),
+        pingyi::store::audit::verify(&app.store, &crate::helpers::audit_key()).await.unwrap(),
         pingyi::store::audit::Verdict::Intact(_)
     ));
 
@@ -197,6 +197,7 @@ fn waiting(id: &str, at: i64, target: &Target, device: &str, flags: &[&str]) -> 
             address_hash: format!("{device}-address"),
             source: Source::Api,
             reason_labels: vec!["事难办".into()],
+            request_key: None,
         },
     }
 }

@@ -269,7 +269,7 @@ crate::on_both_engines! {
         assert_eq!(stored, 400);
         let audited: i64 = sqlx::query_scalar("select cast(count(*) as bigint) from audit_log where action = 'rating.submit'").fetch_one(app.store.pool()).await.unwrap();
         assert_eq!(audited, 400);
-        assert!(matches!(pingyi::store::audit::verify(&app.store).await.unwrap(), pingyi::store::audit::Verdict::Intact(_)));
+        assert!(matches!(pingyi::store::audit::verify(&app.store, &crate::helpers::audit_key()).await.unwrap(), pingyi::store::audit::Verdict::Intact(_)));
     }
 
     async fn qr_images_and_posters_are_served_for_genuine_codes_only(app) {

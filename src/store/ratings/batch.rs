@@ -187,6 +187,7 @@ pub async fn insert_batch(
     let mut out = Vec::with_capacity(items.len());
     let mut rows = Vec::with_capacity(items.len());
     let mut audit_rows = Vec::with_capacity(items.len());
+    let mut requests = Vec::new();
     let mut script = Script::new();
     for (i, (item, stamp)) in items.iter().zip(stamps).enumerate() {
         let (id, at) = (stamp.id.clone(), stamp.at);
@@ -233,6 +234,15 @@ pub async fn insert_batch(
             format!("rating:{id}"),
             serde_json::json!({"unit": item.target.unit_code, "org": item.target.org_code, "outcome": s.outcome, "source": source, "flags": flags}),
         ));
+        if let Some(key) = &item.request_key {
+            let answer = serde_json::json!({"id": id, "outcome": s.outcome, "scale": item.scale, "flags": flags});
+            requests.push(vec![
+                Bind::Text(key.clone()),
+                Bind::Text(id.clone()),
+                Bind::Text(answer.to_string()),
+                Bind::Int(at),
+            ]);
+        }
         out.push(Ok(Receipt { id, outcome: s.outcome, flags }));
     }
     if !inbox.is_empty() {
@@ -245,6 +255,12 @@ pub async fn insert_batch(
         19,
         &rows,
         "",
+    );
+    script.insert(
+        "insert into rating_requests (key_hash, rating_id, answer, created_at)",
+        4,
+        &requests,
+        " on conflict (key_hash) do nothing",
     );
     let stored: Vec<(&NewRating, &Receipt, i64)> = items
         .iter()

@@ -297,6 +297,7 @@ mod tests {
                 address_hash: "a".into(),
                 source: Source::Api,
                 reason_labels: vec!["事难办".into()],
+                request_key: None,
             },
         }
     }

@@ -12,7 +12,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::rating_codes::Target;
-use super::{Bind, Result, Store, bind_all, opt_text};
+use super::{Bind, Result, Store, StoreError, bind_all, opt_text};
 use crate::domain::ids::OrgCode;
 use crate::domain::rating::{Outcome, Scale, Submission};
 
@@ -60,6 +60,37 @@ pub struct NewRating {
     /// unsatisfied rating opens.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reason_labels: Vec<String>,
+    /// The request's idempotency key (peppered hash of code and key), when the client sent one:
+    /// recorded with the answer in the rating's transaction ([`replayed`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_key: Option<String>,
+}
+
+/// How long a rating request's idempotency key is kept: a retry within this answers the first
+/// answer again.
+pub const REQUEST_KEY_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// The first answer to the request `key_hash`, if a rating was stored for it within
+/// [`REQUEST_KEY_MS`] before `now`.
+pub async fn replayed(store: &Store, key_hash: &str, now: i64) -> Result<Option<serde_json::Value>> {
+    let answer: Option<String> =
+        sqlx::query_scalar("select answer from rating_requests where key_hash = $1 and created_at > $2")
+            .bind(key_hash)
+            .bind(now - REQUEST_KEY_MS)
+            .fetch_optional(store.pool())
+            .await?;
+    answer
+        .map(|a| serde_json::from_str(&a).map_err(|e| StoreError::Database(sqlx::Error::Decode(Box::new(e)))))
+        .transpose()
+}
+
+/// Deletes the request keys older than [`REQUEST_KEY_MS`]; returns how many.
+pub async fn forget_request_keys(store: &Store, now: i64) -> Result<u64> {
+    let done = sqlx::query("delete from rating_requests where created_at <= $1")
+        .bind(now - REQUEST_KEY_MS)
+        .execute(store.pool())
+        .await?;
+    Ok(done.rows_affected())
 }
 
 impl NewRating {

@@ -6,6 +6,7 @@
 //! rating); the pages in `page.rs`.
 
 mod page;
+pub mod requests;
 
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -113,12 +114,18 @@ fn device_and_address(state: &AppState, device: &Device, addr: &str) -> (String,
     (pepper.hash(&device), pepper.hash(addr))
 }
 
+/// The stored form of a request's idempotency key: peppered with the code it rated.
+fn request_hash(state: &AppState, token: &str, key: &str) -> String {
+    state.ratings.pepper.hash(&format!("request\n{token}\n{key}"))
+}
+
 async fn store_rating(
     state: &AppState,
     resolved: Resolved,
     raw: &RawRating,
     source: Source,
     hashes: (String, String),
+    request_key: Option<String>,
 ) -> Result<std::result::Result<(Receipt, Scale), Vec<FieldError>>> {
     let settings = match resolved.settings {
         Some(s) => s,
@@ -144,6 +151,7 @@ async fn store_rating(
         address_hash: hashes.1,
         source,
         reason_labels,
+        request_key,
     };
     match state.ratings.writer.submit(new).await {
         Ok(Ok(receipt)) => Ok(Ok((receipt, settings.scale))),
@@ -181,7 +189,7 @@ pub struct RatingRequest {
 }
 
 /// A stored rating.
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct RatingCreated {
     /// Id.
     pub id: String,
@@ -193,22 +201,48 @@ pub struct RatingCreated {
     pub flags: Vec<String>,
 }
 
-/// Submit a rating. 201 means it is durably committed.
+/// Submit a rating. 201 means it is durably committed. Send an `Idempotency-Key` (a new UUID
+/// for each rating) to retry safely: a retry with the same key and code within 24 hours answers
+/// the first answer again (with `Idempotent-Replayed: true`) and stores nothing new.
 #[utoipa::path(post, path = "/api/v1/ratings", tag = "ratings", request_body = RatingRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 100 visible ASCII characters, new for each rating")),
     responses(
-        (status = 201, description = "Committed", body = RatingCreated),
+        (status = 201, description = "Committed (or, for a retried key, committed before)", body = RatingCreated),
         (status = 400, body = ErrorBody),
         (status = 404, description = "Unknown or forged code", body = ErrorBody),
         (status = 410, description = "Revoked code, used or expired invitation", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 422, description = "Invalid fields, each named", body = ErrorBody),
         (status = 503, description = "Not stored; try again", body = ErrorBody)))]
 async fn submit_json(
     State(state): State<AppState>,
     ClientAddr(addr): ClientAddr,
     device: Device,
+    headers: axum::http::HeaderMap,
     ApiJson(req): ApiJson<RatingRequest>,
-) -> Result<(StatusCode, axum::Json<RatingCreated>)> {
-    let resolved = resolve(&state, req.code.trim()).await?;
+) -> Result<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let token = req.code.trim();
+    let key = match headers.get("idempotency-key") {
+        Some(v) => Some(
+            requests::parse_key("Idempotency-Key", v.to_str().unwrap_or_default())
+                .map_err(|f| Error::Validation(vec![f]))?,
+        ),
+        None => None,
+    };
+    let key_hash = key.map(|k| request_hash(&state, token, &k));
+    let _held = match &key_hash {
+        Some(h) => Some(state.rating_requests.lock(h).await),
+        None => None,
+    };
+    if let Some(h) = &key_hash
+        && let Some(first) = ratings::replayed(&state.store, h, crate::store::now_ms()).await?
+    {
+        let first: RatingCreated = serde_json::from_value(first).map_err(|e| Error::Internal(e.to_string()))?;
+        return Ok((StatusCode::CREATED, [("idempotent-replayed", "true")], axum::Json(first)).into_response());
+    }
+    let resolved = resolve(&state, token).await?;
     let raw = RawRating {
         level: req.level,
         satisfied: req.satisfied,
@@ -218,9 +252,10 @@ async fn submit_json(
         phone: req.phone,
     };
     let hashes = device_and_address(&state, &device, &addr);
-    match store_rating(&state, resolved, &raw, Source::Api, hashes).await? {
+    match store_rating(&state, resolved, &raw, Source::Api, hashes, key_hash).await? {
         Ok((r, scale)) => {
-            Ok((StatusCode::CREATED, axum::Json(RatingCreated { id: r.id, outcome: r.outcome, scale, flags: r.flags })))
+            Ok((StatusCode::CREATED, axum::Json(RatingCreated { id: r.id, outcome: r.outcome, scale, flags: r.flags }))
+                .into_response())
         }
         Err(fields) => Err(Error::Validation(fields)),
     }

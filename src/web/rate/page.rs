@@ -33,6 +33,8 @@ struct FormValues {
     comment: String,
     phone: String,
     consent: bool,
+    /// The hidden `request_key`: new with each page, sent again with every retry of its form.
+    request_key: String,
 }
 
 impl FormValues {
@@ -46,6 +48,7 @@ impl FormValues {
                 "comment" => v.comment = val.into_owned(),
                 "phone" => v.phone = val.into_owned(),
                 "consent" => v.consent = !val.is_empty(),
+                "request_key" => v.request_key = val.into_owned(),
                 _ => {}
             }
         }
@@ -124,9 +127,12 @@ async fn rate_page(
     tr: Tr,
     token: &str,
     target: &Target,
-    values: FormValues,
+    mut values: FormValues,
     errors: Vec<String>,
 ) -> Result<RatePage> {
+    if super::requests::parse_key("request_key", &values.request_key).is_err() {
+        values.request_key = crate::store::new_secret(16);
+    }
     let settings = ratings::settings_for(&state.store, &target.org_code).await?;
     let five = settings.scale == Scale::Five;
     let levels =
@@ -200,18 +206,38 @@ async fn submit_form(
 ) -> Response {
     let tr = Tr { locale };
     let values = FormValues::parse(&body);
+    let thanks = |outcome: &str| {
+        let phone = if values.phone.trim().is_empty() { "0" } else { "1" };
+        format!("/r/{token}/thanks?o={outcome}&p={phone}")
+    };
+    // A form sent again (the browser's resend, the page's retry after a network error) with its
+    // key: the first answer, and nothing stored twice. A page from before keys has none.
+    let key = super::requests::parse_key("request_key", &values.request_key).ok();
+    let key_hash = key.map(|k| super::request_hash(&state, &token, &k));
+    let _held = match &key_hash {
+        Some(h) => Some(state.rating_requests.lock(h).await),
+        None => None,
+    };
+    if let Some(h) = &key_hash {
+        match ratings::replayed(&state.store, h, crate::store::now_ms()).await {
+            Ok(Some(first)) => {
+                let outcome = first["outcome"].as_str().unwrap_or_default().to_owned();
+                return (with_device_cookie(&state, jar), Redirect::to(&thanks(&outcome))).into_response();
+            }
+            Ok(None) => {}
+            Err(e) => return closed_page(tr, e.into()),
+        }
+    }
     let resolved = match resolve(&state, &token).await {
         Ok(r) => r,
         Err(e) => return closed_page(tr, e),
     };
     let target = resolved.target.clone();
     let hashes = device_and_address(&state, &device, &addr);
-    let outcome = store_rating(&state, resolved, &values.raw(), Source::Page, hashes).await;
+    let outcome = store_rating(&state, resolved, &values.raw(), Source::Page, hashes, key_hash.clone()).await;
     let (status, errors) = match outcome {
         Ok(Ok((receipt, _))) => {
-            let phone = if values.phone.trim().is_empty() { "0" } else { "1" };
-            let to = format!("/r/{token}/thanks?o={}&p={phone}", receipt.outcome.as_str());
-            return (with_device_cookie(&state, jar), Redirect::to(&to)).into_response();
+            return (with_device_cookie(&state, jar), Redirect::to(&thanks(receipt.outcome.as_str()))).into_response();
         }
         Ok(Err(fields)) => {
             let mut keys: Vec<String> = fields.iter().map(|f| tr.t(error_key(&f.field)).to_owned()).collect();
