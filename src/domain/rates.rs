@@ -4,6 +4,7 @@
 
 /// Counts over a node and a period, from the rollups.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[schema(as = PeriodCounts)]
 pub struct Counts {
     /// Ratings counted (appeal-excluded ones are not).
     pub ratings: i64,

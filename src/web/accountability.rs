@@ -39,6 +39,7 @@ fn may_read(role: Role) -> bool {
 
 /// Filters of the register.
 #[derive(Debug, Default, Clone, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RegisterParams {
     /// Only units under this node (within the caller's scope).
     pub under: Option<String>,
@@ -157,6 +158,7 @@ async fn list(
 
 /// People held to account in a period.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = AccountabilityCounts)]
 pub struct Counts {
     /// The subtree.
     pub under: String,

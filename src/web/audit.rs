@@ -28,6 +28,7 @@ pub fn pages() -> Router<AppState> {
 
 /// Filters; all optional.
 #[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditParams {
     /// Exact actor (username, `cli`, `system`).
     pub actor: Option<String>,

@@ -165,8 +165,15 @@ pub async fn authenticate(State(state): State<AppState>, req: Request, next: Nex
     let jar = CookieJar::from_headers(req.headers());
     let mut found = None;
     if let Some(token) = bearer(req.headers()) {
-        // A wrong token is an error, not an anonymous request: the caller meant to log in.
+        // A wrong token is an error, not an anonymous request: the caller meant to log in. So is
+        // a session cookie beside it that is no longer valid: every credential a request
+        // carries must hold, or it is refused rather than half believed.
         let user = users::find_token(&state.store, token).await?.ok_or(Error::Unauthorized)?;
+        if let Some(cookie) = jar.get(SESSION_COOKIE)
+            && users::find_session(&state.store, cookie.value()).await?.is_none()
+        {
+            return Err(Error::Unauthorized);
+        }
         found = Some(CurrentUser { user, auth: AuthKind::Token, client_addr: addr });
     } else if let Some(cookie) = jar.get(SESSION_COOKIE)
         && let Some(s) = users::find_session(&state.store, cookie.value()).await?

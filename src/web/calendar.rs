@@ -73,6 +73,7 @@ async fn day(
 
 /// The region whose calendar applies.
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RegionParam {
     /// An org code: the national calendar with that region's own days (default: national).
     pub org: Option<String>,
@@ -139,6 +140,7 @@ async fn set_override(
 
 /// Deadline parameters: a start and exactly one of the three clocks.
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DeadlineParams {
     /// RFC 3339 time, e.g. 2026-09-30T10:00:00+08:00.
     pub start: String,

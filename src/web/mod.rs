@@ -15,6 +15,7 @@ pub mod headers;
 pub mod health;
 pub mod inbox_page;
 pub mod notifications;
+pub mod openapi;
 pub mod org;
 pub mod pages;
 pub mod posters_page;
@@ -99,7 +100,7 @@ pub struct Shared {
                        cookie (from `POST /api/v1/session`; changes then need the `X-CSRF-Token` header) or \
                        `Authorization: Bearer` tokens from `pingyi token create`."
     ),
-    components(schemas(error::ErrorBody, error::ErrorDetail, crate::domain::FieldError)),
+    components(schemas(error::ErrorBody, error::ErrorDetail, crate::domain::FieldError, org::ImportKind)),
     modifiers(&SecuritySchemes)
 )]
 pub struct ApiDoc;
@@ -148,6 +149,8 @@ pub fn router(state: AppState) -> Router {
         // the nest, which would replace the documented path rather than add to it.
         .merge(rate::api())
         .split_for_parts();
+    let mut openapi = openapi;
+    openapi::complete(&mut openapi);
 
     Router::new()
         .merge(health::router(Arc::new(openapi)))

@@ -97,6 +97,7 @@ async fn delete_webhook(
 
 /// Job filter.
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct JobParams {
     /// queued, running, done or dead (the dead-letter list; default).
     pub state: Option<String>,

@@ -114,6 +114,7 @@ async fn node_children(
 
 /// Filters for a subtree search.
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SearchParams {
     /// Only nodes of this kind.
     pub kind: Option<OrgKind>,
@@ -185,6 +186,7 @@ pub enum ImportKind {
 
 /// Import options.
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ImportParams {
     /// `org` (default) or `staff`.
     pub kind: Option<ImportKind>,
@@ -254,6 +256,7 @@ async fn import(
 
 /// Export options.
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ExportParams {
     /// Root of the exported subtree; defaults to the caller's first scope.
     pub under: Option<String>,

@@ -130,6 +130,7 @@ pub fn local(ms: i64) -> String {
 
 /// Page-size parameters shared by listings.
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Paging {
     /// At most this many rows (1–500, default 100).
     pub limit: Option<i64>,

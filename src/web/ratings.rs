@@ -35,6 +35,7 @@ pub fn api() -> OpenApiRouter<AppState> {
 
 /// Listing filters.
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RatingParams {
     /// Root of the subtree (default: the caller's first scope).
     pub under: Option<String>,
@@ -76,6 +77,7 @@ pub(super) fn parse_outcome(outcome: Option<&str>) -> Result<Option<Outcome>> {
 
 /// Count filters.
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CountParams {
     /// Root of the subtree (default: the caller's first scope).
     pub under: Option<String>,
@@ -166,6 +168,7 @@ fn appeal_error(e: AppealError) -> Error {
 
 /// Appeal filters.
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AppealParams {
     /// Root of the subtree (default: the caller's first scope).
     pub under: Option<String>,
@@ -304,6 +307,7 @@ async fn create_invitation(
 
 /// Alert filters.
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AlertParams {
     /// Root of the subtree (default: the caller's first scope).
     pub under: Option<String>,

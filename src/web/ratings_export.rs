@@ -21,6 +21,7 @@ pub fn api() -> OpenApiRouter<AppState> {
 
 /// Export filters.
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ExportParams {
     /// Root of the subtree (default: the caller's first scope).
     pub under: Option<String>,

@@ -26,6 +26,7 @@ pub fn api() -> OpenApiRouter<AppState> {
 
 /// Which report.
 #[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams, utoipa::ToSchema)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct MonthlyParams {
     /// The region (default: the caller's first scope).

@@ -136,7 +136,8 @@ fn session_of(user: &CurrentUser) -> Option<SessionInfo> {
 
 /// Log out: ends the session and clears the cookie.
 #[utoipa::path(delete, path = "/session", tag = "session",
-    responses((status = 204, description = "Logged out"), (status = 401, body = ErrorBody), (status = 403, description = "Missing CSRF token", body = ErrorBody)),
+    responses((status = 204, description = "Logged out"), (status = 400, description = "A bearer token has no session to end", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, description = "Missing CSRF token", body = ErrorBody)),
     security(("session" = [])))]
 async fn logout(State(state): State<AppState>, jar: CookieJar, user: CurrentUser) -> Result<Response> {
     let session = session_of(&user).ok_or(Error::BadRequest {

@@ -73,6 +73,7 @@ async fn put_policy(
 
 /// Where to count.
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct OverdueParams {
     /// Root of the subtree (default: the caller's first scope).
     pub under: Option<String>,

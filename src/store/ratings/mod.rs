@@ -340,6 +340,7 @@ pub async fn in_period(
 /// Counts of ratings under a node. Ratings excluded by an upheld appeal are counted only in
 /// `excluded`; flagged and defaulted ratings are counted and also reported apart.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = RatingCounts)]
 pub struct Counts {
     /// Ratings that count.
     pub total: i64,

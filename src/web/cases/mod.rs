@@ -43,6 +43,7 @@ pub fn api(config: &Config) -> OpenApiRouter<AppState> {
 
 /// Which cases to list.
 #[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// `mine` (waiting for the caller's role), `all` (default) or `overdue`.
     pub view: Option<String>,
@@ -289,6 +290,7 @@ async fn create(
 
 /// How an uploaded file is named.
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UploadParams {
     /// The file's name, as shown in the timeline.
     pub name: Option<String>,

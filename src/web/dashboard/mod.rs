@@ -43,6 +43,7 @@ fn may_view(role: Role) -> bool {
 
 /// The node and period asked for.
 #[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Params {
     /// The node (default: the caller's first scope).
     pub under: Option<String>,

@@ -46,6 +46,7 @@ pub fn pages() -> Router<AppState> {
 
 /// What to rank.
 #[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RankParams {
     /// The parent (default: the caller's first scope).
     pub under: Option<String>,

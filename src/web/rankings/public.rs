@@ -86,6 +86,7 @@ impl PublicCache {
 
 /// The period shown publicly.
 #[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PublicParams {
     /// A quarter such as `2026Q3` (default: the current quarter so far).
     pub period: Option<String>,

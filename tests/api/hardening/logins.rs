@@ -58,6 +58,16 @@ crate::on_both_engines! {
         assert_eq!(try_login(&app, &other, "supervisor", pingyi::demo::DEMO_PASSWORD).await, StatusCode::OK);
     }
 
+    async fn a_token_beside_a_stale_session_cookie_is_not_believed(app) {
+        let created = app.login("admin").await.post_json("/api/v1/tokens", &json!({"name": "script"})).await;
+        let token = created.json::<serde_json::Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
+        let c = reqwest::Client::new();
+        let alone = c.get(app.url("/api/v1/session")).bearer_auth(&token).send().await.unwrap();
+        assert_eq!(alone.status(), StatusCode::OK);
+        let stale = c.get(app.url("/api/v1/session")).bearer_auth(&token).header("cookie", "pingyi_session=ended-long-ago").send().await.unwrap();
+        assert_eq!(stale.status(), StatusCode::UNAUTHORIZED, "every credential a request carries must hold");
+    }
+
     async fn a_wrong_password_says_so(app) {
         let r = app.anonymous().post_json("/api/v1/session", &json!({"username": "admin", "password": "not-the-password"})).await;
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);

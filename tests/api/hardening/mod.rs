@@ -3,6 +3,7 @@
 mod alerts;
 mod audit;
 mod bodies;
+mod contract;
 mod headers;
 mod logins;
 mod redirects;

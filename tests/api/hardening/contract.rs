@@ -1,0 +1,59 @@
+//! The OpenAPI document is complete and true, so that a generated client works (schemathesis
+//! tries it against a running server in `.ci/run`; these are the cheap checks that keep the
+//! document whole).
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+fn refs(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            if let Some(Value::String(r)) = m.get("$ref") {
+                out.push(r.clone());
+            }
+            m.values().for_each(|x| refs(x, out));
+        }
+        Value::Array(a) => a.iter().for_each(|x| refs(x, out)),
+        _ => {}
+    }
+}
+
+crate::on_both_engines! {
+    async fn the_openapi_document_defines_what_it_references_and_places_each_parameter_truly(app) {
+        let doc: Value = app.anonymous().get_json("/api/openapi.json", StatusCode::OK).await;
+        let schemas = doc["components"]["schemas"].as_object().unwrap();
+        let mut all = Vec::new();
+        refs(&doc, &mut all);
+        for r in &all {
+            let name = r.strip_prefix("#/components/schemas/").unwrap_or_else(|| panic!("{r}"));
+            assert!(schemas.contains_key(name), "{r} is referenced but not defined");
+        }
+        // The three count shapes are three schemas: ratings, a period's rates, accountability.
+        for name in ["RatingCounts", "PeriodCounts", "AccountabilityCounts"] {
+            assert!(schemas.contains_key(name), "{name}");
+        }
+        assert!(!schemas.contains_key("Counts"), "one name for three shapes");
+        assert_eq!(doc["paths"]["/api/v1/accountability/counts"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/AccountabilityCounts");
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                for p in op["parameters"].as_array().into_iter().flatten() {
+                    let name = p["name"].as_str().unwrap();
+                    let placed = p["in"].as_str().unwrap();
+                    let in_template = path.contains(&format!("{{{name}}}"));
+                    assert_eq!(placed == "path", in_template, "{method} {path}: {name} is documented in {placed}");
+                    let ty = &p["schema"]["type"];
+                    assert!(!ty.as_array().is_some_and(|t| t.contains(&Value::from("null"))), "{method} {path}: {name} may not be null in a URL");
+                }
+                let answers = op["responses"].as_object().unwrap();
+                if op.get("security").is_some() {
+                    assert!(answers.contains_key("401") && answers.contains_key("403"), "{method} {path} needs a login but documents no 401/403");
+                }
+                if op.get("requestBody").is_some() {
+                    for status in ["400", "413", "415", "422"] {
+                        assert!(answers.contains_key(status), "{method} {path} takes a body but does not document {status}");
+                    }
+                }
+            }
+        }
+    }
+}
