@@ -46,26 +46,26 @@ async fn episodes(app: &TestApp, done: impl Fn(&[Value]) -> bool) -> Vec<Value> 
 crate::on_both_engines! {
     async fn a_unit_hovering_at_the_threshold_raises_one_episode_and_one_notice(app) {
         let code = code_of(&app, UNIT).await;
-        // Ratings whose share swings across the threshold and back, twice, within seconds:
-        // all unsatisfied, then well below, then at the threshold again.
+        // Ratings whose share swings across the threshold and back within seconds: all
+        // unsatisfied (it opens), well below (clearing), at the threshold again (breaching), well
+        // below again. Each phase waits until the watcher has seen it.
+        let last_kind = |e: &[Value]| -> Option<String> {
+            e.first()?["history"].as_array()?.last()?["kind"].as_str().map(str::to_owned)
+        };
         let mut n = 0;
-        for _ in 0..2 {
-            for (count, satisfied) in [(4, false), (12, true), (8, false)] {
-                for _ in 0..count {
-                    n += 1;
-                    rate_from(&app, &code, n, satisfied).await;
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        for (count, satisfied, seen) in [(4, false, "opened"), (12, true, "clearing"), (8, false, "breaching"), (24, true, "clearing")] {
+            for _ in 0..count {
+                n += 1;
+                rate_from(&app, &code, n, satisfied).await;
             }
+            let now = episodes(&app, |e| last_kind(e).as_deref() == Some(seen)).await;
+            assert_eq!(last_kind(&now).as_deref(), Some(seen), "after {count} ratings: {now:?}");
         }
-        let list = episodes(&app, |e| !e.is_empty()).await;
-        tokio::time::sleep(std::time::Duration::from_millis(600)).await;
-        let list = if list.len() == 1 { episodes(&app, |_| true).await } else { list };
+        let list = episodes(&app, |_| true).await;
         assert_eq!(list.len(), 1, "one episode: {list:?}");
         assert!(list[0]["closed_at"].is_null(), "still open: it never stayed clear for long");
         let kinds: Vec<&str> = list[0]["history"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
-        assert_eq!(kinds.first(), Some(&"opened"), "{kinds:?}");
-        assert!(kinds.contains(&"clearing") && kinds.contains(&"breaching"), "the swings are in its history: {kinds:?}");
+        assert_eq!(kinds, ["opened", "clearing", "breaching", "clearing"], "the swings are in its history");
         assert_eq!(alert_messages(&app, "supervisor").await, 1);
         assert_eq!(alert_messages(&app, "unithead").await, 1);
         // The window passes: the episode closes. A breach soon after reopens it without a notice.
