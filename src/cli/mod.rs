@@ -407,6 +407,9 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
                         "Generated {} ratings over 180 days; {} cases are being opened.",
                         h.ratings, h.cases_queued
                     );
+                    demo::enterprise_cases(app.store(), &app.state().calendar)
+                        .await
+                        .map_err(|e| CliError::Failed(e.to_string()))?;
                 }
                 print_demo_logins(&summary, &url);
             }
@@ -485,6 +488,11 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
                     started.elapsed(),
                     h.cases_queued
                 );
+                let calendar = crate::calendar_data::CalendarHandle::new(crate::calendar_data::load());
+                calendar.reload(&store).await?;
+                let filed =
+                    demo::enterprise_cases(&store, &calendar).await.map_err(|e| CliError::Failed(e.to_string()))?;
+                println!("{filed} cases filed by the demo enterprise.");
             }
             print_demo_logins(&summary, &format!("http://{}", config.listen));
         }
