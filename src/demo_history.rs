@@ -249,3 +249,48 @@ pub async fn generate(store: &Store, n: u64, days: i64, case_days: i64, progress
     history.ratings = n;
     Ok(history)
 }
+
+/// Problems the demo's enterprise user (青海高原光伏科技有限公司) raised itself: an enterprise user
+/// sees only the cases it filed, so without these its login would show an empty case list.
+/// Added with the rating history (`serve --demo`, `demo --ratings`), not to the test city.
+/// Returns how many were opened (none when the enterprise has cases already).
+pub async fn enterprise_cases(
+    store: &Store,
+    calendar: &crate::calendar_data::CalendarHandle,
+) -> Result<usize, StoreError> {
+    let filed: i64 = sqlx::query_scalar("select cast(count(*) as bigint) from cases where created_by = 'enterprise'")
+        .fetch_one(store.pool())
+        .await
+        .map_err(StoreError::from)?;
+    if filed > 0 {
+        return Ok(0);
+    }
+    let units: Vec<String> = sqlx::query_scalar(
+        "select code from org_nodes where kind = 'unit' and code like 'XN-CD-%' order by code limit 3",
+    )
+    .fetch_all(store.pool())
+    .await
+    .map_err(StoreError::from)?;
+    let problems = [
+        ("营业执照经营范围变更两周未办结", "3 月 2 日提交变更材料，窗口称已受理，至今无进展，也无人告知缺什么材料。"),
+        ("厂房用电增容报装排队过长", "新生产线需增容至 800 千伏安，报装后一个月未安排现场勘查，影响投产。"),
+        ("园区道路开口施工许可审批慢", "厂区大门需在园区道路开口，申请已满 10 个工作日，仍未收到许可或补正通知。"),
+    ];
+    let actor = crate::store::audit::Actor { name: "enterprise".into(), client_addr: String::new() };
+    let mut opened = 0;
+    for (unit, (title, description)) in units.iter().zip(problems) {
+        let new = crate::store::cases::NewCase {
+            source: crate::domain::case::Source::Enterprise,
+            category: "general".into(),
+            priority: "normal".into(),
+            title: title.into(),
+            description: description.into(),
+            unit_code: unit.clone(),
+            rating_id: None,
+        };
+        if crate::store::cases::open(store, calendar, &new, &actor).await?.is_some() {
+            opened += 1;
+        }
+    }
+    Ok(opened)
+}

@@ -407,7 +407,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
                         "Generated {} ratings over 180 days; {} cases are being opened.",
                         h.ratings, h.cases_queued
                     );
-                    demo::enterprise_cases(app.store(), &app.state().calendar)
+                    crate::demo_history::enterprise_cases(app.store(), &app.state().calendar)
                         .await
                         .map_err(|e| CliError::Failed(e.to_string()))?;
                 }
@@ -490,8 +490,9 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
                 );
                 let calendar = crate::calendar_data::CalendarHandle::new(crate::calendar_data::load());
                 calendar.reload(&store).await?;
-                let filed =
-                    demo::enterprise_cases(&store, &calendar).await.map_err(|e| CliError::Failed(e.to_string()))?;
+                let filed = crate::demo_history::enterprise_cases(&store, &calendar)
+                    .await
+                    .map_err(|e| CliError::Failed(e.to_string()))?;
                 println!("{filed} cases filed by the demo enterprise.");
             }
             print_demo_logins(&summary, &format!("http://{}", config.listen));
