@@ -138,8 +138,10 @@ pub async fn prepare(store: &Store, config: &Config) -> Result<(), StartupError>
     crate::store::audit::install_key(key.clone())
         .map_err(|e| StartupError::Store { url: config.database.to_string(), source: StoreError::Audit(e) })?;
     match crate::store::audit::rekey(store, &key).await {
-        Ok(Some(rows)) => tracing::warn!(rows, "the audit trail was re-keyed: its hashes are keyed from now on"),
-        Ok(None) => {}
+        Ok(Some(rows)) if rows > 0 => {
+            tracing::warn!(rows, "the audit trail was re-keyed: its hashes are keyed from now on");
+        }
+        Ok(_) => {}
         Err(StoreError::Audit(e)) => {
             tracing::error!(error = %e, "the audit trail is broken; run `pingyi audit verify`")
         }
