@@ -133,6 +133,12 @@ fn client_addr(info: Option<&ConnectInfo<SocketAddr>>) -> String {
     info.map(|ConnectInfo(a)| a.ip().to_string()).unwrap_or_default()
 }
 
+/// Whether the request's cookies name the session cookie at all, readable or not.
+fn carries_session_cookie(headers: &HeaderMap) -> bool {
+    let name = SESSION_COOKIE.as_bytes();
+    headers.get_all(header::COOKIE).iter().any(|v| v.as_bytes().windows(name.len()).any(|w| w == name))
+}
+
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = v.split_once(' ')?;
@@ -169,10 +175,15 @@ pub async fn authenticate(State(state): State<AppState>, req: Request, next: Nex
         // a session cookie beside it that is no longer valid: every credential a request
         // carries must hold, or it is refused rather than half believed.
         let user = users::find_token(&state.store, token).await?.ok_or(Error::Unauthorized)?;
-        if let Some(cookie) = jar.get(SESSION_COOKIE)
-            && users::find_session(&state.store, cookie.value()).await?.is_none()
-        {
-            return Err(Error::Unauthorized);
+        if carries_session_cookie(req.headers()) {
+            let session = match jar.get(SESSION_COOKIE) {
+                Some(cookie) => users::find_session(&state.store, cookie.value()).await?,
+                // Named, but not readable as a cookie.
+                None => None,
+            };
+            if session.is_none() {
+                return Err(Error::Unauthorized);
+            }
         }
         found = Some(CurrentUser { user, auth: AuthKind::Token, client_addr: addr });
     } else if let Some(cookie) = jar.get(SESSION_COOKIE)

@@ -66,6 +66,8 @@ crate::on_both_engines! {
         assert_eq!(alone.status(), StatusCode::OK);
         let stale = c.get(app.url("/api/v1/session")).bearer_auth(&token).header("cookie", "pingyi_session=ended-long-ago").send().await.unwrap();
         assert_eq!(stale.status(), StatusCode::UNAUTHORIZED, "every credential a request carries must hold");
+        let unreadable = c.get(app.url("/api/v1/session")).bearer_auth(&token).header("cookie", "pingyi_session=\"a;b").send().await.unwrap();
+        assert_eq!(unreadable.status(), StatusCode::UNAUTHORIZED, "nor one that cannot be read");
     }
 
     async fn a_wrong_password_says_so(app) {
