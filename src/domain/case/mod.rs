@@ -1,6 +1,7 @@
 //! The closed loop (工单): one enum of states, one of actions, one transition function that
-//! decides `(facts, action, role) -> Result<Transition, Refusal>`. The store applies what it
-//! returns as one guarded update; nothing else decides what may happen to a case.
+//! decides `(facts, action, role) -> Result<Transition, Refusal>`: the next state and the
+//! transition's effects as data ([`effects`]). The store applies what it returns in one guarded
+//! transaction; nothing else decides what may happen to a case or what follows from it.
 //!
 //! The path of a substantiated case: open → acknowledge (签收) → return visit (回访) → verify
 //! (核实) → rectification order (责令整改) → report (整改报告) → accept (验收) or return for redo
@@ -10,8 +11,10 @@
 
 use super::role::Role;
 
+pub mod effects;
 mod vocabulary;
 
+pub use effects::Effect;
 pub use vocabulary::{Accountability, Source, State, Verdict};
 
 /// What someone does to a case: only what the machine needs to decide. Notes, requirements,
@@ -220,8 +223,8 @@ pub struct Facts {
     pub extension_pending: bool,
 }
 
-/// A permitted change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A permitted change and what it does.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transition {
     /// The state before.
     pub from: State,
@@ -231,6 +234,8 @@ pub struct Transition {
     pub action: Action,
     /// The follow-up visit found the citizen unhappy: the case is redone (重办).
     pub reopened: bool,
+    /// What it does besides changing the state, in order ([`effects::effects_of`]).
+    pub effects: Vec<Effect>,
 }
 
 /// Why an action was refused.
@@ -314,7 +319,7 @@ pub fn transition(facts: &Facts, action: Action, role: Role) -> Result<Transitio
         _ => return Err(wrong()),
     };
     let reopened = matches!(action, Action::FollowUp { satisfied: false });
-    Ok(Transition { from: facts.state, to, action, reopened })
+    Ok(Transition { from: facts.state, to, action, reopened, effects: effects::effects_of(facts, action, to) })
 }
 
 /// The actions `role` may take now (for the case page's forms and the API's `actions` list).

@@ -221,3 +221,86 @@ fn transitions_count_for_the_funnel() {
     assert_eq!(counted(&report, false, 0), vec![("reported", 1), ("reported_on_time", 0)]);
     assert_eq!(counted(&report, true, 0), vec![("reported", 1), ("reported_on_time", 1)]);
 }
+
+proptest! {
+    /// The effects keep the clocks honest over any walk through the machine: a step's clock is
+    /// stopped before another starts, and a closed case has no clock running.
+    #[test]
+    fn every_started_step_stops_the_previous_one_and_a_closed_case_has_no_running_clock(
+        source in any_source(),
+        steps in proptest::collection::vec((any_action(), any_role(), 0i64..3_000), 0..200),
+    ) {
+        let mut f = Facts { state: State::Open, source, now: 0, order_due: None, extension_pending: false };
+        // An opened case times its whole resolution and its acknowledgement.
+        let (mut case_clock, mut step_clock) = (true, true);
+        for (action, role, now) in steps {
+            f.now = now;
+            let Ok(t) = transition(&f, action, role) else { continue };
+            for effect in &t.effects {
+                match effect {
+                    Effect::StopStepClock => step_clock = false,
+                    Effect::StartStep { .. } => {
+                        prop_assert!(!step_clock, "{:?} starts a step while another is timed: {:?}", action, t.effects);
+                        step_clock = true;
+                    }
+                    Effect::ClearStep => prop_assert!(!step_clock, "a step is cleared with its clock running: {:?}", t.effects),
+                    Effect::Close => {
+                        step_clock = false;
+                        case_clock = false;
+                    }
+                    _ => {}
+                }
+            }
+            prop_assert!(matches!(t.effects.last(), Some(Effect::Notify(_))), "every change is told: {:?}", t.effects);
+            match action {
+                Action::Order { .. } | Action::Return { .. } => f.order_due = Some(now + 1_000),
+                Action::RequestExtension { .. } => f.extension_pending = true,
+                Action::DecideExtension { .. } => f.extension_pending = false,
+                _ => {}
+            }
+            f.state = t.to;
+            if f.state == State::Closed {
+                prop_assert!(!step_clock && !case_clock, "closed with a clock running after {:?}", action);
+            }
+        }
+    }
+}
+
+#[test]
+fn an_order_times_the_rectification_sets_the_deadline_and_issues_its_document() {
+    let t = transition(&facts(State::Verified, Source::Rating), Action::Order { deadline_days: 5 }, Role::Supervisor);
+    let effects = t.map(|t| t.effects).unwrap_or_default();
+    assert_eq!(
+        effects,
+        vec![
+            Effect::StopStepClock,
+            Effect::StartStep {
+                step: effects::Step::Rectification,
+                limit: effects::Limit::WorkingDays(5),
+                from: effects::Start::Now
+            },
+            Effect::SetOrderDeadline { fresh: true },
+            Effect::Issue(effects::Document::RectificationOrder),
+            Effect::Notify(Some(Role::UnitHead)),
+        ]
+    );
+    // A granted extension counts from the deadline it extends, and tells the unit.
+    let mut f = facts(State::Ordered, Source::Rating);
+    f.extension_pending = true;
+    let granted = transition(&f, Action::DecideExtension { approve: true }, Role::Supervisor).map(|t| t.effects);
+    assert!(
+        granted.as_ref().is_ok_and(|e| e.contains(&Effect::StartStep {
+            step: effects::Step::Rectification,
+            limit: effects::Limit::RequestedExtension,
+            from: effects::Start::OrderDeadline
+        }) && e.last() == Some(&Effect::Notify(Some(Role::UnitHead)))),
+        "{granted:?}"
+    );
+    // A malicious verdict on a rating case files an appeal and closes the case.
+    let v = transition(
+        &facts(State::Visited, Source::Rating),
+        Action::Verify { verdict: Verdict::Malicious },
+        Role::Supervisor,
+    );
+    assert!(v.is_ok_and(|t| t.effects.contains(&Effect::FileAppeal) && t.effects.contains(&Effect::Close)));
+}

@@ -1,13 +1,16 @@
 //! Applying a transition the domain permitted: one guarded update (`where state = $from and
-//! version = $v`), the step clocks, the timeline entry with its evidence, the documents, the
-//! accountability rows, the notices (inbox, email, webhook) and the audit row, all in one
-//! transaction. A stale or concurrent update changes nothing and answers [`ApplyError::Stale`].
+//! version = $v`), then the transition's effects as the domain listed them (step clocks, the
+//! rectification deadline, documents, accountability, …), the timeline entry with its evidence,
+//! the notices (inbox, email, webhook) and the audit row, all in one transaction. This module
+//! decides nothing: what happens is the domain's (`domain::case::effects`). A stale or
+//! concurrent update changes nothing and answers [`ApplyError::Stale`].
 
 use super::notify::{Notice, notify};
 use super::{Case, get, office_for, register, start_clock};
 use crate::calendar_data::CalendarHandle;
 use crate::domain::FieldError;
-use crate::domain::case::{Action, State, Transition};
+use crate::domain::case::Transition;
+use crate::domain::case::effects::{Effect, Limit, Start, Step};
 use crate::domain::role::Role;
 use crate::domain::sla::Clock;
 use crate::store::audit::{self, Actor};
@@ -85,8 +88,12 @@ async fn set_step(tx: &mut Tx, case_id: &str, step: Option<(&str, String, i64)>)
     Ok(())
 }
 
-/// Applies `t` to `case` as `actor` (in `role`). The caller has checked scope and asked the
-/// domain; this checks the details against the database and writes everything or nothing.
+/// Applies `t` to `case` as `actor` (in `role`): the executor of the effects the domain
+/// returned with the transition. The caller has checked scope and asked the domain; this checks
+/// the details against the database and writes everything or nothing, in this order: the
+/// guarded update, each effect in the order given (those that need the timeline entry, the
+/// document and the accountability rows, after it), the evidence links, the rollups, the
+/// notices and the audit row.
 pub async fn apply(
     store: &Store,
     calendar: &CalendarHandle,
@@ -98,7 +105,7 @@ pub async fn apply(
 ) -> Result<Case, ApplyError> {
     let now = now_ms();
     let mut unit = case.unit_code.clone();
-    if let Action::Reassign = t.action {
+    if t.effects.contains(&Effect::MoveToNamedUnit) {
         unit = d.unit.clone().ok_or_else(|| invalid("unit", "name the unit the case goes to"))?;
         let kind: Option<String> = sqlx::query_scalar("select kind from org_nodes where code = $1")
             .bind(&unit)
@@ -125,121 +132,22 @@ pub async fn apply(
     if guarded.rows_affected() != 1 {
         return Err(ApplyError::Stale);
     }
-    let mut data = serde_json::to_value(t.action).unwrap_or_default();
-    let step_clock = case.step_clock_id.as_deref();
-    let mut document = None;
-    match t.action {
-        Action::Acknowledge => {
-            stop_clock(&mut tx, step_clock, now).await?;
-            let (clock, due) =
-                start_clock(&mut tx, &cal, &case.id, &unit, "return_visit", policy.return_visit, now).await?;
-            set_step(&mut tx, &case.id, Some(("return_visit", clock, due))).await?;
-        }
-        Action::ReturnVisit { .. } | Action::SendBack => {
-            stop_clock(&mut tx, step_clock, now).await?;
-            set_step(&mut tx, &case.id, None).await?;
-        }
-        Action::Verify { verdict } => {
-            sqlx::query("update cases set verdict = $2 where id = $1")
-                .bind(&case.id)
-                .bind(verdict.as_str())
-                .execute(&mut *tx)
-                .await?;
-            if verdict == crate::domain::case::Verdict::Malicious
-                && let Some(rating) = &case.rating_id
-            {
-                file_appeal(&mut tx, rating, &case.unit_code, &d.note, actor, now).await?;
-                data["appeal_filed"] = serde_json::Value::Bool(true);
-            }
-        }
-        Action::Order { deadline_days } | Action::Return { deadline_days } => {
-            stop_clock(&mut tx, step_clock, now).await?;
-            let clock = Clock::WorkingDays(deadline_days);
-            let (id, due) = start_clock(&mut tx, &cal, &case.id, &unit, "rectification", clock, now).await?;
-            set_step(&mut tx, &case.id, Some(("rectification", id, due))).await?;
-            sqlx::query("update cases set order_due_at = $2, reported_on_time = null where id = $1")
-                .bind(&case.id)
-                .bind(due)
-                .execute(&mut *tx)
-                .await?;
-            data["due_at"] = due.into();
-            if let Some(req) = &d.requirements {
-                data["requirements"] = req.clone().into();
-            }
-            if let Action::Order { .. } = t.action {
-                document = Some(serde_json::json!({
-                    "title": case.title, "description": case.description, "unit": case.unit_name,
-                    "requirements": d.requirements, "deadline_days": deadline_days, "due_at": due,
-                }));
-            }
-        }
-        Action::Report => {
-            stop_clock(&mut tx, step_clock, now).await?;
-            set_step(&mut tx, &case.id, None).await?;
-            let on_time = case.order_due_at.is_none_or(|due| now <= due);
-            sqlx::query("update cases set reported_on_time = $2 where id = $1")
-                .bind(&case.id)
-                .bind(i64::from(on_time))
-                .execute(&mut *tx)
-                .await?;
-            data["on_time"] = on_time.into();
-        }
-        Action::FollowUp { satisfied: false } => {
-            sqlx::query("update cases set reopened = reopened + 1 where id = $1")
-                .bind(&case.id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        Action::RequestExtension { days } => {
-            sqlx::query("update cases set extension_days = $2, extension_reason = $3 where id = $1")
-                .bind(&case.id)
-                .bind(i64::from(days))
-                .bind(&d.note)
-                .execute(&mut *tx)
-                .await?;
-        }
-        Action::DecideExtension { approve } => {
-            if approve {
-                // The extra working days count from the deadline they extend.
-                let days = u32::try_from(case.extension_days.unwrap_or(0)).unwrap_or(0);
-                let from = case.order_due_at.unwrap_or(now);
-                stop_clock(&mut tx, step_clock, now).await?;
-                let clock = Clock::WorkingDays(days);
-                let (id, due) = start_clock(&mut tx, &cal, &case.id, &unit, "rectification", clock, from).await?;
-                set_step(&mut tx, &case.id, Some(("rectification", id, due))).await?;
-                sqlx::query("update cases set order_due_at = $2 where id = $1")
-                    .bind(&case.id)
-                    .bind(due)
-                    .execute(&mut *tx)
-                    .await?;
-                data["due_at"] = due.into();
-            }
-            data["days"] = case.extension_days.into();
-            sqlx::query("update cases set extension_days = null, extension_reason = null where id = $1")
-                .bind(&case.id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        Action::Reassign => {
-            let office = office_for(&mut tx, &unit).await?;
-            sqlx::query("update cases set unit_code = $2, office_code = $3 where id = $1")
-                .bind(&case.id)
-                .bind(&unit)
-                .bind(&office)
-                .execute(&mut *tx)
-                .await?;
-            let (clock, due) =
-                start_clock(&mut tx, &cal, &case.id, &unit, "acknowledge", policy.acknowledge, now).await?;
-            set_step(&mut tx, &case.id, Some(("acknowledge", clock, due))).await?;
-            data["unit"] = unit.clone().into();
-        }
-        Action::Accept | Action::FollowUp { satisfied: true } | Action::Decide { .. } | Action::Close => {}
-    }
-    if t.to == State::Closed {
-        stop_clock(&mut tx, step_clock, now).await?;
-        stop_clock(&mut tx, case.clock_id.as_deref(), now).await?;
-        set_step(&mut tx, &case.id, None).await?;
-        sqlx::query("update cases set closed_at = $2 where id = $1").bind(&case.id).bind(now).execute(&mut *tx).await?;
+    let mut run = Run {
+        case,
+        unit: &unit,
+        details: d,
+        actor,
+        now,
+        cal: &cal,
+        policy: &policy,
+        data: serde_json::to_value(t.action).unwrap_or_default(),
+        step_clock: case.step_clock_id.clone(),
+        last_due: None,
+        on_time: false,
+        held: 0,
+    };
+    for effect in &t.effects {
+        run.before_event(&mut tx, *effect).await?;
     }
     let event = insert_event(
         &mut tx,
@@ -250,7 +158,7 @@ pub async fn apply(
         actor,
         role.as_str(),
         &d.note,
-        &data,
+        &run.data,
         now,
     )
     .await?;
@@ -266,23 +174,17 @@ pub async fn apply(
             return Err(invalid("attachments", format!("{id} is not an unused file uploaded to this case")));
         }
     }
-    if let Some(body) = document {
-        register::issue_document(&mut tx, &case.id, Some(&event), "order", &case.office_code, &body, now).await?;
+    let mut tell = None;
+    for effect in &t.effects {
+        if let Effect::Notify(role) = effect {
+            tell = *role;
+        }
+        run.after_event(&mut tx, *effect, &event).await?;
     }
-    let mut held = 0;
-    if let Action::Decide { kind } = t.action {
-        held = register::record_decision(&mut tx, case, &event, kind, d, actor, now).await?;
-    }
-    let counted = crate::domain::case::counted(&t, data["on_time"] == true, held);
+    let counted = crate::domain::case::counted(&t, run.on_time, run.held);
     crate::store::rollups::add_case(&mut tx, &unit, now, &counted).await?;
     let office: String =
         sqlx::query_scalar("select office_code from cases where id = $1").bind(&case.id).fetch_one(&mut *tx).await?;
-    let tell = match t.action {
-        // The supervisor decides extension requests; the unit hears the answer.
-        Action::RequestExtension { .. } => Some(Role::Supervisor),
-        Action::DecideExtension { .. } => Some(Role::UnitHead),
-        _ => t.to.awaits(),
-    };
     let action = t.action.name();
     let notice = Notice {
         case_id: &case.id,
@@ -301,11 +203,166 @@ pub async fn apply(
         actor,
         &format!("case.{}", t.action.name().as_str()),
         &format!("case:{}", case.id),
-        &serde_json::json!({"before": t.from, "after": t.to, "version": case.version + 1, "note": d.note, "data": data}),
+        &serde_json::json!({"before": t.from, "after": t.to, "version": case.version + 1, "note": d.note, "data": run.data}),
     )
     .await?;
     tx.commit().await.map_err(StoreError::from)?;
     get(store, &case.id).await?.ok_or(ApplyError::Stale)
+}
+
+/// One transition's execution: what the effects read and what they leave for those after them
+/// (the clock of the step being timed, the due time of the step just started) and for the
+/// timeline entry (`data`), the rollups (`on_time`, `held`).
+struct Run<'a> {
+    case: &'a Case,
+    unit: &'a str,
+    details: &'a Details,
+    actor: &'a Actor,
+    now: i64,
+    cal: &'a crate::domain::calendar::Calendar,
+    policy: &'a crate::store::sla::Policy,
+    data: serde_json::Value,
+    step_clock: Option<String>,
+    last_due: Option<i64>,
+    on_time: bool,
+    held: i64,
+}
+
+impl Run<'_> {
+    /// Runs `effect` if it comes before the timeline entry (all but documents, accountability
+    /// and notices).
+    async fn before_event(&mut self, tx: &mut Tx, effect: Effect) -> Result<(), ApplyError> {
+        let (case, now) = (self.case, self.now);
+        match effect {
+            Effect::StopStepClock => {
+                stop_clock(tx, self.step_clock.as_deref(), now).await?;
+                self.step_clock = None;
+            }
+            Effect::StartStep { step, limit, from } => {
+                let clock = match limit {
+                    Limit::Policy => match step {
+                        Step::Acknowledge => self.policy.acknowledge,
+                        Step::ReturnVisit => self.policy.return_visit,
+                        Step::Rectification => self.policy.resolution,
+                    },
+                    Limit::WorkingDays(days) => Clock::WorkingDays(days),
+                    Limit::RequestedExtension => {
+                        Clock::WorkingDays(u32::try_from(case.extension_days.unwrap_or(0)).unwrap_or(0))
+                    }
+                };
+                let at = match from {
+                    Start::Now => now,
+                    Start::OrderDeadline => case.order_due_at.unwrap_or(now),
+                };
+                let (id, due) = start_clock(tx, self.cal, &case.id, self.unit, step.as_str(), clock, at).await?;
+                set_step(tx, &case.id, Some((step.as_str(), id.clone(), due))).await?;
+                self.step_clock = Some(id);
+                self.last_due = Some(due);
+            }
+            Effect::ClearStep => set_step(tx, &case.id, None).await?,
+            Effect::SetOrderDeadline { fresh } => {
+                let due = self.last_due.unwrap_or(now);
+                let sql = if fresh {
+                    "update cases set order_due_at = $2, reported_on_time = null where id = $1"
+                } else {
+                    "update cases set order_due_at = $2 where id = $1"
+                };
+                sqlx::query(sql).bind(&case.id).bind(due).execute(&mut **tx).await?;
+                self.data["due_at"] = due.into();
+                if fresh && let Some(req) = &self.details.requirements {
+                    self.data["requirements"] = req.clone().into();
+                }
+            }
+            Effect::MarkReportedOnTime => {
+                self.on_time = case.order_due_at.is_none_or(|due| now <= due);
+                sqlx::query("update cases set reported_on_time = $2 where id = $1")
+                    .bind(&case.id)
+                    .bind(i64::from(self.on_time))
+                    .execute(&mut **tx)
+                    .await?;
+                self.data["on_time"] = self.on_time.into();
+            }
+            Effect::SetVerdict(verdict) => {
+                sqlx::query("update cases set verdict = $2 where id = $1")
+                    .bind(&case.id)
+                    .bind(verdict.as_str())
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            Effect::FileAppeal => {
+                if let Some(rating) = &case.rating_id {
+                    file_appeal(tx, rating, &case.unit_code, &self.details.note, self.actor, now).await?;
+                    self.data["appeal_filed"] = serde_json::Value::Bool(true);
+                }
+            }
+            Effect::CountReopening => {
+                sqlx::query("update cases set reopened = reopened + 1 where id = $1")
+                    .bind(&case.id)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            Effect::RecordExtensionRequest { days } => {
+                sqlx::query("update cases set extension_days = $2, extension_reason = $3 where id = $1")
+                    .bind(&case.id)
+                    .bind(i64::from(days))
+                    .bind(&self.details.note)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            Effect::ClearExtensionRequest => {
+                self.data["days"] = case.extension_days.into();
+                sqlx::query("update cases set extension_days = null, extension_reason = null where id = $1")
+                    .bind(&case.id)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            Effect::MoveToNamedUnit => {
+                let office = office_for(tx, self.unit).await?;
+                sqlx::query("update cases set unit_code = $2, office_code = $3 where id = $1")
+                    .bind(&case.id)
+                    .bind(self.unit)
+                    .bind(&office)
+                    .execute(&mut **tx)
+                    .await?;
+                self.data["unit"] = self.unit.into();
+            }
+            Effect::Close => {
+                stop_clock(tx, self.step_clock.as_deref(), now).await?;
+                stop_clock(tx, case.clock_id.as_deref(), now).await?;
+                self.step_clock = None;
+                set_step(tx, &case.id, None).await?;
+                sqlx::query("update cases set closed_at = $2 where id = $1")
+                    .bind(&case.id)
+                    .bind(now)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            Effect::Issue(_) | Effect::RecordAccountability(_) | Effect::Notify(_) => {}
+        }
+        Ok(())
+    }
+
+    /// Runs `effect` if it needs the timeline entry `event` (documents, accountability).
+    async fn after_event(&mut self, tx: &mut Tx, effect: Effect, event: &str) -> Result<(), ApplyError> {
+        let case = self.case;
+        match effect {
+            Effect::Issue(kind) => {
+                let body = serde_json::json!({
+                    "title": case.title, "description": case.description, "unit": case.unit_name,
+                    "requirements": self.details.requirements, "deadline_days": self.data["deadline_days"],
+                    "due_at": self.last_due,
+                });
+                register::issue_document(tx, &case.id, Some(event), kind.as_str(), &case.office_code, &body, self.now)
+                    .await?;
+            }
+            Effect::RecordAccountability(kind) => {
+                self.held =
+                    register::record_decision(tx, case, event, kind, self.details, self.actor, self.now).await?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
 }
 
 /// Appends a timeline entry; returns its id.

@@ -369,7 +369,7 @@ mod tests {
             Action::SendBack,
         ];
         for action in actions {
-            let t = Transition { from: State::Open, to: State::Closed, action, reopened: false };
+            let t = Transition { from: State::Open, to: State::Closed, action, reopened: false, effects: Vec::new() };
             let names = counted(&t, true, 1);
             assert!(!names.is_empty());
             for (name, _) in names {
