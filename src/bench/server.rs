@@ -147,6 +147,7 @@ pub(crate) async fn fresh_database(
         "postgres" => {
             let name = format!("pingyi_bench_{}", crate::store::new_secret(4));
             admin_sql(postgres_url, &format!("create database {name}")).await?;
+            eprintln!("benchmark database {name} (dropped at the end)");
             // Keep the query (e.g. `?host=/var/run/postgresql` for a Unix socket).
             let (url, query) = postgres_url.split_once('?').map_or((postgres_url, ""), |(u, q)| (u, q));
             let base = url.rsplit_once('/').map_or(url, |(b, _)| b);

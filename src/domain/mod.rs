@@ -9,10 +9,12 @@ pub mod ids;
 pub mod login;
 pub mod lunar;
 pub mod org;
+pub mod permission;
 pub mod rates;
 pub mod rating;
 pub mod role;
 pub mod sla;
+pub mod time;
 
 /// One field that failed validation: which field (and, for imports, which row) and why.
 ///

@@ -1,5 +1,6 @@
-//! Roles (DESIGN.md §2) and what each may do. Scope (which org subtrees) is separate: every
-//! user is bound to one or more subtrees, and every check below is combined with it.
+//! Roles (docs/product.md, "Who uses it"). What each may do is one table,
+//! `domain::permission` (`Role::may`); scope (which org subtrees) is separate: every user is
+//! bound to one or more subtrees, and every permission is combined with it.
 
 use std::fmt;
 
@@ -43,49 +44,6 @@ impl Role {
         let s = s.trim().to_ascii_lowercase().replace('-', "_");
         Role::ALL.into_iter().find(|r| r.as_str() == s)
     }
-
-    /// May change the org tree (import, edit).
-    pub fn can_manage_org(self) -> bool {
-        self == Role::Admin
-    }
-
-    /// May create users and issue tokens for others.
-    pub fn can_manage_users(self) -> bool {
-        self == Role::Admin
-    }
-
-    /// May browse the audit trail.
-    pub fn can_read_audit(self) -> bool {
-        self == Role::Admin
-    }
-
-    /// May export the org tree and staff lists of its scope.
-    pub fn can_export_org(self) -> bool {
-        matches!(self, Role::Admin | Role::Supervisor | Role::Inspector)
-    }
-
-    /// Sees citizens' phone numbers in full: the supervisors, who make the return visits;
-    /// everyone else sees them masked.
-    pub fn sees_full_phone(self) -> bool {
-        self == Role::Supervisor
-    }
-
-    /// May print the rating codes of its scope (QR posters) and issue staff members' personal
-    /// codes.
-    pub fn can_print_codes(self) -> bool {
-        matches!(self, Role::Admin | Role::Supervisor)
-    }
-
-    /// May reissue and issue units' and windows' rating codes, rotate the signing key and set
-    /// regions' rating settings.
-    pub fn can_manage_codes(self) -> bool {
-        self == Role::Admin
-    }
-
-    /// May see staff lists within its scope (citizens' and enterprises' views never show them).
-    pub fn can_read_staff(self) -> bool {
-        !matches!(self, Role::Enterprise)
-    }
 }
 
 impl fmt::Display for Role {
@@ -109,9 +67,10 @@ mod tests {
 
     #[test]
     fn only_admins_manage_the_tree_and_users() {
+        use crate::domain::permission::Permission;
         for role in Role::ALL {
-            assert_eq!(role.can_manage_org(), role == Role::Admin);
-            assert_eq!(role.can_manage_users(), role == Role::Admin);
+            assert_eq!(role.may(Permission::ManageOrg), role == Role::Admin);
+            assert_eq!(role.may(Permission::ManageUsers), role == Role::Admin);
         }
     }
 }

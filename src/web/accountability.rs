@@ -16,7 +16,6 @@ use super::error::{ApiQuery, Error, ErrorBody, Result};
 use super::pages::{Nav, Page, PageError};
 use crate::domain::FieldError;
 use crate::domain::case::Accountability;
-use crate::domain::role::Role;
 use crate::i18n::Tr;
 use crate::imports::{self, Format};
 use crate::store::cases::register::{self, Decision, RegisterFilter};
@@ -29,12 +28,6 @@ pub fn api() -> OpenApiRouter<AppState> {
 /// The register's page.
 pub fn pages() -> Router<AppState> {
     Router::new().route("/accountability", get(page))
-}
-
-/// Who may read the register: the supervisors who decide, inspectors, admins, and unit heads
-/// for their own subtree.
-fn may_read(role: Role) -> bool {
-    matches!(role, Role::Admin | Role::Supervisor | Role::Inspector | Role::UnitHead)
 }
 
 /// Filters of the register.
@@ -133,7 +126,7 @@ async fn list(
     user: CurrentUser,
     ApiQuery(p): ApiQuery<RegisterParams>,
 ) -> Result<Response> {
-    user.require(may_read(user.user.role))?;
+    user.may(crate::domain::permission::Permission::ReadAccountability)?;
     let f = filter(&state, &user, &p).await?;
     let format = match p.format.as_deref().unwrap_or("json") {
         "json" => None,
@@ -186,7 +179,7 @@ async fn counts(
     user: CurrentUser,
     ApiQuery(p): ApiQuery<RegisterParams>,
 ) -> Result<axum::Json<Counts>> {
-    user.require(may_read(user.user.role))?;
+    user.may(crate::domain::permission::Permission::ReadAccountability)?;
     let f = filter(&state, &user, &p).await?;
     let root = match f.under {
         Some(u) => u,
@@ -224,7 +217,7 @@ async fn page(
     PageUser(user): PageUser,
     Query(p): Query<RegisterParams>,
 ) -> Result<Response, PageError> {
-    user.require(may_read(user.user.role))?;
+    user.may(crate::domain::permission::Permission::ReadAccountability)?;
     let f = filter(&state, &user, &p).await?;
     let rows = register::decisions(&state.store, &user.user.scopes, &f, 500)
         .await?

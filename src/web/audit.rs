@@ -50,8 +50,7 @@ pub struct AuditParams {
 fn day_start_ms(date: &str, field: &str) -> Result<i64> {
     let d = chrono::NaiveDate::parse_from_str(date.trim(), "%Y-%m-%d")
         .map_err(|_| Error::field(field, "must be a date such as 2026-03-01"))?;
-    let midnight = d.and_hms_opt(0, 0, 0).ok_or_else(|| Error::field(field, "not a valid date"))?;
-    Ok(midnight.and_utc().timestamp_millis() - 8 * 3600 * 1000)
+    crate::domain::time::day_start(d).ok_or_else(|| Error::field(field, "not a valid date"))
 }
 
 fn blank_to_none(s: &Option<String>) -> Option<String> {
@@ -79,7 +78,7 @@ async fn list(
     user: CurrentUser,
     ApiQuery(p): ApiQuery<AuditParams>,
 ) -> Result<axum::Json<Vec<AuditRow>>> {
-    user.require(user.user.role.can_read_audit())?;
+    user.may(crate::domain::permission::Permission::ReadAudit)?;
     Ok(axum::Json(audit::list(&state.store, &to_filter(&p)?).await?))
 }
 
@@ -100,9 +99,7 @@ struct AuditPage {
 }
 
 fn local_time(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms + 8 * 3600 * 1000)
-        .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
-        .unwrap_or_default()
+    crate::domain::time::second(ms)
 }
 
 async fn page(
@@ -111,7 +108,7 @@ async fn page(
     PageUser(user): PageUser,
     Query(p): Query<AuditParams>,
 ) -> Result<Response, PageError> {
-    user.require(user.user.role.can_read_audit())?;
+    user.may(crate::domain::permission::Permission::ReadAudit)?;
     let tr = Tr { locale };
     let nav = Nav::new(Some(&user), "/admin/audit");
     let (rows, error) = match to_filter(&p) {

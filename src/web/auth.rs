@@ -76,6 +76,12 @@ impl CurrentUser {
         if allowed { Ok(()) } else { Err(Error::Forbidden) }
     }
 
+    /// Refuses with 403 unless the caller's role holds `permission` (the one table,
+    /// `domain::permission`).
+    pub fn may(&self, permission: crate::domain::permission::Permission) -> Result<(), Error> {
+        self.require(self.user.role.may(permission))
+    }
+
     /// The subtree a listing asks for: `under` (422 if malformed, 404 if unknown) or, by
     /// default, the caller's first scope; 403 unless it lies within the caller's scopes.
     pub async fn subtree(&self, state: &AppState, under: Option<&str>) -> Result<OrgCode, Error> {

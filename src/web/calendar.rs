@@ -39,7 +39,7 @@ async fn import_year(
     user: super::auth::CurrentUser,
     super::error::ApiJson(year): super::error::ApiJson<crate::domain::calendar::YearNotice>,
 ) -> Result<axum::Json<Imported>> {
-    user.require(user.user.role == crate::domain::role::Role::Admin)?;
+    user.may(crate::domain::permission::Permission::ManageCalendar)?;
     year.validate().map_err(Error::Validation)?;
     crate::store::calendar::import_year(&state.store, &year, &user.actor()).await?;
     let cal = state.calendar.reload(&state.store).await?;
@@ -124,7 +124,7 @@ async fn set_override(
     user: super::auth::CurrentUser,
     super::error::ApiJson(req): super::error::ApiJson<OverrideRequest>,
 ) -> Result<axum::http::StatusCode> {
-    user.require(user.user.role == crate::domain::role::Role::Admin)?;
+    user.may(crate::domain::permission::Permission::ManageCalendar)?;
     let code = crate::domain::ids::OrgCode::parse(&req.org_code).map_err(|e| Error::field("org_code", e.0))?;
     crate::store::org::get(&state.store, &code)
         .await?
@@ -239,7 +239,7 @@ async fn put_hours(
     ApiPath(code): ApiPath<String>,
     super::error::ApiJson(h): super::error::ApiJson<BusinessHours>,
 ) -> Result<axum::Json<BusinessHours>> {
-    user.require(user.user.role == crate::domain::role::Role::Admin)?;
+    user.may(crate::domain::permission::Permission::ManageCalendar)?;
     let code = crate::domain::ids::OrgCode::parse(&code).map_err(|_| Error::NotFound)?;
     crate::store::org::get(&state.store, &code).await?.ok_or(Error::NotFound)?;
     let mut errors = Vec::new();

@@ -13,7 +13,7 @@ use super::auth::{Lang, PageUser};
 use super::error::{ApiForm, Error};
 use super::pages::{Nav, Page, PageError};
 use crate::domain::calendar::{DayKind, FIRST_YEAR, LAST_YEAR, Override, YearNotice};
-use crate::domain::role::Role;
+use crate::domain::permission::Permission;
 use crate::i18n::Tr;
 
 /// The calendar pages.
@@ -88,7 +88,7 @@ async fn page(
     Lang(locale): Lang,
     PageUser(user): PageUser,
 ) -> Result<Response, PageError> {
-    user.require(user.user.role == Role::Admin)?;
+    user.may(Permission::ManageCalendar)?;
     Ok(Page(render(&state, Tr { locale }, &user, Vec::new(), None, String::new()).await?).into_response())
 }
 
@@ -103,7 +103,7 @@ async fn import(
     PageUser(user): PageUser,
     ApiForm(form): ApiForm<ImportForm>,
 ) -> Result<Response, PageError> {
-    user.require(user.user.role == Role::Admin)?;
+    user.may(Permission::ManageCalendar)?;
     let tr = Tr { locale };
     #[derive(serde::Deserialize)]
     struct Years {
@@ -157,7 +157,7 @@ async fn add_override(
     PageUser(user): PageUser,
     ApiForm(form): ApiForm<OverrideForm>,
 ) -> Result<Response, PageError> {
-    user.require(user.user.role == Role::Admin)?;
+    user.may(Permission::ManageCalendar)?;
     let tr = Tr { locale };
     let mut errors = Vec::new();
     let code =

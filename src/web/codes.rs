@@ -15,8 +15,8 @@ use super::error::{ApiJson, ApiPath, Error, ErrorBody, Result};
 use super::pages::PageError;
 use crate::domain::ids::OrgCode;
 use crate::domain::org::OrgKind;
+use crate::domain::permission::Permission;
 use crate::domain::rating::{Scale, TokenKind};
-use crate::domain::role::Role;
 use crate::qr::{self, Paper, Poster};
 use crate::store::org;
 use crate::store::rating_codes::{self, CodeView};
@@ -82,7 +82,7 @@ async fn get_code(
     user: CurrentUser,
     ApiPath(code): ApiPath<String>,
 ) -> Result<axum::Json<CodeLinks>> {
-    user.require(user.user.role != Role::Enterprise)?;
+    user.may(Permission::ReadRatings)?;
     let (code, _) = node_in_scope(&state, &user, &code).await?;
     let live = rating_codes::live_code(&state.store, code.as_str()).await?.ok_or(Error::NotFound)?;
     Ok(axum::Json(links(&state, live)))
@@ -105,7 +105,7 @@ async fn reissue_code(
 /// Revokes a unit's or window's live code and issues a new one (admins within scope); `None`
 /// when it has no live code.
 async fn reissue(state: &AppState, user: &CurrentUser, code: &str) -> Result<Option<CodeView>> {
-    user.require(user.user.role.can_manage_codes())?;
+    user.may(Permission::ManageCodes)?;
     let (code, _) = node_in_scope(state, user, code).await?;
     let key = state.ratings.keys.current().ok_or_else(|| Error::Internal("no signing key".into()))?;
     let new = rating_codes::reissue_code(&state.store, &key, code.as_str(), &user.actor()).await?;
@@ -131,7 +131,7 @@ pub async fn code_card(
     user: &CurrentUser,
     node: &org::OrgNode,
 ) -> Result<Option<Option<CodeCard>>, crate::store::StoreError> {
-    if user.user.role == Role::Enterprise || !matches!(node.kind, OrgKind::Unit | OrgKind::Window) {
+    if !user.user.role.may(Permission::ReadRatings) || !matches!(node.kind, OrgKind::Unit | OrgKind::Window) {
         return Ok(None);
     }
     let live = rating_codes::live_code(&state.store, node.code.as_str()).await?;
@@ -156,7 +156,7 @@ async fn reissue_form(
     ApiPath(code): ApiPath<String>,
     super::error::ApiForm(form): super::error::ApiForm<ReissueForm>,
 ) -> Result<Response, PageError> {
-    user.require(user.user.role.can_manage_codes())?;
+    user.may(Permission::ManageCodes)?;
     let (org_code, _) = node_in_scope(&state, &user, &code).await?;
     if form.confirm != "yes" {
         return Err(Error::field("confirm", crate::i18n::Tr { locale }.t("code.err.confirm")).into());
@@ -184,7 +184,7 @@ async fn staff_code(
 /// A staff member's personal code, issued on first request (admins and supervisors whose scope
 /// holds the staff member).
 async fn issue_staff_code(state: &AppState, user: &CurrentUser, staff_no: &str) -> Result<CodeView> {
-    user.require(user.user.role.can_print_codes())?;
+    user.may(Permission::PrintCodes)?;
     let no = crate::domain::ids::StaffNo::parse(staff_no).map_err(|_| Error::NotFound)?;
     let org: Option<String> = sqlx::query_scalar("select org_code from staff where staff_no = $1")
         .bind(no.as_str())
@@ -231,7 +231,7 @@ async fn issue_codes(
     user: CurrentUser,
     ApiJson(req): ApiJson<IssueRequest>,
 ) -> Result<axum::Json<Issued>> {
-    user.require(user.user.role.can_manage_codes())?;
+    user.may(Permission::ManageCodes)?;
     let (code, _) = node_in_scope(&state, &user, &req.under).await?;
     let key = state.ratings.keys.current().ok_or_else(|| Error::Internal("no signing key".into()))?;
     let issued = rating_codes::issue_missing_codes(&state.store, &key, &code, &user.actor()).await?;
@@ -250,7 +250,7 @@ pub struct Rotated {
     responses((status = 200, body = Rotated), (status = 403, body = ErrorBody), (status = 409, description = "All 255 keys used", body = ErrorBody)),
     security(("session" = []), ("bearer" = [])))]
 async fn rotate_key(State(state): State<AppState>, user: CurrentUser) -> Result<axum::Json<Rotated>> {
-    user.require(user.user.role.can_manage_codes())?;
+    user.may(Permission::ManageCodes)?;
     let key = rating_codes::rotate_key(&state.store, &user.actor())
         .await?
         .ok_or_else(|| Error::Conflict("all 255 signing keys are used".into()))?;
@@ -282,7 +282,7 @@ async fn put_settings(
     ApiPath(code): ApiPath<String>,
     ApiJson(req): ApiJson<RatingSettings>,
 ) -> Result<axum::Json<RatingSettings>> {
-    user.require(user.user.role.can_manage_codes())?;
+    user.may(Permission::ManageCodes)?;
     let (code, _) = node_in_scope(&state, &user, &code).await?;
     let settings = checked_settings(&req, crate::i18n::Tr { locale: crate::i18n::Locale::En })?;
     ratings::set_settings(&state.store, code.as_str(), &settings, &user.actor()).await?;
@@ -358,7 +358,7 @@ async fn posters(
         let tr = crate::i18n::Tr { locale };
         return super::posters_page::form_page(&state, tr, &user, p.under.as_deref(), p.paper.as_deref()).await;
     };
-    user.require(user.user.role.can_print_codes())?;
+    user.may(Permission::PrintCodes)?;
     let root = user.subtree(&state, p.under.as_deref()).await?;
     let paper = Paper::parse(p.paper.as_deref().unwrap_or("a5")).ok_or_else(|| Error::field("paper", "a5 or a4"))?;
     if !matches!(format, "html" | "zip") {

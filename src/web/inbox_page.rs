@@ -10,7 +10,6 @@ use axum::routing::get;
 use super::AppState;
 use super::auth::{Lang, PageUser};
 use super::pages::{Nav, Page, PageError, local};
-use crate::domain::role::Role;
 use crate::i18n::Tr;
 use crate::store::alerts::{self, Alert, Message};
 
@@ -51,7 +50,7 @@ async fn page(
         .map(|m| Row { at: local(m.created_at), message: m })
         .collect();
     let mut open = Vec::new();
-    if user.user.role != Role::Enterprise {
+    if user.user.role.may(crate::domain::permission::Permission::ReadRatings) {
         for root in &user.user.scopes {
             open.extend(alerts::list(&state.store, root, true).await?.into_iter().map(|a| AlertRow {
                 at: local(a.opened_at),

@@ -9,7 +9,6 @@ use utoipa_axum::routes;
 use super::AppState;
 use super::auth::CurrentUser;
 use super::error::{ApiJson, ApiPath, ApiQuery, Error, ErrorBody, Result};
-use crate::domain::role::Role;
 use crate::store::jobs::{self, JobView};
 use crate::store::webhooks::{self, Webhook};
 
@@ -50,7 +49,7 @@ pub struct CreatedWebhook {
     responses((status = 200, body = Vec<Webhook>), (status = 403, body = ErrorBody)),
     security(("session" = []), ("bearer" = [])))]
 async fn list_webhooks(State(state): State<AppState>, user: CurrentUser) -> Result<axum::Json<Vec<Webhook>>> {
-    user.require(user.user.role == Role::Admin)?;
+    user.may(crate::domain::permission::Permission::ManageJobs)?;
     Ok(axum::Json(webhooks::list(&state.store).await?))
 }
 
@@ -63,7 +62,7 @@ async fn create_webhook(
     user: CurrentUser,
     ApiJson(req): ApiJson<CreateWebhook>,
 ) -> Result<(StatusCode, axum::Json<CreatedWebhook>)> {
-    user.require(user.user.role == Role::Admin)?;
+    user.may(crate::domain::permission::Permission::ManageJobs)?;
     let url = req.url.trim();
     if !(url.starts_with("http://") || url.starts_with("https://"))
         || url.len() > 500
@@ -87,7 +86,7 @@ async fn delete_webhook(
     user: CurrentUser,
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode> {
-    user.require(user.user.role == Role::Admin)?;
+    user.may(crate::domain::permission::Permission::ManageJobs)?;
     if webhooks::delete(&state.store, &id, &user.actor()).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
@@ -114,7 +113,7 @@ async fn list_jobs(
     user: CurrentUser,
     ApiQuery(p): ApiQuery<JobParams>,
 ) -> Result<axum::Json<Vec<JobView>>> {
-    user.require(user.user.role == Role::Admin)?;
+    user.may(crate::domain::permission::Permission::ManageJobs)?;
     let st = p.state.as_deref().unwrap_or("dead");
     if !matches!(st, "queued" | "running" | "done" | "dead") {
         return Err(Error::field("state", "queued, running, done or dead"));
@@ -131,6 +130,6 @@ async fn retry_job(
     user: CurrentUser,
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode> {
-    user.require(user.user.role == Role::Admin)?;
+    user.may(crate::domain::permission::Permission::ManageJobs)?;
     if jobs::retry_dead(&state.store, &id).await? { Ok(StatusCode::NO_CONTENT) } else { Err(Error::NotFound) }
 }

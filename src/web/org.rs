@@ -168,7 +168,7 @@ async fn node_staff(
 ) -> Result<axum::Json<Vec<Staff>>> {
     let code = parse_code(&code)?;
     org::get(&state.store, &code).await?.ok_or(Error::NotFound)?;
-    user.require(user.user.role.can_read_staff())?;
+    user.may(crate::domain::permission::Permission::ReadStaff)?;
     user.require_scope(&state, &code).await?;
     Ok(axum::Json(org::staff_under(&state.store, &code, paging.limit(), paging.offset()).await?))
 }
@@ -213,7 +213,7 @@ async fn run_import(
     bytes: &[u8],
     dry_run: bool,
 ) -> Result<ImportCounts> {
-    user.require(user.user.role.can_manage_org())?;
+    user.may(crate::domain::permission::Permission::ManageOrg)?;
     let source = format!("upload.{}", format.extension());
     let counts = match kind {
         ImportKind::Org => imports::import_org(&state.store, bytes, format, &user.actor(), &source, dry_run).await?,
@@ -276,7 +276,7 @@ async fn export_org(
     user: CurrentUser,
     ApiQuery(p): ApiQuery<ExportParams>,
 ) -> Result<Response> {
-    user.require(user.user.role.can_export_org())?;
+    user.may(crate::domain::permission::Permission::ExportOrg)?;
     let root = user.subtree(&state, p.under.as_deref()).await?;
     let format = match p.format.as_deref().unwrap_or("csv") {
         "csv" => Format::Csv,
@@ -345,7 +345,8 @@ async fn node_page(
             (n, key)
         })
         .collect();
-    let show_staff = user.user.role.can_read_staff() && matches!(node.kind, OrgKind::Unit | OrgKind::Window);
+    let show_staff = user.user.role.may(crate::domain::permission::Permission::ReadStaff)
+        && matches!(node.kind, OrgKind::Unit | OrgKind::Window);
     let staff = if show_staff {
         let codes: std::collections::HashMap<String, String> =
             crate::store::rating_codes::staff_codes_under(&state.store, code.as_str())
@@ -369,7 +370,7 @@ async fn node_page(
         tr: Tr { locale },
         nav: Nav::new(Some(&user), &format!("/org/{code}")),
         rating_code,
-        can_reissue: user.user.role.can_manage_codes(),
+        can_reissue: user.user.role.may(crate::domain::permission::Permission::ManageCodes),
         reissued: notice.reissued.is_some(),
         kind_key: format!("kind.{}", node.kind.as_str()),
         node,
@@ -377,8 +378,8 @@ async fn node_page(
         children,
         staff,
         show_staff,
-        can_export: user.user.role.can_export_org(),
-        can_print_posters: user.user.role.can_print_codes(),
+        can_export: user.user.role.may(crate::domain::permission::Permission::ExportOrg),
+        can_print_posters: user.user.role.may(crate::domain::permission::Permission::PrintCodes),
         offset: paging.offset(),
         limit: paging.limit(),
     };
@@ -395,7 +396,7 @@ struct ImportPage {
 }
 
 async fn import_page(Lang(locale): Lang, PageUser(user): PageUser) -> Result<Response, PageError> {
-    user.require(user.user.role.can_manage_org())?;
+    user.may(crate::domain::permission::Permission::ManageOrg)?;
     let page =
         ImportPage { tr: Tr { locale }, nav: Nav::new(Some(&user), "/admin/import"), report: None, errors: Vec::new() };
     Ok(Page(page).into_response())
@@ -407,7 +408,7 @@ async fn import_form(
     PageUser(user): PageUser,
     mut multipart: Multipart,
 ) -> Result<Response, PageError> {
-    user.require(user.user.role.can_manage_org())?;
+    user.may(crate::domain::permission::Permission::ManageOrg)?;
     let mut kind = ImportKind::Org;
     let mut dry_run = false;
     let mut file: Option<(String, Bytes)> = None;

@@ -57,8 +57,8 @@ impl Nav {
                 logged_in: true,
                 display_name: u.user.display_name.clone(),
                 role_key: format!("role.{}", u.user.role.as_str()),
-                is_admin: u.user.role.can_manage_users(),
-                sees_ratings: u.user.role != crate::domain::role::Role::Enterprise,
+                is_admin: u.user.role.may(crate::domain::permission::Permission::ManageUsers),
+                sees_ratings: u.user.role.may(crate::domain::permission::Permission::ReadRatings),
                 csrf: u.csrf().to_owned(),
                 here: here.to_owned(),
             },
@@ -123,9 +123,7 @@ impl IntoResponse for PageError {
 
 /// Milliseconds as China Standard Time, to the minute (how every page shows a time).
 pub fn local(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms + 8 * 3600 * 1000)
-        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
-        .unwrap_or_default()
+    crate::domain::time::minute(ms)
 }
 
 /// Page-size parameters shared by listings.

@@ -95,7 +95,7 @@ pub(super) async fn form_page(
     under: Option<&str>,
     paper: Option<&str>,
 ) -> Result<Response, PageError> {
-    user.require(user.user.role.can_print_codes())?;
+    user.may(crate::domain::permission::Permission::PrintCodes)?;
     let root = user.subtree(state, under).await?;
     let page = render_form(state, tr, user, root.as_str(), paper.unwrap_or("a5"), "zip", Vec::new()).await?;
     Ok(Page(page).into_response())
@@ -167,7 +167,7 @@ async fn start_form(
     ApiForm(form): ApiForm<BuildForm>,
 ) -> Result<Response, PageError> {
     let tr = Tr { locale };
-    user.require(user.user.role.can_print_codes())?;
+    user.may(crate::domain::permission::Permission::PrintCodes)?;
     let build = match validate(&state, tr, &user, &form).await {
         Ok(b) => b,
         Err(e @ Error::Validation(_)) => {
@@ -263,7 +263,7 @@ async fn draw(state: &AppState, build: &NewBuild, drawn: Arc<AtomicI64>) -> Resu
 
 /// A build the caller may see: their own (an admin sees every one). Anyone else's is not found.
 async fn own_build(store: &Store, user: &CurrentUser, id: &str) -> Result<Build, Error> {
-    user.require(user.user.role.can_print_codes())?;
+    user.may(crate::domain::permission::Permission::PrintCodes)?;
     let b = poster_builds::get(store, id).await?.ok_or(Error::NotFound)?;
     if b.requested_by != user.user.username && user.user.role != Role::Admin {
         return Err(Error::NotFound);

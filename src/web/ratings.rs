@@ -10,8 +10,8 @@ use super::AppState;
 use super::auth::CurrentUser;
 use super::error::{ApiJson, ApiPath, ApiQuery, Error, ErrorBody, Result};
 use crate::domain::ids::{OrgCode, parse_name};
+use crate::domain::permission::Permission;
 use crate::domain::rating::Outcome;
-use crate::domain::role::Role;
 use crate::store::alerts::{self, Alert, Message};
 use crate::store::appeals::{self, Appeal, AppealError};
 use crate::store::invitations::{self, Invitation, InvitationError};
@@ -57,10 +57,11 @@ async fn list_ratings(
     user: CurrentUser,
     ApiQuery(p): ApiQuery<RatingParams>,
 ) -> Result<axum::Json<Vec<RatingView>>> {
-    user.require(user.user.role != Role::Enterprise)?;
+    user.may(Permission::ReadRatings)?;
     let root = user.subtree(&state, p.under.as_deref()).await?;
     let outcome = parse_outcome(p.outcome.as_deref())?;
-    let reveal = user.user.role.sees_full_phone().then_some(&state.ratings.sealer);
+    let reveal =
+        user.user.role.may(crate::domain::permission::Permission::SeeFullPhone).then_some(&state.ratings.sealer);
     Ok(axum::Json(ratings::list(&state.store, &root, outcome, p.before, p.limit.unwrap_or(100), reveal).await?))
 }
 
@@ -104,7 +105,8 @@ async fn rating_counts(
 
 /// Rating `id` as `user` may see it (phone masked unless their role calls back), if it is in scope.
 pub(super) async fn rating_in_scope(state: &AppState, user: &CurrentUser, id: &str) -> Result<RatingView> {
-    let reveal = user.user.role.sees_full_phone().then_some(&state.ratings.sealer);
+    let reveal =
+        user.user.role.may(crate::domain::permission::Permission::SeeFullPhone).then_some(&state.ratings.sealer);
     let r = ratings::get(&state.store, id, reveal).await?.ok_or(Error::NotFound)?;
     // By the node rated (a window, or the unit itself): staff scoped to a window see its ratings,
     // not those of the unit's other windows.
@@ -122,7 +124,7 @@ async fn get_rating(
     user: CurrentUser,
     ApiPath(id): ApiPath<String>,
 ) -> Result<axum::Json<RatingView>> {
-    user.require(user.user.role != Role::Enterprise)?;
+    user.may(Permission::ReadRatings)?;
     Ok(axum::Json(rating_in_scope(&state, &user, &id).await?))
 }
 
@@ -149,7 +151,7 @@ async fn file_appeal(
 
 /// Files `user`'s appeal of rating `id` (the API's and the rating page's).
 pub(super) async fn appeal(state: &AppState, user: &CurrentUser, id: &str, reason: &str) -> Result<Appeal> {
-    user.require(user.user.role == Role::UnitHead)?;
+    user.may(Permission::FileAppeal)?;
     let reason = parse_name(reason, "reason").map_err(|e| Error::field("reason", e.0))?;
     let rating = rating_in_scope(state, user, id).await?;
     if rating.pending {
@@ -185,7 +187,7 @@ async fn list_appeals(
     user: CurrentUser,
     ApiQuery(p): ApiQuery<AppealParams>,
 ) -> Result<axum::Json<Vec<Appeal>>> {
-    user.require(matches!(user.user.role, Role::UnitHead | Role::Supervisor | Role::Admin))?;
+    user.may(Permission::ReadAppeals)?;
     let root = user.subtree(&state, p.under.as_deref()).await?;
     let st = p.state.as_deref().filter(|s| !s.is_empty());
     if let Some(s) = st
@@ -222,7 +224,7 @@ async fn decide_appeal(
 
 /// `user`'s decision on appeal `id` (the API's and the rating page's).
 pub(super) async fn decide(state: &AppState, user: &CurrentUser, id: &str, upheld: bool, note: &str) -> Result<Appeal> {
-    user.require(user.user.role == Role::Supervisor)?;
+    user.may(Permission::DecideAppeal)?;
     let note = parse_name(note, "note").map_err(|e| Error::field("note", e.0))?;
     let appeal = appeals::get(&state.store, id).await?.ok_or(Error::NotFound)?;
     let unit = OrgCode::parse(&appeal.unit_code).map_err(|e| Error::Internal(e.0))?;
@@ -270,7 +272,7 @@ async fn create_invitation(
     user: CurrentUser,
     ApiJson(req): ApiJson<InvitationRequest>,
 ) -> Result<(StatusCode, axum::Json<InvitationView>)> {
-    user.require(matches!(user.user.role, Role::Staff | Role::UnitHead | Role::Admin | Role::Supervisor))?;
+    user.may(Permission::InviteRatings)?;
     let org = OrgCode::parse(&req.org_code).map_err(|e| Error::field("org_code", e.0))?;
     let reference = req.transaction_ref.trim();
     if reference.is_empty() || reference.len() > 128 || reference.chars().any(char::is_control) {
@@ -325,7 +327,7 @@ async fn list_alerts(
     user: CurrentUser,
     ApiQuery(p): ApiQuery<AlertParams>,
 ) -> Result<axum::Json<Vec<Alert>>> {
-    user.require(user.user.role != Role::Enterprise)?;
+    user.may(Permission::ReadRatings)?;
     let root = user.subtree(&state, p.under.as_deref()).await?;
     Ok(axum::Json(alerts::list(&state.store, &root, p.open).await?))
 }

@@ -11,7 +11,6 @@ use super::error::{ApiQuery, Error, ErrorBody, Result};
 use super::ratings::parse_outcome;
 use crate::domain::ids::OrgCode;
 use crate::domain::rating::Outcome;
-use crate::domain::role::Role;
 use crate::store::ratings::{self, RatingView};
 
 /// The export route.
@@ -50,14 +49,14 @@ async fn export_ratings(
     user: CurrentUser,
     ApiQuery(p): ApiQuery<ExportParams>,
 ) -> Result<axum::response::Response> {
-    user.require(user.user.role != Role::Enterprise)?;
+    user.may(crate::domain::permission::Permission::ReadRatings)?;
     let root = user.subtree(&state, p.under.as_deref()).await?;
     let outcome = parse_outcome(p.outcome.as_deref())?;
     // Every filter is checked before the ratings are read.
     let format = super::dashboard::download_format(p.format.as_deref())?;
     let period = super::dashboard::Period::parse(p.from.as_deref(), p.to.as_deref())?;
     let range = (crate::store::rollups::day_start_ms(period.from), crate::store::rollups::day_start_ms(period.to));
-    let sees_phone = user.user.role.sees_full_phone();
+    let sees_phone = user.user.role.may(crate::domain::permission::Permission::SeeFullPhone);
     let name = format!("ratings-{}-{}-{}", root.as_str(), period.first(), period.last());
     if format == crate::imports::Format::Csv {
         return Ok(stream_csv(state, root, outcome, range, sees_phone, &name));

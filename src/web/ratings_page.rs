@@ -142,7 +142,8 @@ async fn list_page(
     let root = user.subtree(&state, p.under.as_deref().filter(|u| !u.is_empty())).await?;
     let outcome_text = p.outcome.clone().unwrap_or_default();
     let outcome = super::ratings::parse_outcome(Some(&outcome_text))?;
-    let reveal = user.user.role.sees_full_phone().then_some(&state.ratings.sealer);
+    let reveal =
+        user.user.role.may(crate::domain::permission::Permission::SeeFullPhone).then_some(&state.ratings.sealer);
     let list = ratings::list(&state.store, &root, outcome, p.before, PAGE_ROWS, reveal).await?;
     let older = (list.len() as i64 == PAGE_ROWS).then(|| list.last().map(|r| r.created_at)).flatten().map(|before| {
         let q = form_urlencoded::Serializer::new(String::new())
@@ -206,8 +207,10 @@ async fn render_rating(
     user.require(user.user.role != Role::Enterprise)?;
     let rating = super::ratings::rating_in_scope(state, user, id).await?;
     let appeal = appeals::of_rating(&state.store, id).await?;
-    let may_appeal = user.user.role == Role::UnitHead && appeal.is_none() && !rating.pending;
-    let may_decide = user.user.role == Role::Supervisor && appeal.as_ref().is_some_and(|a| a.state == "pending");
+    let may_appeal =
+        user.user.role.may(crate::domain::permission::Permission::FileAppeal) && appeal.is_none() && !rating.pending;
+    let may_decide = user.user.role.may(crate::domain::permission::Permission::DecideAppeal)
+        && appeal.as_ref().is_some_and(|a| a.state == "pending");
     let row = rows(state, tr, vec![rating]).await?.pop().ok_or(Error::NotFound)?;
     Ok(RatingPage {
         tr,

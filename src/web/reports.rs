@@ -16,7 +16,6 @@ use super::dashboard::Period;
 use super::error::{ApiJson, ApiQuery, Error, ErrorBody, Result};
 use crate::domain::FieldError;
 use crate::domain::ids::OrgCode;
-use crate::domain::role::Role;
 use crate::store::rollups::day_of_date;
 
 /// The reports API.
@@ -111,10 +110,6 @@ pub async fn monthly(state: &AppState, node: &OrgCode, month_text: &str) -> Resu
     Ok((subject, b))
 }
 
-fn may_report(role: Role) -> bool {
-    matches!(role, Role::Admin | Role::Supervisor | Role::Inspector)
-}
-
 /// The monthly report of a region as plain text.
 #[utoipa::path(get, path = "/reports/monthly", tag = "dashboard", params(MonthlyParams),
     responses((status = 200, description = "The report", content_type = "text/plain"), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
@@ -124,7 +119,7 @@ async fn preview(
     user: CurrentUser,
     ApiQuery(p): ApiQuery<MonthlyParams>,
 ) -> Result<Response> {
-    user.require(may_report(user.user.role))?;
+    user.may(crate::domain::permission::Permission::SendReports)?;
     let node = user.subtree(&state, p.under.as_deref()).await?;
     let (_, body) = monthly(&state, &node, &p.month).await?;
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response())
@@ -139,7 +134,7 @@ async fn send(
     user: CurrentUser,
     ApiJson(p): ApiJson<MonthlyParams>,
 ) -> Result<Response> {
-    user.require(may_report(user.user.role))?;
+    user.may(crate::domain::permission::Permission::SendReports)?;
     let mut errors = Vec::new();
     let to = p.to.as_deref().map(str::trim).unwrap_or_default().to_owned();
     if to.parse::<lettre::message::Mailbox>().is_err() {

@@ -69,7 +69,7 @@ struct Notice {
 }
 
 async fn node_for_admin(state: &AppState, user: &CurrentUser, code: &str) -> Result<OrgNode, Error> {
-    user.require(user.user.role.can_manage_codes())?;
+    user.may(crate::domain::permission::Permission::ManageCodes)?;
     let code = OrgCode::parse(code).map_err(|_| Error::NotFound)?;
     let node = org::get(&state.store, &code).await?.ok_or(Error::NotFound)?;
     user.require_scope(state, &code).await?;

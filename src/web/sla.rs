@@ -8,7 +8,6 @@ use super::AppState;
 use super::auth::CurrentUser;
 use super::error::{ApiJson, ApiQuery, Error, ErrorBody, Result};
 use crate::domain::FieldError;
-use crate::domain::role::Role;
 use crate::domain::sla::Clock;
 use crate::store::now_ms;
 use crate::store::sla::{self, Policy};
@@ -23,7 +22,7 @@ pub fn api() -> OpenApiRouter<AppState> {
     responses((status = 200, body = Vec<Policy>), (status = 403, body = ErrorBody)),
     security(("session" = []), ("bearer" = [])))]
 async fn list_policies(State(state): State<AppState>, user: CurrentUser) -> Result<axum::Json<Vec<Policy>>> {
-    user.require(matches!(user.user.role, Role::Admin | Role::Supervisor))?;
+    user.may(crate::domain::permission::Permission::ReadSlaPolicies)?;
     Ok(axum::Json(sla::policies(&state.store).await?))
 }
 
@@ -46,7 +45,7 @@ async fn put_policy(
     user: CurrentUser,
     ApiJson(p): ApiJson<Policy>,
 ) -> Result<axum::Json<Policy>> {
-    user.require(user.user.role == Role::Admin)?;
+    user.may(crate::domain::permission::Permission::ManageSlaPolicies)?;
     let mut errors = Vec::new();
     for (field, value) in [("source", &p.source), ("category", &p.category), ("priority", &p.priority)] {
         let ok = value == "*"

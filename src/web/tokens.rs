@@ -22,7 +22,8 @@ pub fn api() -> OpenApiRouter<AppState> {
     responses((status = 200, body = Vec<TokenInfo>), (status = 401, body = ErrorBody)),
     security(("session" = []), ("bearer" = [])))]
 async fn list_tokens(State(state): State<AppState>, user: CurrentUser) -> Result<axum::Json<Vec<TokenInfo>>> {
-    let who = (!user.user.role.can_manage_users()).then_some(user.user.username.as_str());
+    let who = (!user.user.role.may(crate::domain::permission::Permission::ManageUsers))
+        .then_some(user.user.username.as_str());
     Ok(axum::Json(users::list_tokens(&state.store, who).await?))
 }
 
@@ -68,7 +69,8 @@ async fn revoke_token(
     user: CurrentUser,
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode> {
-    let who = (!user.user.role.can_manage_users()).then_some(user.user.username.as_str());
+    let who = (!user.user.role.may(crate::domain::permission::Permission::ManageUsers))
+        .then_some(user.user.username.as_str());
     let owned = users::list_tokens(&state.store, who).await?.iter().any(|t| t.id == id && t.revoked_at.is_none());
     if !owned {
         return Err(Error::NotFound);

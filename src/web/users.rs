@@ -24,7 +24,7 @@ pub fn api() -> OpenApiRouter<AppState> {
     responses((status = 200, body = Vec<User>), (status = 403, body = ErrorBody)),
     security(("session" = []), ("bearer" = [])))]
 async fn list_users(State(state): State<AppState>, user: CurrentUser) -> Result<axum::Json<Vec<User>>> {
-    user.require(user.user.role.can_manage_users())?;
+    user.may(crate::domain::permission::Permission::ManageUsers)?;
     Ok(axum::Json(users::list(&state.store).await?))
 }
 
@@ -54,7 +54,7 @@ async fn create_user(
     user: CurrentUser,
     ApiJson(req): ApiJson<CreateUser>,
 ) -> Result<(StatusCode, axum::Json<User>)> {
-    user.require(user.user.role.can_manage_users())?;
+    user.may(crate::domain::permission::Permission::ManageUsers)?;
     let mut errors = Vec::new();
     let username = Username::parse(&req.username).map_err(|e| errors.push(FieldError::new("username", e.0))).ok();
     let display_name = parse_name(&req.display_name, "display_name")

@@ -19,7 +19,6 @@ use crate::config::Config;
 use crate::domain::FieldError;
 use crate::domain::case::{ActionName, Source, State as CaseState, permitted};
 use crate::domain::ids::OrgCode;
-use crate::domain::role::Role;
 use crate::store::cases::register::{self, Attachment, Document};
 use crate::store::cases::{self, Case, Event, Filter, NewCase};
 use crate::store::now_ms;
@@ -167,7 +166,11 @@ pub(crate) async fn detail(state: &AppState, user: &CurrentUser, case: Case) -> 
         register::attachments(&state.store, &case.id).await?.into_iter().filter(|a| a.event_id.is_none()).collect();
     let rating = match &case.rating_id {
         Some(r) => {
-            let reveal = user.user.role.sees_full_phone().then_some(&state.ratings.sealer);
+            let reveal = user
+                .user
+                .role
+                .may(crate::domain::permission::Permission::SeeFullPhone)
+                .then_some(&state.ratings.sealer);
             crate::store::ratings::get(&state.store, r, reveal).await?
         }
         None => None,
@@ -384,7 +387,7 @@ async fn set_office(
     ApiPath(code): ApiPath<String>,
     ApiJson(body): ApiJson<Office>,
 ) -> Result<axum::Json<Office>> {
-    user.require(user.user.role == Role::Admin)?;
+    user.may(crate::domain::permission::Permission::RouteCases)?;
     let code = OrgCode::parse(&code).map_err(|e| Error::field("code", e.0))?;
     crate::store::org::get(&state.store, &code).await?.ok_or(Error::NotFound)?;
     let office = OrgCode::parse(&body.office).map_err(|e| Error::field("office", e.0))?;

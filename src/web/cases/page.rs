@@ -34,9 +34,7 @@ pub fn pages(config: &Config) -> Router<AppState> {
 
 /// Milliseconds as a China Standard Time date.
 pub fn local_date(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms + 8 * 3600 * 1000)
-        .map(|t| t.format("%Y年%m月%d日").to_string())
-        .unwrap_or_default()
+    crate::domain::time::date_zh(ms)
 }
 
 struct Row {

@@ -10,7 +10,7 @@ use crate::web::auth::CurrentUser;
 use crate::web::charts::percent;
 use crate::web::error::{ApiQuery, Error, ErrorBody, Result};
 
-use super::{Member, Params, Period, build, may_view, trend_of};
+use super::{Member, Params, Period, build, trend_of};
 
 /// The table of the dashboard's members as rows (header first).
 pub fn member_rows(members: &[Member]) -> Vec<Vec<String>> {
@@ -80,7 +80,7 @@ pub(super) async fn export(
     user: CurrentUser,
     ApiQuery(p): ApiQuery<Params>,
 ) -> Result<Response> {
-    user.require(may_view(user.user.role))?;
+    user.may(crate::domain::permission::Permission::ViewDashboards)?;
     let period = Period::parse(p.from.as_deref(), p.to.as_deref())?;
     let node = user.subtree(&state, p.under.as_deref()).await?;
     let trend = trend_of(&p)?;

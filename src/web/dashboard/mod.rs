@@ -36,11 +36,6 @@ pub fn pages() -> Router<AppState> {
     Router::new().route("/dashboard", get(page::page)).route("/help/rates", get(page::help))
 }
 
-/// Who sees dashboards: everyone but enterprises, within their scope.
-fn may_view(role: Role) -> bool {
-    role != Role::Enterprise
-}
-
 /// The node and period asked for.
 #[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -285,7 +280,7 @@ async fn data(
     user: CurrentUser,
     ApiQuery(p): ApiQuery<Params>,
 ) -> Result<axum::Json<Dashboard>> {
-    user.require(may_view(user.user.role))?;
+    user.may(crate::domain::permission::Permission::ViewDashboards)?;
     let period = Period::parse(p.from.as_deref(), p.to.as_deref())?;
     let trend = trend_of(&p)?;
     let node = user.subtree(&state, p.under.as_deref()).await?;

@@ -14,7 +14,7 @@ use crate::web::charts::{self, Bars, Columns, Heat, percent};
 use crate::web::error::{Error, Result};
 use crate::web::pages::{Nav, Page, PageError};
 
-use super::{Dashboard, Member, Params, Period, build, may_view, trend_of};
+use super::{Dashboard, Member, Params, Period, build, trend_of};
 
 struct MemberRow {
     m: Member,
@@ -54,7 +54,7 @@ pub(super) async fn page(
     PageUser(user): PageUser,
     Query(p): Query<Params>,
 ) -> Result<Response, PageError> {
-    user.require(may_view(user.user.role))?;
+    user.may(crate::domain::permission::Permission::ViewDashboards)?;
     let period = Period::parse(p.from.as_deref(), p.to.as_deref())?;
     let trend = trend_of(&p)?.to_owned();
     let node = user.subtree(&state, p.under.as_deref()).await?;

@@ -21,7 +21,6 @@ use super::pages::{Nav, Page, PageError};
 use crate::domain::FieldError;
 use crate::domain::ids::OrgCode;
 use crate::domain::rates::{Entry, rank};
-use crate::domain::role::Role;
 use crate::i18n::Tr;
 use crate::store::dashboard::{self, Members, NodeCounts};
 use crate::store::now_ms;
@@ -276,7 +275,7 @@ async fn rankings(
     user: CurrentUser,
     ApiQuery(p): ApiQuery<RankParams>,
 ) -> Result<Response> {
-    user.require(user.user.role != Role::Enterprise)?;
+    user.may(crate::domain::permission::Permission::ReadRatings)?;
     let parsed = parse(&p)?;
     let parent = user.subtree(&state, p.under.as_deref()).await?;
     let r = build(&state, &parent, parsed.kind.as_deref(), &parsed.measure, parsed.period, parsed.min_sample).await?;
@@ -327,7 +326,7 @@ async fn rankings_page(
     PageUser(user): PageUser,
     Query(p): Query<RankParams>,
 ) -> Result<Response, PageError> {
-    user.require(user.user.role != Role::Enterprise)?;
+    user.may(crate::domain::permission::Permission::ReadRatings)?;
     let parsed = parse(&p)?;
     let parent = user.subtree(&state, p.under.as_deref()).await?;
     let ranking =
