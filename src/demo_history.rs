@@ -164,7 +164,7 @@ pub async fn generate(store: &Store, n: u64, days: i64, case_days: i64, progress
                 if day > today - case_days {
                     jobs.push(vec![
                         Bind::Text(new_id()),
-                        Bind::Text(crate::jobs::case_open::KIND.to_owned()),
+                        Bind::Text(crate::store::jobs::CASE_OPEN.to_owned()),
                         Bind::Text(serde_json::json!({"rating": id}).to_string()),
                         Bind::Int(now),
                         Bind::Int(0),

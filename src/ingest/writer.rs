@@ -359,10 +359,8 @@ async fn connection<'c>(
 ) -> Result<&'c mut sqlx::AnyConnection, StoreError> {
     if slot.is_none() {
         let mut c = store.dedicated_connection().await?;
-        if store.dialect() == crate::store::Dialect::Sqlite {
-            // The checkpointer copies the log into the database, off the writer's path.
-            sqlx::query("pragma wal_autocheckpoint = 0").execute(&mut c).await?;
-        }
+        // The checkpointer copies the log into the database, off the writer's path.
+        store.without_autocheckpoint(&mut c).await?;
         *slot = Some(c);
     }
     slot.as_mut().ok_or(StoreError::Database(sqlx::Error::PoolClosed))
@@ -428,7 +426,7 @@ async fn checkpoints(store: Store) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     while !store.pool().is_closed() {
         tick.tick().await;
-        if let Err(e) = sqlx::query("pragma wal_checkpoint(passive)").execute(store.pool()).await
+        if let Err(e) = store.checkpoint_passive().await
             && !store.pool().is_closed()
         {
             tracing::warn!(error = %e, "checkpoint failed");

@@ -6,7 +6,7 @@ use crate::calendar_data::CalendarHandle;
 use crate::store::Store;
 
 /// The job's stable name.
-pub const KIND: &str = "case.open";
+pub const KIND: &str = crate::store::jobs::CASE_OPEN;
 
 /// Opens the case.
 pub async fn run(store: &Store, calendar: &CalendarHandle, payload: &serde_json::Value) -> Result<(), String> {

@@ -6,10 +6,10 @@ use crate::domain::rating::Phone;
 use crate::store::Tx;
 
 /// The webhook event that carries a text message.
-pub const EVENT: &str = "sms";
+pub const EVENT: &str = crate::store::webhooks::SMS_EVENT;
 
 /// Enqueues a text message to `to` inside `tx`; returns how many gateways will receive it
 /// (0 when no webhook subscribes to `sms`).
 pub async fn enqueue(tx: &mut Tx, to: &Phone, text: &str) -> crate::store::Result<usize> {
-    super::webhook::enqueue_event(tx, EVENT, &serde_json::json!({"to": to.expose(), "text": text})).await
+    crate::store::webhooks::enqueue_event(tx, EVENT, &serde_json::json!({"to": to.expose(), "text": text})).await
 }

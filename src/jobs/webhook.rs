@@ -5,14 +5,12 @@
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
-use sqlx::Row;
 
 use super::Outbound;
-use crate::store::jobs::NewJob;
-use crate::store::{Store, Tx};
+use crate::store::Store;
 
 /// The job's stable name.
-pub const KIND: &str = "webhook";
+pub const KIND: &str = crate::store::webhooks::DELIVERY;
 
 /// The signature header value of `body` under `secret`.
 pub fn signature(secret: &str, body: &[u8]) -> String {
@@ -21,83 +19,20 @@ pub fn signature(secret: &str, body: &[u8]) -> String {
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
-/// Enqueues one delivery of `event` to every active webhook subscribed to it, inside `tx`.
-pub async fn enqueue_event(tx: &mut Tx, event: &str, body: &serde_json::Value) -> crate::store::Result<usize> {
-    enqueue_events(tx, event, std::slice::from_ref(body)).await
-}
-
-/// [`enqueue_event`] for many bodies of one event: one query for the subscribers, one insert.
-pub async fn enqueue_events(
-    conn: &mut sqlx::AnyConnection,
-    event: &str,
-    bodies: &[serde_json::Value],
-) -> crate::store::Result<usize> {
-    let jobs = event_jobs(conn, event, bodies).await?;
-    crate::store::jobs::enqueue(conn, &jobs).await
-}
-
-/// The deliveries of `event` with each of `bodies` to the webhooks subscribed to it.
-pub async fn event_jobs(
-    conn: &mut sqlx::AnyConnection,
-    event: &str,
-    bodies: &[serde_json::Value],
-) -> crate::store::Result<Vec<NewJob>> {
-    if bodies.is_empty() {
-        return Ok(Vec::new());
-    }
-    Ok(jobs_for(&active(conn).await?, event, bodies))
-}
-
-/// An active webhook: its id and the events it subscribes to.
-#[derive(Debug, Clone)]
-pub struct Hook {
-    /// Id.
-    pub id: String,
-    /// Comma-separated event names, or `*`.
-    pub events: String,
-}
-
-/// The active webhooks.
-pub async fn active(conn: &mut sqlx::AnyConnection) -> crate::store::Result<Vec<Hook>> {
-    let rows = sqlx::query("select id, events from webhooks where active = 1").fetch_all(&mut *conn).await?;
-    rows.iter().map(|r| Ok(Hook { id: r.try_get("id")?, events: r.try_get("events")? })).collect()
-}
-
-/// [`event_jobs`] with the active webhooks read already.
-pub fn jobs_for(hooks: &[Hook], event: &str, bodies: &[serde_json::Value]) -> Vec<NewJob> {
-    let mut jobs = Vec::new();
-    for hook in hooks {
-        // `*` means every event but text messages, which go only to gateways that ask for them.
-        if hook.events.split(',').any(|e| e == event || (e == "*" && event != super::sms::EVENT)) {
-            jobs.extend(bodies.iter().map(|body| NewJob {
-                kind: KIND,
-                payload: serde_json::json!({"webhook": hook.id, "event": event, "body": body}),
-                dedupe_key: None,
-                run_at: crate::store::now_ms(),
-                max_attempts: 8,
-            }));
-        }
-    }
-    jobs
-}
+pub use crate::store::webhooks::{enqueue_event, enqueue_events};
 
 /// Delivers; any non-2xx answer or network error is retried.
 pub async fn run(store: &Store, out: &Outbound, delivery: &str, payload: &serde_json::Value) -> Result<(), String> {
-    let id = payload.get("webhook").and_then(|v| v.as_str()).ok_or("payload has no webhook")?;
-    let event = payload.get("event").and_then(|v| v.as_str()).unwrap_or_default();
-    let row = sqlx::query("select url, secret, active from webhooks where id = $1")
-        .bind(id)
-        .fetch_optional(store.pool())
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or("the webhook was deleted")?;
-    let active: i64 = row.try_get("active").map_err(|e| e.to_string())?;
-    if active == 0 {
+    let delivery_of: crate::store::webhooks::Delivery =
+        serde_json::from_value(payload.clone()).map_err(|e| format!("payload: {e}"))?;
+    let event = delivery_of.event.as_str();
+    let Some((url, secret)) =
+        crate::store::webhooks::target(store, &delivery_of.webhook).await.map_err(|e| e.to_string())?
+    else {
+        // Deleted or deactivated since: nothing to deliver.
         return Ok(());
-    }
-    let url: String = row.try_get("url").map_err(|e| e.to_string())?;
-    let secret: String = row.try_get("secret").map_err(|e| e.to_string())?;
-    let body = serde_json::json!({"event": event, "delivery": delivery, "data": payload.get("body")}).to_string();
+    };
+    let body = serde_json::json!({"event": event, "delivery": delivery, "data": delivery_of.body}).to_string();
     let resp = out
         .http
         .post(&url)

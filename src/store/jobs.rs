@@ -198,3 +198,32 @@ pub async fn retry_dead(store: &Store, id: &str) -> Result<bool> {
     .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// The outbox kind of an email (run by `jobs::email`).
+pub const EMAIL: &str = "email";
+
+/// An email's payload in the outbox.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Email {
+    /// The address.
+    pub to: String,
+    /// The subject.
+    pub subject: String,
+    /// The text.
+    pub body: String,
+}
+
+/// An email to enqueue (five attempts), with the key that keeps it from being sent twice.
+pub fn email(to: &str, subject: &str, body: &str, dedupe_key: Option<String>) -> NewJob {
+    NewJob {
+        kind: EMAIL,
+        payload: serde_json::json!(Email { to: to.to_owned(), subject: subject.to_owned(), body: body.to_owned() }),
+        dedupe_key,
+        run_at: super::now_ms(),
+        max_attempts: 5,
+    }
+}
+
+/// The outbox kind that opens the case of an unsatisfied rating (run by `jobs::case_open`);
+/// payload `{"rating": ID}`.
+pub const CASE_OPEN: &str = "case.open";

@@ -224,6 +224,24 @@ impl Store {
         Ok(self.pool.begin_with(self.dialect.begin_write()).await?)
     }
 
+    /// SQLite: turns off automatic checkpoints on `conn` (the rating writer's own connection, so
+    /// that no commit of it pays for copying the log); nothing on PostgreSQL.
+    pub async fn without_autocheckpoint(&self, conn: &mut sqlx::AnyConnection) -> Result<()> {
+        if self.dialect == Dialect::Sqlite {
+            sqlx::query("pragma wal_autocheckpoint = 0").execute(conn).await?;
+        }
+        Ok(())
+    }
+
+    /// SQLite: copies the write-ahead log into the database file without waiting for readers or
+    /// blocking the writer; nothing on PostgreSQL.
+    pub async fn checkpoint_passive(&self) -> Result<()> {
+        if self.dialect == Dialect::Sqlite {
+            sqlx::query("pragma wal_checkpoint(passive)").execute(&self.pool).await?;
+        }
+        Ok(())
+    }
+
     /// Checks that the database answers.
     pub async fn ping(&self) -> Result<()> {
         sqlx::query("select 1").execute(&self.pool).await?;

@@ -42,7 +42,7 @@ pub struct SettingsCache {
     /// Per role, per node: who is told (every node looked up has an entry, maybe empty).
     pub(crate) recipients: HashMap<Role, Recipients>,
     /// The active webhooks, once read.
-    pub(crate) hooks: Option<Vec<crate::jobs::webhook::Hook>>,
+    pub(crate) hooks: Option<Vec<crate::store::webhooks::Hook>>,
 }
 
 impl SettingsCache {

@@ -1,4 +1,6 @@
-//! Webhook subscriptions: a URL, a secret to sign deliveries, the events it wants.
+//! Webhook subscriptions: a URL, a secret to sign deliveries, the events it wants; and the
+//! deliveries of an event to its subscribers, written to the outbox (the job queue) in the
+//! caller's transaction as typed payloads ([`Delivery`]) that `jobs::webhook` sends.
 
 use sqlx::Row;
 
@@ -72,4 +74,98 @@ pub async fn delete(store: &Store, id: &str, actor: &Actor) -> Result<bool> {
     audit::append(&mut tx, actor, "webhook.delete", &format!("webhook:{id}"), &serde_json::json!({})).await?;
     tx.commit().await?;
     Ok(true)
+}
+
+/// The outbox kind of a webhook delivery (run by `jobs::webhook`).
+pub const DELIVERY: &str = "webhook";
+
+/// The event of a text message to a citizen: delivered only to gateways that ask for it (not to
+/// `*` subscribers).
+pub const SMS_EVENT: &str = "sms";
+
+/// A delivery's payload in the outbox.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Delivery {
+    /// The webhook's id (its URL and secret are read at delivery).
+    pub webhook: String,
+    /// The event's name.
+    pub event: String,
+    /// The event's body.
+    pub body: serde_json::Value,
+}
+
+/// Enqueues one delivery of `event` to every active webhook subscribed to it, inside `tx`.
+pub async fn enqueue_event(tx: &mut super::Tx, event: &str, body: &serde_json::Value) -> Result<usize> {
+    enqueue_events(tx, event, std::slice::from_ref(body)).await
+}
+
+/// [`enqueue_event`] for many bodies of one event: one query for the subscribers, one insert.
+pub async fn enqueue_events(
+    conn: &mut sqlx::AnyConnection,
+    event: &str,
+    bodies: &[serde_json::Value],
+) -> Result<usize> {
+    let jobs = event_jobs(conn, event, bodies).await?;
+    super::jobs::enqueue(conn, &jobs).await
+}
+
+/// The deliveries of `event` with each of `bodies` to the webhooks subscribed to it.
+pub async fn event_jobs(
+    conn: &mut sqlx::AnyConnection,
+    event: &str,
+    bodies: &[serde_json::Value],
+) -> Result<Vec<super::jobs::NewJob>> {
+    if bodies.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(jobs_for(&active(conn).await?, event, bodies))
+}
+
+/// An active webhook: its id and the events it subscribes to.
+#[derive(Debug, Clone)]
+pub struct Hook {
+    /// Id.
+    pub id: String,
+    /// Comma-separated event names, or `*`.
+    pub events: String,
+}
+
+/// The active webhooks.
+pub async fn active(conn: &mut sqlx::AnyConnection) -> Result<Vec<Hook>> {
+    let rows = sqlx::query("select id, events from webhooks where active = 1").fetch_all(&mut *conn).await?;
+    rows.iter().map(|r| Ok(Hook { id: r.try_get("id")?, events: r.try_get("events")? })).collect()
+}
+
+/// [`event_jobs`] with the active webhooks read already.
+pub fn jobs_for(hooks: &[Hook], event: &str, bodies: &[serde_json::Value]) -> Vec<super::jobs::NewJob> {
+    let mut jobs = Vec::new();
+    for hook in hooks {
+        // `*` means every event but text messages, which go only to gateways that ask for them.
+        if hook.events.split(',').any(|e| e == event || (e == "*" && event != SMS_EVENT)) {
+            jobs.extend(bodies.iter().map(|body| super::jobs::NewJob {
+                kind: DELIVERY,
+                payload: serde_json::json!(Delivery {
+                    webhook: hook.id.clone(),
+                    event: event.to_owned(),
+                    body: body.clone()
+                }),
+                dedupe_key: None,
+                run_at: now_ms(),
+                max_attempts: 8,
+            }));
+        }
+    }
+    jobs
+}
+
+/// Where a delivery goes: the webhook's URL and secret, or `None` when it was deleted or
+/// deactivated since.
+pub async fn target(store: &Store, id: &str) -> Result<Option<(String, String)>> {
+    let row = sqlx::query("select url, secret, active from webhooks where id = $1")
+        .bind(id)
+        .fetch_optional(store.pool())
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let active: i64 = row.try_get("active")?;
+    Ok((active != 0).then_some((row.try_get("url")?, row.try_get("secret")?)))
 }

@@ -186,12 +186,7 @@ async fn staff_code(
 async fn issue_staff_code(state: &AppState, user: &CurrentUser, staff_no: &str) -> Result<CodeView> {
     user.may(Permission::PrintCodes)?;
     let no = crate::domain::ids::StaffNo::parse(staff_no).map_err(|_| Error::NotFound)?;
-    let org: Option<String> = sqlx::query_scalar("select org_code from staff where staff_no = $1")
-        .bind(no.as_str())
-        .fetch_optional(state.store.pool())
-        .await
-        .map_err(crate::store::StoreError::from)?;
-    let org = org.ok_or(Error::NotFound)?;
+    let org = crate::store::org::node_of_staff(&state.store, no.as_str()).await?.ok_or(Error::NotFound)?;
     user.require_scope(state, &OrgCode::parse(&org).map_err(|e| Error::Internal(e.0))?).await?;
     let key = state.ratings.keys.current().ok_or_else(|| Error::Internal("no signing key".into()))?;
     rating_codes::staff_code(&state.store, &key, no.as_str(), &user.actor()).await?.ok_or(Error::NotFound)

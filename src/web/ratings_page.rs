@@ -53,14 +53,8 @@ pub(super) struct Places {
 impl Places {
     /// Knows the names of every node under `root` at once (one query, for an export).
     pub(super) async fn under(state: &AppState, root: &OrgCode) -> Result<Places, Error> {
-        let rows: Vec<(String, String)> = sqlx::query_as(
-            "select n.code, n.name from org_closure a join org_nodes n on n.code = a.descendant where a.ancestor = $1",
-        )
-        .bind(root.as_str())
-        .fetch_all(state.store.pool())
-        .await
-        .map_err(crate::store::StoreError::from)?;
-        Ok(Places { names: rows.into_iter().collect(), settings: HashMap::new() })
+        let names = crate::store::org::names_under(&state.store, root).await?;
+        Ok(Places { names, settings: HashMap::new() })
     }
 }
 

@@ -149,7 +149,7 @@ async fn send(
     let node = user.subtree(&state, p.under.as_deref()).await?;
     let (subject, body) = monthly(&state, &node, &p.month).await?;
     let mut tx = state.store.write().await?;
-    crate::store::jobs::enqueue(&mut tx, &[crate::jobs::email::job(&to, &subject, &body, None)]).await?;
+    crate::store::jobs::enqueue(&mut tx, &[crate::store::jobs::email(&to, &subject, &body, None)]).await?;
     crate::store::audit::append(
         &mut tx,
         &user.actor(),

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod alerts;
+mod architecture;
 mod audit;
 mod bench;
 mod calendar;

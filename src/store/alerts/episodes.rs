@@ -200,11 +200,11 @@ async fn notify(
         .execute(&mut **tx)
         .await?;
         if let Some(email) = crate::store::opt_text(r, "email")? {
-            emails.push(crate::jobs::email::job(&email, &title, &body, Some(format!("alert:{id}:{user}:{now}"))));
+            emails.push(crate::store::jobs::email(&email, &title, &body, Some(format!("alert:{id}:{user}:{now}"))));
         }
     }
     crate::store::jobs::enqueue(tx, &emails).await?;
-    crate::jobs::webhook::enqueue_event(
+    crate::store::webhooks::enqueue_event(
         tx,
         if again { "alert.renotified" } else { "alert.opened" },
         &serde_json::json!({"alert": id, "unit": unit, "unit_name": name, "total": total, "unsatisfied": unsatisfied}),

@@ -37,7 +37,7 @@ pub(crate) struct Audience {
     /// Per role, per node: each user and their email address.
     pub users: HashMap<Role, super::Recipients>,
     /// The active webhooks.
-    pub hooks: Vec<crate::jobs::webhook::Hook>,
+    pub hooks: Vec<crate::store::webhooks::Hook>,
 }
 
 impl Audience {
@@ -75,7 +75,7 @@ impl Audience {
         }
         if !notices.is_empty() {
             if cache.hooks.is_none() {
-                cache.hooks = Some(crate::jobs::webhook::active(conn).await?);
+                cache.hooks = Some(crate::store::webhooks::active(conn).await?);
             }
             audience.hooks = cache.hooks.clone().unwrap_or_default();
         }
@@ -123,7 +123,7 @@ pub(crate) fn notify_to(script: &mut Script, notices: &[Notice<'_>], audience: &
             ]);
             if let Some(email) = email {
                 let key = format!("case:{}:{}:{user}:{now}", n.case_id, n.action);
-                emails.push(crate::jobs::email::job(email, &heading, &body, Some(key)));
+                emails.push(crate::store::jobs::email(email, &heading, &body, Some(key)));
             }
         }
     }
@@ -135,6 +135,6 @@ pub(crate) fn notify_to(script: &mut Script, notices: &[Notice<'_>], audience: &
             serde_json::json!({"case": n.case_id, "action": n.action, "state": n.state, "unit": n.unit, "office": n.office})
         })
         .collect();
-    let deliveries = crate::jobs::webhook::jobs_for(&audience.hooks, "case.transition", &events);
+    let deliveries = crate::store::webhooks::jobs_for(&audience.hooks, "case.transition", &events);
     crate::store::jobs::enqueue_into(script, &deliveries);
 }

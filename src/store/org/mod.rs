@@ -345,3 +345,29 @@ fn record_json(r: &OrgRecord) -> serde_json::Value {
         "address": r.address,
     })
 }
+
+/// The tree's top nodes (the city), by code.
+pub async fn roots(store: &Store) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar("select code from org_nodes where parent_code is null order by code")
+        .fetch_all(store.pool())
+        .await?)
+}
+
+/// The names of every node under `root` (itself included), by code: one query, for exports.
+pub async fn names_under(store: &Store, root: &OrgCode) -> Result<HashMap<String, String>> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "select n.code, n.name from org_closure a join org_nodes n on n.code = a.descendant where a.ancestor = $1",
+    )
+    .bind(root.as_str())
+    .fetch_all(store.pool())
+    .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// The node a staff member belongs to.
+pub async fn node_of_staff(store: &Store, staff_no: &str) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar("select org_code from staff where staff_no = $1")
+        .bind(staff_no)
+        .fetch_optional(store.pool())
+        .await?)
+}

@@ -295,7 +295,7 @@ pub async fn insert_batch(
             let jobs: Vec<crate::store::jobs::NewJob> = unsatisfied
                 .iter()
                 .map(|(_, r, _)| crate::store::jobs::NewJob {
-                    kind: crate::jobs::case_open::KIND,
+                    kind: crate::store::jobs::CASE_OPEN,
                     payload: serde_json::json!({"rating": r.id}),
                     dedupe_key: Some(format!("case.open:{}", r.id)),
                     run_at: now,

@@ -100,10 +100,7 @@ async fn public(state: &AppState, period: Option<&str>) -> Result<Public> {
     if let Some(kept) = state.public_cache.get(&q) {
         return Ok(kept);
     }
-    let roots: Vec<String> = sqlx::query_scalar("select code from org_nodes where parent_code is null order by code")
-        .fetch_all(state.store.pool())
-        .await
-        .map_err(crate::store::StoreError::from)?;
+    let roots = crate::store::org::roots(&state.store).await?;
     let mut departments = Vec::new();
     let mut units = Vec::new();
     let mut units_not_shown = 0;
