@@ -261,10 +261,78 @@ pub fn escalation(stage: Stage) -> Option<(Notice, Tier)> {
     }
 }
 
+/// Which stored SLA policy applies to a case: each policy names a source, a category and a
+/// priority, or `*` for any. The most specific wins: fewer `*` first; among as many, a named
+/// source beats a named category, which beats a named priority. A total order, so that every
+/// engine picks the same policy whatever order it reads the candidates in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Specificity {
+    wildcards: u8,
+    source_any: bool,
+    category_any: bool,
+    priority_any: bool,
+}
+
+impl Specificity {
+    /// The specificity of a policy keyed `source`, `category`, `priority` (`*` for any).
+    pub fn of(source: &str, category: &str, priority: &str) -> Specificity {
+        let (s, c, p) = (source == "*", category == "*", priority == "*");
+        Specificity {
+            wildcards: u8::from(s) + u8::from(c) + u8::from(p),
+            source_any: s,
+            category_any: c,
+            priority_any: p,
+        }
+    }
+}
+
+/// The most specific of `candidates` (each with its key), if any.
+pub fn most_specific<T>(candidates: impl IntoIterator<Item = ((String, String, String), T)>) -> Option<T> {
+    candidates.into_iter().min_by_key(|((s, c, p), _)| Specificity::of(s, c, p)).map(|(_, t)| t)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::*;
     use proptest::prelude::*;
+
+    proptest! {
+        /// The policy picked does not depend on the order the candidates come in, and no
+        /// candidate with fewer wildcards is passed over.
+        #[test]
+        fn the_most_specific_policy_is_picked_in_any_order(
+            keys in proptest::collection::vec((any::<bool>(), any::<bool>(), any::<bool>()), 1..8),
+            rotation in 0usize..8,
+        ) {
+            let mut keys: Vec<(String, String, String)> = keys
+                .into_iter()
+                .map(|(s, c, p)| {
+                    let k = |any: bool, v: &str| if any { "*".to_owned() } else { v.to_owned() };
+                    (k(s, "rating"), k(c, "general"), k(p, "normal"))
+                })
+                .collect();
+            keys.sort();
+            keys.dedup();
+            let pick = |ks: &[(String, String, String)]| most_specific(ks.iter().map(|k| (k.clone(), k.clone())));
+            let first = pick(&keys);
+            let mut rotated = keys.clone();
+            let n = rotated.len();
+            rotated.rotate_left(rotation % n);
+            rotated.reverse();
+            prop_assert_eq!(pick(&rotated), first.clone());
+            let stars = |k: &(String, String, String)| [&k.0, &k.1, &k.2].iter().filter(|v| v.as_str() == "*").count();
+            let chosen = first.unwrap_or_default();
+            prop_assert!(keys.iter().all(|k| stars(k) >= stars(&chosen)));
+        }
+    }
+
+    #[test]
+    fn among_as_many_wildcards_a_named_source_wins() {
+        let keys = [("*", "general", "*"), ("rating", "*", "*"), ("*", "*", "urgent")];
+        let pick = most_specific(keys.iter().map(|(s, c, p)| (((*s).into(), (*c).into(), (*p).into()), *s)));
+        assert_eq!(pick, Some("rating"));
+    }
+
+    use super::*;
 
     fn cal() -> Calendar {
         crate::calendar_data::load()

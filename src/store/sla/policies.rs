@@ -74,23 +74,18 @@ pub async fn policy_for(store: &Store, source: &str, category: &str, priority: &
 
 /// [`policy_for`] on the caller's connection (inside its transaction).
 pub async fn policy_on(conn: &mut sqlx::AnyConnection, source: &str, category: &str, priority: &str) -> Result<Policy> {
+    // Every candidate (at most eight: each key is the value or `*`); the domain picks.
     let sql = format!(
         "select {POLICY_COLUMNS} from sla_policies
-         where source in ($1, '*') and category in ($2, '*') and priority in ($3, '*')
-         order by (case when source = '*' then 1 else 0 end) + (case when category = '*' then 1 else 0 end)
-                + (case when priority = '*' then 1 else 0 end)
-         limit 1"
+         where source in ($1, '*') and category in ($2, '*') and priority in ($3, '*')"
     );
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(source)
-        .bind(category)
-        .bind(priority)
-        .fetch_optional(&mut *conn)
-        .await?;
-    match row {
-        Some(r) => policy_from(&r),
-        None => Ok(Policy::fallback(source, category, priority)),
-    }
+    let rows =
+        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(source).bind(category).bind(priority).fetch_all(&mut *conn).await?;
+    let candidates = rows.iter().map(policy_from).collect::<Result<Vec<_>>>()?;
+    let picked = crate::domain::sla::most_specific(
+        candidates.into_iter().map(|p| ((p.source.clone(), p.category.clone(), p.priority.clone()), p)),
+    );
+    Ok(picked.unwrap_or_else(|| Policy::fallback(source, category, priority)))
 }
 
 /// Every stored policy.
