@@ -94,6 +94,15 @@ pub enum StoreError {
     /// The database failed.
     #[error("database error: {0}")]
     Database(sqlx::Error),
+    /// A value stored as JSON could not be read back: the row is damaged, never silently
+    /// replaced by a default.
+    #[error("stored value {column} could not be read: {reason}")]
+    Decode {
+        /// Table and column.
+        column: &'static str,
+        /// Why.
+        reason: String,
+    },
     /// The audit chain cannot be written: this process has no audit key (see
     /// [`audit::install_key`]), or the chain to re-key is broken.
     #[error("audit trail: {0}")]
@@ -119,6 +128,11 @@ impl From<sqlx::Error> for StoreError {
         }
         StoreError::Database(e)
     }
+}
+
+/// Reads a value stored as JSON in `column` (`table.column`), or says which one is damaged.
+pub fn decode_json<T: serde::de::DeserializeOwned>(text: &str, column: &'static str) -> Result<T> {
+    serde_json::from_str(text).map_err(|e| StoreError::Decode { column, reason: e.to_string() })
 }
 
 /// Result of a store operation.
@@ -417,6 +431,16 @@ pub(crate) async fn fetch_for_codes(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_damaged_stored_value_is_an_error_that_names_its_column_not_a_default() {
+        let ok: Vec<String> = decode_json("[\"not_done\"]", "ratings.reasons").unwrap_or_default();
+        assert_eq!(ok, ["not_done"]);
+        match decode_json::<Vec<String>>("not json", "ratings.reasons") {
+            Err(StoreError::Decode { column, .. }) => assert_eq!(column, "ratings.reasons"),
+            other => panic!("{other:?}"),
+        }
+    }
 
     #[test]
     fn ids_are_26_characters_and_distinct() {

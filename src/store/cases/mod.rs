@@ -328,7 +328,7 @@ pub async fn timeline(store: &Store, case_id: &str) -> Result<Vec<Event>> {
                 actor: r.try_get("actor")?,
                 actor_role: r.try_get("actor_role")?,
                 note: r.try_get("note")?,
-                data: serde_json::from_str(&r.try_get::<String, _>("data")?).unwrap_or_default(),
+                data: crate::store::decode_json(&r.try_get::<String, _>("data")?, "case_events.data")?,
                 created_at: r.try_get("created_at")?,
             })
         })

@@ -59,7 +59,7 @@ pub async fn open_for_rating(store: &Store, calendar: &CalendarHandle, rating_id
     if r.try_get::<String, _>("outcome")? != "unsatisfied" {
         return Ok(None);
     }
-    let reasons: Vec<String> = serde_json::from_str(&r.try_get::<String, _>("reasons")?).unwrap_or_default();
+    let reasons: Vec<String> = crate::store::decode_json(&r.try_get::<String, _>("reasons")?, "ratings.reasons")?;
     let (org_code, org_name): (String, String) = (r.try_get("org_code")?, r.try_get("name")?);
     let (unit_code, unit_name): (String, String) = (r.try_get("unit_code")?, r.try_get("unit_name")?);
     let place = RatedPlace { org_code: &org_code, org_name: &org_name, unit_code: &unit_code, unit_name: &unit_name };

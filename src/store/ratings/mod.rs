@@ -12,7 +12,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::rating_codes::Target;
-use super::{Bind, Result, Store, StoreError, bind_all, opt_text};
+use super::{Bind, Result, Store, bind_all, opt_text};
 use crate::domain::ids::OrgCode;
 use crate::domain::rating::{Outcome, Scale, Submission};
 
@@ -79,9 +79,7 @@ pub async fn replayed(store: &Store, key_hash: &str, now: i64) -> Result<Option<
             .bind(now - REQUEST_KEY_MS)
             .fetch_optional(store.pool())
             .await?;
-    answer
-        .map(|a| serde_json::from_str(&a).map_err(|e| StoreError::Database(sqlx::Error::Decode(Box::new(e)))))
-        .transpose()
+    answer.map(|a| crate::store::decode_json(&a, "rating_requests.answer")).transpose()
 }
 
 /// Deletes the request keys older than [`REQUEST_KEY_MS`]; returns how many.
@@ -206,7 +204,7 @@ fn rating_view(r: &AnyRow, reveal: Option<&crate::secrets::Sealer>) -> Result<Ra
         scale: Scale::parse(&r.try_get::<String, _>("scale")?).unwrap_or(Scale::Two),
         level: r.try_get("level")?,
         outcome: r.try_get("outcome")?,
-        reasons: serde_json::from_str(&reasons).unwrap_or_default(),
+        reasons: crate::store::decode_json(&reasons, "ratings.reasons")?,
         comment: opt_text(r, "comment")?,
         phone,
         flags: flags.split(',').filter(|f| !f.is_empty()).map(str::to_owned).collect(),

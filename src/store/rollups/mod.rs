@@ -331,7 +331,7 @@ pub fn delta_of(r: &sqlx::any::AnyRow, sign: i64) -> Result<RatingDelta> {
         },
         defaulted: r.try_get::<i64, _>("defaulted")? != 0,
         invited: r.try_get::<String, _>("source")? == "invitation",
-        reasons: serde_json::from_str(&reasons).unwrap_or_default(),
+        reasons: crate::store::decode_json(&reasons, "ratings.reasons")?,
         sign,
     })
 }

@@ -98,7 +98,7 @@ fn document_from(r: &AnyRow) -> Result<Document> {
         year: r.try_get("year")?,
         serial: r.try_get("serial")?,
         number: r.try_get("number")?,
-        body: serde_json::from_str(&r.try_get::<String, _>("body")?).unwrap_or_default(),
+        body: crate::store::decode_json(&r.try_get::<String, _>("body")?, "documents.body")?,
         created_at: r.try_get("created_at")?,
     })
 }
