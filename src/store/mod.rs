@@ -9,6 +9,8 @@ pub mod calendar;
 pub mod cases;
 pub mod dashboard;
 pub mod fingerprint;
+mod json;
+pub use json::decode_json;
 pub mod invitations;
 pub mod jobs;
 mod migrate;
@@ -128,11 +130,6 @@ impl From<sqlx::Error> for StoreError {
         }
         StoreError::Database(e)
     }
-}
-
-/// Reads a value stored as JSON in `column` (`table.column`), or says which one is damaged.
-pub fn decode_json<T: serde::de::DeserializeOwned>(text: &str, column: &'static str) -> Result<T> {
-    serde_json::from_str(text).map_err(|e| StoreError::Decode { column, reason: e.to_string() })
 }
 
 /// Result of a store operation.
@@ -431,16 +428,6 @@ pub(crate) async fn fetch_for_codes(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_damaged_stored_value_is_an_error_that_names_its_column_not_a_default() {
-        let ok: Vec<String> = decode_json("[\"not_done\"]", "ratings.reasons").unwrap_or_default();
-        assert_eq!(ok, ["not_done"]);
-        match decode_json::<Vec<String>>("not json", "ratings.reasons") {
-            Err(StoreError::Decode { column, .. }) => assert_eq!(column, "ratings.reasons"),
-            other => panic!("{other:?}"),
-        }
-    }
 
     #[test]
     fn ids_are_26_characters_and_distinct() {

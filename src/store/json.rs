@@ -1,0 +1,24 @@
+//! Values the store keeps as JSON text, read back strictly: a damaged one is an error that
+//! names its column, never a default.
+
+use super::{Result, StoreError};
+
+/// Reads a value stored as JSON in `column` (`table.column`), or says which one is damaged.
+pub fn decode_json<T: serde::de::DeserializeOwned>(text: &str, column: &'static str) -> Result<T> {
+    serde_json::from_str(text).map_err(|e| StoreError::Decode { column, reason: e.to_string() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_damaged_stored_value_is_an_error_that_names_its_column_not_a_default() {
+        let ok: Vec<String> = decode_json("[\"not_done\"]", "ratings.reasons").unwrap_or_default();
+        assert_eq!(ok, ["not_done"]);
+        match decode_json::<Vec<String>>("not json", "ratings.reasons") {
+            Err(StoreError::Decode { column, .. }) => assert_eq!(column, "ratings.reasons"),
+            other => panic!("{other:?}"),
+        }
+    }
+}
