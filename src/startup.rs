@@ -103,18 +103,7 @@ impl App {
     /// Serves until `shutdown` completes, then finishes in-flight requests.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         if self.state.config.run_jobs {
-            crate::ingest::spawn_housekeeping(self.state.store.clone(), self.state.ratings.clone());
-            // Pick up notices imported by other processes (the CLI, other servers).
-            let (store, calendar) = (self.state.store.clone(), self.state.calendar.clone());
-            tokio::spawn(async move {
-                let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
-                loop {
-                    tick.tick().await;
-                    if let Err(e) = calendar.reload(&store).await {
-                        tracing::warn!(error = %e, "calendar reload failed");
-                    }
-                }
-            });
+            crate::jobs::sweeps::spawn_every_minute(self.state.store.clone(), self.state.calendar.clone());
             crate::jobs::Runner::new(self.state.store.clone(), worker_name(), self.state.outbound.clone())
                 .with_calendar(self.state.calendar.clone())
                 .spawn();

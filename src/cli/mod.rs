@@ -368,19 +368,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
                 println!("{n} job(s) run");
             } else {
                 runner.spawn();
-                let sweep_store = store_for_sweeps;
-                let sweep_calendar = calendar;
-                tokio::spawn(async move {
-                    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
-                    loop {
-                        tick.tick().await;
-                        if let Err(e) =
-                            crate::ingest::sweeps(&sweep_store, &sweep_calendar, crate::store::now_ms()).await
-                        {
-                            tracing::warn!(error = %e, "sweep failed");
-                        }
-                    }
-                });
+                crate::jobs::sweeps::spawn_every_minute(store_for_sweeps, calendar);
                 startup::shutdown_signal().await;
             }
         }

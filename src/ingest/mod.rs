@@ -16,7 +16,7 @@
 //!
 //! Files: the writer task and its handle (`writer.rs`), when it goes through the inbox
 //! (`pace.rs`), the live-alert watcher (`alerts.rs`); here the key ring, the service that
-//! holds them together and the housekeeping sweeps.
+//! holds them together. (The minute sweeps are in `jobs::sweeps`.)
 
 mod alerts;
 mod pace;
@@ -31,7 +31,7 @@ pub use writer::{CHECKPOINT_EVERY, MAX_BATCH, MAX_LAG, PROJECT_CHUNK, RatingWrit
 use crate::domain::rating::{self, AbuseRule, AlertRule, SigningKey, TokenKind};
 use crate::store::rating_codes::Target;
 use crate::store::ratings::{self, RatingSettings};
-use crate::store::{Store, StoreError, invitations, now_ms, rating_codes};
+use crate::store::{Store, StoreError, rating_codes};
 
 /// The signing keys, cached; reloaded when a token names a key this process has not seen
 /// (another server process rotated).
@@ -182,36 +182,3 @@ pub enum IngestError {
     Stopped,
 }
 
-/// Every minute: the [`sweeps`] (SLA colours and escalations, default levels for invitations
-/// left unrated). (The durable job runner will take these over.) Live alerts are re-evaluated
-/// by each process's rating writer itself ([`RatingWriter::tick_alerts`]).
-pub fn spawn_housekeeping(store: Store, service: std::sync::Arc<RatingService>) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(60));
-        loop {
-            tick.tick().await;
-            if let Err(e) = sweeps(&store, &service.calendar, now_ms()).await {
-                tracing::warn!(error = %e, "housekeeping failed");
-            }
-        }
-    });
-}
-
-/// The sweeps that need no state of a server process: SLA colours and escalations, rating
-/// request keys past their day, and default ratings for unrated invitations. Returns how many default ratings were recorded.
-pub async fn sweeps(
-    store: &Store,
-    calendar: &crate::calendar_data::CalendarHandle,
-    now: i64,
-) -> Result<usize, StoreError> {
-    // SLA clocks whose colour changed: record it and send the escalation notices.
-    loop {
-        let changes = crate::store::sla::sweep(store, &crate::domain::sla::Thresholds::default(), now, 1000).await?;
-        if changes.len() < 1000 {
-            break;
-        }
-    }
-    // Rating request keys older than a day answer nothing any more.
-    crate::store::ratings::forget_request_keys(store, now).await?;
-    invitations::record_defaults(store, calendar, now).await
-}

@@ -255,7 +255,7 @@ impl Writer {
                     tracing::error!(error = %e, ratings = body.len(), "rating inbox append failed; nothing committed");
                     self.conn = None;
                     for i in at {
-                        out[i] = Some(Err(IngestError::Store(StoreError::Database(sqlx::Error::WorkerCrashed))));
+                        out[i] = Some(Err(IngestError::Store(StoreError::NotCommitted)));
                     }
                 }
             }
@@ -276,7 +276,7 @@ impl Writer {
                 Err(e) => {
                     tracing::error!(error = %e, ratings = items.len(), "rating batch failed; nothing committed");
                     for i in &direct {
-                        out[*i] = Some(Err(IngestError::Store(StoreError::Database(sqlx::Error::WorkerCrashed))));
+                        out[*i] = Some(Err(IngestError::Store(StoreError::NotCommitted)));
                     }
                 }
             }
@@ -363,7 +363,7 @@ async fn connection<'c>(
         store.without_autocheckpoint(&mut c).await?;
         *slot = Some(c);
     }
-    slot.as_mut().ok_or(StoreError::Database(sqlx::Error::PoolClosed))
+    slot.as_mut().ok_or(StoreError::Unavailable)
 }
 
 /// Sets the `/metrics` gauge of ratings in inbox rows that could not be read back (kept, never

@@ -6,6 +6,7 @@
 pub mod case_open;
 pub mod email;
 pub mod sms;
+pub mod sweeps;
 pub mod webhook;
 
 use std::sync::Arc;

@@ -4,7 +4,7 @@
 use sqlx::Row;
 
 use super::audit::{self, Actor};
-use super::{Bind, NodeSetting, Result, Store, StoreError, now_ms};
+use super::{Bind, NodeSetting, Result, Store, now_ms};
 use crate::domain::calendar::{Calendar, CalendarData, YearNotice};
 use crate::domain::sla::{Clock, Thresholds};
 
@@ -19,10 +19,8 @@ pub async fn imported_years(store: &Store) -> Result<Vec<YearNotice>> {
             Ok(YearNotice {
                 year: r.try_get::<i64, _>("year")? as i32,
                 notice: decode("notice")?,
-                holidays: serde_json::from_str(&decode("holidays")?)
-                    .map_err(|e| StoreError::Database(sqlx::Error::Decode(e.into())))?,
-                workdays: serde_json::from_str(&decode("workdays")?)
-                    .map_err(|e| StoreError::Database(sqlx::Error::Decode(e.into())))?,
+                holidays: crate::store::decode_json(&decode("holidays")?, "calendar_years.holidays")?,
+                workdays: crate::store::decode_json(&decode("workdays")?, "calendar_years.workdays")?,
             })
         })
         .collect()

@@ -1,11 +1,16 @@
-//! Values the store keeps as JSON text, read back strictly: a damaged one is an error that
-//! names its column, never a default.
+//! Stored values read back strictly: a JSON text or a vocabulary word that does not decode is
+//! an error that names its column ([`StoreError::Decode`]), never a default.
 
 use super::{Result, StoreError};
 
 /// Reads a value stored as JSON in `column` (`table.column`), or says which one is damaged.
 pub fn decode_json<T: serde::de::DeserializeOwned>(text: &str, column: &'static str) -> Result<T> {
     serde_json::from_str(text).map_err(|e| StoreError::Decode { column, reason: e.to_string() })
+}
+
+/// The error for a value stored in `column` (`table.column`) that does not decode.
+pub fn undecodable(column: &'static str, reason: impl std::fmt::Display) -> StoreError {
+    StoreError::Decode { column, reason: reason.to_string() }
 }
 
 #[cfg(test)]

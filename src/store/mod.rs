@@ -9,8 +9,10 @@ pub mod calendar;
 pub mod cases;
 pub mod dashboard;
 pub mod fingerprint;
+mod error;
+pub use error::{Result, StoreError};
 mod json;
-pub use json::decode_json;
+pub use json::{decode_json, undecodable};
 pub mod invitations;
 pub mod jobs;
 mod migrate;
@@ -87,53 +89,6 @@ impl Dialect {
 const SQLITE_PRAGMAS: &str =
     "pragma journal_mode = wal; pragma synchronous = normal; pragma busy_timeout = 10000; pragma foreign_keys = on;";
 
-/// A store error. Constraint violations are told apart by kind, never by message text.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// A unique constraint refused the write (a concurrent writer got there first).
-    #[error("a record with the same key already exists")]
-    Duplicate,
-    /// The database failed.
-    #[error("database error: {0}")]
-    Database(sqlx::Error),
-    /// A value stored as JSON could not be read back: the row is damaged, never silently
-    /// replaced by a default.
-    #[error("stored value {column} could not be read: {reason}")]
-    Decode {
-        /// Table and column.
-        column: &'static str,
-        /// Why.
-        reason: String,
-    },
-    /// The audit chain cannot be written: this process has no audit key (see
-    /// [`audit::install_key`]), or the chain to re-key is broken.
-    #[error("audit trail: {0}")]
-    Audit(String),
-    /// Migrations could not be applied.
-    #[error("migration {version} ({name}): {reason}")]
-    Migration {
-        /// The migration's version.
-        version: i64,
-        /// Its name.
-        name: &'static str,
-        /// What went wrong.
-        reason: String,
-    },
-}
-
-impl From<sqlx::Error> for StoreError {
-    fn from(e: sqlx::Error) -> Self {
-        if let sqlx::Error::Database(db) = &e
-            && db.kind() == sqlx::error::ErrorKind::UniqueViolation
-        {
-            return StoreError::Duplicate;
-        }
-        StoreError::Database(e)
-    }
-}
-
-/// Result of a store operation.
-pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// The handle every layer above uses to reach the database. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -159,7 +114,7 @@ impl Store {
                 if let Some(dir) = path.parent()
                     && !dir.as_os_str().is_empty()
                 {
-                    std::fs::create_dir_all(dir).map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
+                    std::fs::create_dir_all(dir).map_err(StoreError::Io)?;
                 }
                 Dialect::Sqlite
             }

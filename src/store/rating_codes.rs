@@ -5,7 +5,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::audit::{self, Actor};
-use super::{Bind, Result, Store, StoreError, Tx, insert_batched, now_ms, opt_text};
+use super::{Bind, Result, Store, Tx, insert_batched, now_ms, opt_text};
 use crate::domain::ids::OrgCode;
 use crate::domain::rating::{self, SigningKey, TokenKind};
 
@@ -19,7 +19,7 @@ pub async fn load_keys(store: &Store) -> Result<Vec<SigningKey>> {
             let bytes: [u8; 32] = hex::decode(secret)
                 .ok()
                 .and_then(|b| b.try_into().ok())
-                .ok_or_else(|| StoreError::Database(sqlx::Error::Decode("bad signing key".into())))?;
+                .ok_or_else(|| crate::store::undecodable("signing_keys.secret", "not 32 bytes of hex"))?;
             Ok(SigningKey { id: id as u8, secret: bytes })
         })
         .collect()

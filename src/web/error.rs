@@ -176,7 +176,7 @@ impl From<StoreError> for Error {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Duplicate => Error::Conflict("a record with the same key already exists".into()),
-            StoreError::Database(sqlx::Error::PoolTimedOut) => Error::Unavailable,
+            StoreError::Unavailable => Error::Unavailable,
             other => Error::Internal(other.to_string()),
         }
     }

@@ -151,7 +151,7 @@ pub async fn windows(store: &Store, units: &[String], since: i64) -> Result<Vec<
            (select max(a.notified_at) from alerts a where a.unit_code = u.unit_code) as last_notified_at
          from ({list}) u"
     );
-    let units = serde_json::to_string(units).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    let units = serde_json::to_string(units)?;
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(units).bind(since).fetch_all(store.pool()).await?;
     rows.iter()
         .map(|r| {

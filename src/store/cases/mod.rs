@@ -15,7 +15,7 @@ pub use rating::{RatedPlace, open_for_rating, rating_case};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Bind, Result, Store, StoreError, bind_all, opt_text};
+use super::{Bind, Result, Store, bind_all, opt_text};
 use crate::domain::case::{Source, State};
 use crate::domain::ids::OrgCode;
 use crate::domain::role::Role;
@@ -104,13 +104,12 @@ const COLUMNS: &str =
 const FROM: &str = "from cases c join org_nodes u on u.code = c.unit_code join org_nodes o on o.code = c.office_code";
 
 fn case_from(r: &AnyRow) -> Result<Case> {
-    let bad =
-        |what: &str, v: String| StoreError::Database(sqlx::Error::Decode(format!("bad case {what} {v:?}").into()));
+    let bad = |column: &'static str, v: String| crate::store::undecodable(column, format!("{v:?}"));
     let source: String = r.try_get("source")?;
     let state: String = r.try_get("state")?;
     Ok(Case {
         id: r.try_get("id")?,
-        source: Source::parse(&source).ok_or_else(|| bad("source", source.clone()))?,
+        source: Source::parse(&source).ok_or_else(|| bad("cases.source", source.clone()))?,
         category: r.try_get("category")?,
         priority: r.try_get("priority")?,
         title: r.try_get("title")?,
@@ -120,7 +119,7 @@ fn case_from(r: &AnyRow) -> Result<Case> {
         office_code: r.try_get("office_code")?,
         office_name: r.try_get("office_name")?,
         rating_id: opt_text(r, "rating_id")?,
-        state: State::parse(&state).ok_or_else(|| bad("state", state.clone()))?,
+        state: State::parse(&state).ok_or_else(|| bad("cases.state", state.clone()))?,
         verdict: opt_text(r, "verdict")?,
         version: r.try_get("version")?,
         reopened: r.try_get("reopened")?,

@@ -42,7 +42,7 @@ pub struct NewCase {
 /// The office that supervises `unit`: the nearest configured ancestor's, or the unit's
 /// region (the node just below the top), or the top itself.
 pub(crate) async fn office_for(conn: &mut sqlx::AnyConnection, unit: &str) -> Result<String> {
-    places(conn, &[unit]).await?.0.remove(unit).ok_or(StoreError::Database(sqlx::Error::RowNotFound))
+    places(conn, &[unit]).await?.0.remove(unit).ok_or(StoreError::Missing("the unit's place"))
 }
 
 /// [`office_for`] of many units in one query, with their ancestors (for the rollups).
@@ -248,7 +248,7 @@ pub(crate) fn insert(
     at: &[i64],
 ) -> Result<(Vec<Opened>, Vec<audit::Entry>)> {
     if at.len() != news.len() {
-        return Err(StoreError::Database(sqlx::Error::Protocol("a time for each new case".into())));
+        return Err(StoreError::Misuse("a time for each new case"));
     }
     if news.is_empty() {
         return Ok((Vec::new(), Vec::new()));
@@ -261,7 +261,7 @@ pub(crate) fn insert(
     let base = calendar.get();
     let mut clocks = Vec::with_capacity(news.len() * 2);
     for ((n, (whole, ack)), now) in news.iter().zip(&subjects).zip(at.iter().copied()) {
-        let policy = policies.get(&policy_key(n)).ok_or(StoreError::Database(sqlx::Error::RowNotFound))?;
+        let policy = policies.get(&policy_key(n)).ok_or(StoreError::Missing("an SLA policy for the case"))?;
         let cal = calendars.get(&n.unit_code).unwrap_or(&base);
         let hours = hours.get(&n.unit_code).unwrap_or(&default_hours);
         let clock = |subject, clock| NewClock {
@@ -280,7 +280,7 @@ pub(crate) fn insert(
     let mut events = Vec::with_capacity(news.len());
     let mut entries = Vec::with_capacity(news.len());
     for (i, ((n, id), now)) in news.iter().zip(&ids).zip(at.iter().copied()).enumerate() {
-        let office = offices.get(&n.unit_code).cloned().ok_or(StoreError::Database(sqlx::Error::RowNotFound))?;
+        let office = offices.get(&n.unit_code).cloned().ok_or(StoreError::Missing("the unit's case office"))?;
         let (clock_id, due) = &started[2 * i];
         let (step_clock, step_due) = &started[2 * i + 1];
         cases.push(vec![

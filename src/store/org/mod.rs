@@ -40,8 +40,7 @@ const NODE_COLUMNS: &str = "n.code, n.parent_code, n.kind, n.name, n.name_en, n.
      (select cast(count(*) as bigint) from org_nodes c where c.parent_code = n.code) as children";
 
 fn kind_of(s: &str) -> Result<OrgKind> {
-    OrgKind::parse(s)
-        .ok_or_else(|| super::StoreError::Database(sqlx::Error::Decode(format!("unknown org kind {s:?}").into())))
+    OrgKind::parse(s).ok_or_else(|| super::undecodable("org_nodes.kind", format!("{s:?}")))
 }
 
 fn node_from_row(r: &AnyRow) -> Result<OrgNode> {
@@ -184,7 +183,7 @@ pub async fn load_tree(tx: &mut Tx) -> Result<HashMap<OrgCode, OrgRecord>> {
 }
 
 fn decode_code(s: &str) -> Result<OrgCode> {
-    OrgCode::parse(s).map_err(|e| super::StoreError::Database(sqlx::Error::Decode(e.0.into())))
+    OrgCode::parse(s).map_err(|e| super::undecodable("org_nodes.code", e.0))
 }
 
 fn record_from_row(r: &AnyRow) -> Result<OrgRecord> {

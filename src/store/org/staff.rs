@@ -64,7 +64,7 @@ pub async fn load_staff(tx: &mut Tx) -> Result<HashMap<StaffNo, StaffRecord>> {
     let mut out = HashMap::with_capacity(rows.len());
     for r in rows {
         let no = StaffNo::parse(&r.try_get::<String, _>("staff_no")?)
-            .map_err(|e| crate::store::StoreError::Database(sqlx::Error::Decode(e.0.into())))?;
+            .map_err(|e| crate::store::undecodable("staff.staff_no", e.0))?;
         let rec = StaffRecord {
             staff_no: no.clone(),
             org_code: decode_code(&r.try_get::<String, _>("org_code")?)?,

@@ -113,7 +113,7 @@ pub async fn commit_batch(
             }
         }
     }
-    Err(last.unwrap_or(crate::store::StoreError::Database(sqlx::Error::WorkerCrashed)))
+    Err(last.unwrap_or(crate::store::StoreError::NotCommitted))
 }
 
 /// What a batch does about the cases of its unsatisfied ratings.

@@ -51,7 +51,7 @@ pub async fn append(conn: &mut sqlx::AnyConnection, at: i64, pending: &[Pending]
     let sql = format!("insert into rating_inbox (received_at, ratings, body) values {}", values.join(", "));
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     for row in rows {
-        let body = serde_json::to_string(row).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+        let body = serde_json::to_string(row)?;
         query = query.bind(at).bind(i64::try_from(row.len()).unwrap_or(i64::MAX)).bind(body);
     }
     query.execute(conn).await?;

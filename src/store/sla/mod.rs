@@ -15,10 +15,6 @@ mod sweep;
 pub use policies::{Policy, policies, policy_for, policy_on, set_policy};
 pub use sweep::{Change, sweep};
 
-fn cal_err(e: crate::domain::calendar::CalendarError) -> StoreError {
-    StoreError::Database(sqlx::Error::Protocol(e.to_string()))
-}
-
 /// A clock to start.
 #[derive(Debug, Clone)]
 pub struct NewClock<'a> {
@@ -41,7 +37,7 @@ pub async fn start(tx: &mut Tx, cal: &Calendar, t: &Thresholds, new: &NewClock<'
         None => crate::domain::calendar::BusinessHours::default(),
     };
     let started = start_many(tx, t, &[(new.clone(), cal, &hours)]).await?;
-    started.into_iter().next().ok_or(StoreError::Database(sqlx::Error::RowNotFound))
+    started.into_iter().next().ok_or(StoreError::Missing("the started clock"))
 }
 
 /// Starts many clocks with one multi-row insert, each on its calendar and business hours;
@@ -69,7 +65,7 @@ pub(crate) fn start_into(
     let mut out = Vec::with_capacity(clocks.len());
     let mut rows = Vec::with_capacity(clocks.len());
     for (new, cal, hours) in clocks {
-        let due = new.clock.due(cal, new.started_at, hours).map_err(cal_err)?;
+        let due = new.clock.due(cal, new.started_at, hours)?;
         let id = new_id();
         let provisional = cal.any_provisional(date(new.started_at).unwrap_or_default(), date(due).unwrap_or_default());
         let text = |v: Option<&str>| v.map_or(Bind::Null, |v| Bind::Text(v.to_owned()));
@@ -167,7 +163,7 @@ pub async fn resume(store: &Store, cal: &Calendar, t: &Thresholds, id: &str, now
         return Ok(false);
     };
     let clock = Clock::decode(&r.try_get::<String, _>("clock")?)
-        .ok_or_else(|| StoreError::Database(sqlx::Error::Decode("clock".into())))?;
+        .ok_or_else(|| crate::store::undecodable("sla_clocks.clock", "not a clock"))?;
     let (started, due, paused): (i64, i64, i64) =
         (r.try_get("started_at")?, r.try_get("due_at")?, r.try_get::<Option<i64>, _>("paused_at")?.unwrap_or(now));
     let hours = match opt_text(&r, "unit_code")? {
@@ -177,7 +173,7 @@ pub async fn resume(store: &Store, cal: &Calendar, t: &Thresholds, id: &str, now
         }
         None => crate::domain::calendar::BusinessHours::default(),
     };
-    let new_due = clock.resume(cal, due, paused, now, &hours).map_err(cal_err)?;
+    let new_due = clock.resume(cal, due, paused, now, &hours)?;
     // The time used so far shifts by the pause, so colours keep their meaning.
     let new_start = started + (now - paused);
     let done = sqlx::query(

@@ -5,7 +5,7 @@ use sqlx::Row;
 
 use crate::domain::sla::{Clock, Thresholds};
 use crate::store::audit::{self, Actor};
-use crate::store::{Result, Store, StoreError};
+use crate::store::{Result, Store};
 
 /// The targets for one kind of case.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
@@ -45,7 +45,7 @@ impl Policy {
 fn policy_from(r: &sqlx::any::AnyRow) -> Result<Policy> {
     let clock = |col: &str| -> Result<Clock> {
         let s: String = r.try_get(col)?;
-        Clock::decode(&s).ok_or_else(|| StoreError::Database(sqlx::Error::Decode(format!("bad clock {s:?}").into())))
+        Clock::decode(&s).ok_or_else(|| crate::store::undecodable("sla_policies.clock", format!("{s:?}")))
     };
     let share = |col: &str| -> Result<f64> { Ok(r.try_get::<i64, _>(col)? as f64 / 1000.0) };
     Ok(Policy {

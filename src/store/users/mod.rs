@@ -67,7 +67,7 @@ async fn scopes_of(store_or_tx: impl sqlx::Executor<'_, Database = sqlx::Any>, u
     rows.iter()
         .map(|r| {
             OrgCode::parse(&r.try_get::<String, _>(0)?)
-                .map_err(|e| StoreError::Database(sqlx::Error::Decode(e.0.into())))
+                .map_err(|e| crate::store::undecodable("user_scopes.org_code", e.0))
         })
         .collect()
 }
@@ -79,7 +79,7 @@ fn user_from_row(r: &AnyRow, scopes: Vec<OrgCode>) -> Result<User> {
         username: r.try_get("username")?,
         display_name: r.try_get("display_name")?,
         role: Role::parse(&role)
-            .ok_or_else(|| StoreError::Database(sqlx::Error::Decode(format!("unknown role {role:?}").into())))?,
+            .ok_or_else(|| crate::store::undecodable("users.role", format!("{role:?}")))?,
         locale: opt_text(r, "locale")?,
         disabled: r.try_get::<i64, _>("disabled")? != 0,
         scopes,

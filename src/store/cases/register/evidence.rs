@@ -78,7 +78,7 @@ pub async fn save_attachment(
     let sha = hex::encode(sha2::Sha256::digest(bytes));
     let path = path_of(dir, &sha);
     if !tokio::fs::try_exists(&path).await.unwrap_or(false) {
-        let io = |e: std::io::Error| StoreError::Database(sqlx::Error::Io(e));
+        let io = StoreError::Io;
         let parent = path.parent().unwrap_or(dir);
         tokio::fs::create_dir_all(parent).await.map_err(io)?;
         let tmp = parent.join(format!(".{sha}.{}", new_id()));

@@ -11,7 +11,7 @@ use crate::domain::FieldError;
 use crate::domain::case::Accountability;
 use crate::domain::ids::OrgCode;
 use crate::store::audit::Actor;
-use crate::store::{Bind, Result, Store, StoreError, Tx, bind_all, new_id, opt_text};
+use crate::store::{Bind, Result, Store, Tx, bind_all, new_id, opt_text};
 
 mod evidence;
 
@@ -290,7 +290,7 @@ pub async fn decisions(store: &Store, scopes: &[OrgCode], f: &RegisterFilter, li
             case_title: r.try_get("title")?,
             case_id,
             kind: Accountability::parse(&kind)
-                .ok_or_else(|| StoreError::Database(sqlx::Error::Decode(format!("bad kind {kind:?}").into())))?,
+                .ok_or_else(|| crate::store::undecodable("accountability.kind", format!("{kind:?}")))?,
             subject: r.try_get("subject")?,
             person_name: opt_text(&r, "person_name")?,
             staff_no: opt_text(&r, "staff_no")?,

@@ -1,0 +1,45 @@
+//! The minute's background work that needs no state of a server process: SLA colours and
+//! escalations, rating request keys past their day, default ratings for invitations left
+//! unrated, and the calendar notices other processes imported. `pingyi serve` (with jobs on)
+//! and `pingyi worker` both run [`spawn_every_minute`]; running it in several processes is
+//! safe, since each sweep claims its rows with guarded updates.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::calendar_data::CalendarHandle;
+use crate::store::{Store, StoreError, invitations, now_ms};
+
+/// How many clocks one SLA sweep pass looks at.
+const SLA_BATCH: i64 = 1000;
+
+/// One pass of the sweeps at `now`. Returns how many default ratings were recorded.
+pub async fn sweeps(store: &Store, calendar: &CalendarHandle, now: i64) -> Result<usize, StoreError> {
+    // SLA clocks whose colour changed: record it and send the escalation notices.
+    loop {
+        let changes = crate::store::sla::sweep(store, &crate::domain::sla::Thresholds::default(), now, SLA_BATCH).await?;
+        if changes.len() < SLA_BATCH as usize {
+            break;
+        }
+    }
+    // Rating request keys older than a day answer nothing any more.
+    crate::store::ratings::forget_request_keys(store, now).await?;
+    invitations::record_defaults(store, calendar, now).await
+}
+
+/// Every minute: reload the calendar (notices imported by the CLI or other servers), then run
+/// the [`sweeps`]. Live alerts are re-evaluated by each process's rating writer itself.
+pub fn spawn_every_minute(store: Store, calendar: Arc<CalendarHandle>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            if let Err(e) = calendar.reload(&store).await {
+                tracing::warn!(error = %e, "calendar reload failed");
+            }
+            if let Err(e) = sweeps(&store, &calendar, now_ms()).await {
+                tracing::warn!(error = %e, "sweep failed");
+            }
+        }
+    });
+}
