@@ -87,10 +87,10 @@ pub async fn generate(store: &Store, n: u64, days: i64, case_days: i64, progress
     let mut reasons_rollup: HashMap<(u32, i64, u8), i64> = HashMap::new();
     let mut history = History::default();
     let mut conn = store.dedicated_connection().await?;
-    if store.dialect() == crate::store::Dialect::Sqlite {
+    if let Some(setting) = store.dialect().bulk_load() {
         // Random times make every index insert land somewhere else in a file of gigabytes: a
         // larger page cache for this bulk load keeps the indexes' upper levels in memory.
-        sqlx::raw_sql("pragma cache_size = -262144").execute(&mut conn).await?;
+        sqlx::raw_sql(setting).execute(&mut conn).await?;
     }
     let mut written = 0u64;
     const CHUNK: u64 = 20_000;

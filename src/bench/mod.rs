@@ -270,10 +270,7 @@ async fn drain(server: &Server) -> Result<Drained, String> {
         let (n, _) = crate::store::ratings::inbox::backlog(&store).await.map_err(|e| e.to_string())?;
         let first = *waiting.get_or_insert(n);
         if n == 0 {
-            let checkpoint = match store.dialect() {
-                crate::store::Dialect::Sqlite => "pragma wal_checkpoint(truncate)",
-                crate::store::Dialect::Postgres => "checkpoint",
-            };
+            let checkpoint = store.dialect().checkpoint();
             if let Err(e) = sqlx::query(checkpoint).execute(store.pool()).await {
                 eprintln!("(no checkpoint after the phase: {e})");
             }

@@ -108,7 +108,7 @@ struct Writer {
 }
 
 async fn run(mut w: Writer, mut rx: mpsc::Receiver<Job>, abuse: AbuseRule, alerts: mpsc::UnboundedSender<AlertMsg>) {
-    if w.store.dialect() == crate::store::Dialect::Sqlite {
+    if w.store.dialect().needs_checkpointer() {
         tokio::spawn(checkpoints(w.store.clone()));
     }
     let mut tracker = AbuseTracker::default();

@@ -116,9 +116,9 @@ pub(super) async fn run(store: &Store) -> Result<usize> {
     let mut applied = 0;
     for m in MIGRATIONS {
         let mut tx = store.write().await?;
-        if store.dialect() == Dialect::Postgres {
+        if let Some(lock) = store.dialect().migration_lock() {
             // Several server processes may start at once; one migrates, the others wait.
-            sqlx::query("select pg_advisory_xact_lock(7345127001)").execute(&mut *tx).await?;
+            sqlx::query(lock).execute(&mut *tx).await?;
         }
         let sql = m.sql_for(store.dialect());
         let checksum = secret_hash(sql);

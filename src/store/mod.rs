@@ -9,6 +9,8 @@ pub mod calendar;
 pub mod cases;
 pub mod dashboard;
 pub mod fingerprint;
+mod dialect;
+pub use dialect::Dialect;
 mod error;
 pub use error::{Result, StoreError};
 mod json;
@@ -40,48 +42,6 @@ pub use migrate::MIGRATIONS;
 
 /// A transaction on either engine.
 pub type Tx = sqlx::Transaction<'static, Any>;
-
-/// Which engine is behind the pool, and the SQL fragments that differ between them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dialect {
-    /// Embedded SQLite (one writer at a time).
-    Sqlite,
-    /// PostgreSQL (many writers; several server processes may share it).
-    Postgres,
-}
-
-impl Dialect {
-    /// The statement that opens a write transaction. SQLite takes the write lock up front so
-    /// that two writers never deadlock upgrading a read lock.
-    fn begin_write(self) -> &'static str {
-        match self {
-            Dialect::Sqlite => "BEGIN IMMEDIATE",
-            Dialect::Postgres => "BEGIN",
-        }
-    }
-
-    /// The locking clause that lets several workers claim different rows at once
-    /// (PostgreSQL); SQLite has one writer at a time and needs none.
-    pub fn skip_locked(self) -> &'static str {
-        match self {
-            Dialect::Sqlite => "",
-            Dialect::Postgres => " for update skip locked",
-        }
-    }
-
-    /// The engine behind a connection.
-    pub fn of(conn: &sqlx::AnyConnection) -> Dialect {
-        if conn.backend_name().eq_ignore_ascii_case("postgresql") { Dialect::Postgres } else { Dialect::Sqlite }
-    }
-
-    /// The engine's name, as shown to people.
-    pub fn name(self) -> &'static str {
-        match self {
-            Dialect::Sqlite => "SQLite",
-            Dialect::Postgres => "PostgreSQL",
-        }
-    }
-}
 
 /// Set on every SQLite connection: write-ahead log (readers never block the writer), commits
 /// that survive a crash of the process (not of the machine) without an fsync each, a wait

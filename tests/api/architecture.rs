@@ -24,6 +24,13 @@ const RULES: &[Rule] = &[
     Rule { folder: "src/cli", forbidden: SQL, why: "SQL lives in the store" },
 ];
 
+/// Where the engine's variant may be looked at: engine differences are `Dialect` methods; only
+/// the script combiner (which renders whole batches per engine), the migration runner (which
+/// picks per-engine files) and the store's connect look at the variant itself.
+const ENGINE_MATCHES: &[&str] = &["Dialect::Sqlite", "Dialect::Postgres"];
+const ENGINE_MATCHES_ALLOWED: &[&str] =
+    &["src/store/dialect.rs", "src/store/script.rs", "src/store/migrate.rs", "src/store/mod.rs"];
+
 /// Where SQL outside `src/store` is allowed, and why: the benchmarks create, drop and query their
 /// own databases as baselines; the demo generator writes months of ratings in bulk.
 const SQL_ELSEWHERE: &[&str] = &["src/store", "src/bench", "src/demo_history.rs"];
@@ -79,10 +86,29 @@ fn each_layer_imports_only_what_is_below_it_and_sql_stays_in_the_store() {
 }
 
 #[test]
+fn engine_differences_are_dialect_methods_not_inline_matches() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    rust_files(&root.join("src"), &mut files);
+    let mut broken = Vec::new();
+    for f in files {
+        let rel = f.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+        if ENGINE_MATCHES_ALLOWED.contains(&rel.as_str()) {
+            continue;
+        }
+        for line in violations(&std::fs::read_to_string(&f).unwrap(), ENGINE_MATCHES) {
+            broken.push(format!("{rel}: {line}"));
+        }
+    }
+    assert!(broken.is_empty(), "engine variants matched outside store/dialect.rs:\n{}", broken.join("\n"));
+}
+
+#[test]
 fn the_rules_catch_what_they_forbid() {
     // What a domain module importing the store, or a handler writing SQL, would look like.
     assert_eq!(violations("use crate::store::cases;\nfn f() {}", LAYERS).len(), 1);
     assert_eq!(violations("let n = sqlx::query_scalar(\"select 1\");", SQL).len(), 1);
     assert_eq!(violations("// sqlx::query in a comment", SQL).len(), 0);
     assert_eq!(violations("crate::jobs::email::job(", ABOVE_STORE).len(), 1);
+    assert_eq!(violations("if d == crate::store::Dialect::Sqlite {", ENGINE_MATCHES).len(), 1);
 }

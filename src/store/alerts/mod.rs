@@ -8,7 +8,7 @@ pub mod episodes;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Dialect, Result, Store};
+use super::{Result, Store};
 use crate::domain::ids::OrgCode;
 
 /// An alert episode.
@@ -133,10 +133,7 @@ pub async fn windows(store: &Store, units: &[String], since: i64) -> Result<Vec<
     if units.is_empty() {
         return Ok(Vec::new());
     }
-    let list = match store.dialect() {
-        Dialect::Sqlite => "select value as unit_code from json_each($1)",
-        Dialect::Postgres => "select value as unit_code from json_array_elements_text(cast($1 as json))",
-    };
+    let list = store.dialect().json_texts();
     let sql = format!(
         "select u.unit_code,
            coalesce((select cast(sum(t.total) as bigint) from alert_tallies t
@@ -149,7 +146,7 @@ pub async fn windows(store: &Store, units: &[String], since: i64) -> Result<Vec<
              order by a.closed_at desc limit 1) as last_closed_id,
            (select max(a.closed_at) from alerts a where a.unit_code = u.unit_code) as last_closed_at,
            (select max(a.notified_at) from alerts a where a.unit_code = u.unit_code) as last_notified_at
-         from ({list}) u"
+         from (select value as unit_code from ({list}) l) u"
     );
     let units = serde_json::to_string(units)?;
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(units).bind(since).fetch_all(store.pool()).await?;

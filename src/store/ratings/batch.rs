@@ -247,7 +247,7 @@ pub async fn insert_batch(
     }
     if !inbox.is_empty() {
         let seqs = serde_json::to_string(inbox).unwrap_or_else(|_| "[]".into());
-        script.push(super::inbox::delete_sql(crate::store::Dialect::of(conn)).to_owned(), vec![Bind::Text(seqs)]);
+        script.push(super::inbox::delete_sql(crate::store::Dialect::of(conn)), vec![Bind::Text(seqs)]);
     }
     script.insert(
         "insert into ratings (id, code_id, invitation_id, org_code, unit_code, staff_no, scale, level, outcome, reasons,

@@ -26,13 +26,8 @@ pub struct Pending {
 }
 
 /// Deletes the inbox rows whose `seq` is in the JSON array `$1`.
-pub(crate) fn delete_sql(dialect: Dialect) -> &'static str {
-    match dialect {
-        Dialect::Sqlite => "delete from rating_inbox where seq in (select value from json_each($1))",
-        Dialect::Postgres => {
-            "delete from rating_inbox where seq in (select cast(value as bigint) from json_array_elements_text(cast($1 as json)))"
-        }
-    }
+pub(crate) fn delete_sql(dialect: Dialect) -> String {
+    format!("delete from rating_inbox where seq in ({})", dialect.json_ints())
 }
 
 /// The most ratings one inbox row holds: a projection takes whole rows, so this bounds how
@@ -173,7 +168,7 @@ pub async fn project(
     steps: &mut Steps,
     limit: usize,
 ) -> Result<Projected> {
-    if Dialect::of(conn) == Dialect::Sqlite {
+    if !Dialect::of(conn).concurrent_writers() {
         return project_rows(store, conn, calendar, cache, steps, limit).await;
     }
     let locked: bool =

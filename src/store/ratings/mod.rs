@@ -309,10 +309,7 @@ pub async fn in_period(
     // reads only past the previous one. SQLite without statistics would walk each unit's
     // ratings and sort the whole period again for every page (0.46 s a page of a whole city's
     // 300,000 ratings against 0.01 s); PostgreSQL picks this walk itself once analyzed.
-    let hint = match store.dialect() {
-        crate::store::Dialect::Sqlite => " indexed by ratings_time",
-        crate::store::Dialect::Postgres => "",
-    };
+    let hint = store.dialect().walk_by("ratings_time");
     let mut sql = format!(
         "{RATING_SELECT}{hint} where r.unit_code in (select descendant from org_closure where ancestor = $1)
          and r.created_at >= $2 and r.created_at < $3"

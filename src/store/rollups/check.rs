@@ -4,7 +4,7 @@
 use sqlx::Row;
 
 use super::{RatingRows, Script, add_ratings_to, ancestors, delta_of};
-use crate::store::{Dialect, Result, Store};
+use crate::store::{Result, Store};
 
 impl RatingRows {
     /// The rows as [`snapshot`] writes them, sorted the same way.
@@ -57,13 +57,9 @@ pub async fn rebuild_ratings(store: &Store, apply: bool) -> Result<Drift> {
     let mut tx = if apply {
         store.write().await?
     } else {
-        let begin = match store.dialect() {
-            Dialect::Postgres => "BEGIN ISOLATION LEVEL REPEATABLE READ",
-            Dialect::Sqlite => "BEGIN",
-        };
-        store.pool().begin_with(begin).await?
+        store.pool().begin_with(store.dialect().begin_snapshot()).await?
     };
-    if apply && store.dialect() == Dialect::Postgres {
+    if apply && store.dialect().concurrent_writers() {
         sqlx::query("lock table rating_days, rating_hours, rating_reasons in exclusive mode").execute(&mut *tx).await?;
     }
     let before = snapshot_on(&mut tx).await?;
