@@ -1,5 +1,5 @@
-//! Identifiers and small values parsed at the edge: org codes, usernames, staff numbers,
-//! passwords. Each type can only hold a valid value.
+//! Identifiers and small values parsed at the edge: record ids (cases, ratings), org codes,
+//! usernames, staff numbers, passwords. Each type can only hold a valid value.
 
 use std::fmt;
 
@@ -23,6 +23,52 @@ fn check_code_chars(s: &str, what: &str, max: usize) -> Result<(), Invalid> {
     }
     Ok(())
 }
+
+/// Record ids: what the store makes (26 characters of Crockford base 32, time first), and
+/// any id an import or an older version kept (letters, digits, `-`, `_`, at most 64). Parsed
+/// at the edge, so a malformed id in a path is a 404 that reaches no query.
+macro_rules! record_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            /// Parses an id from outside (a path, a query, a body).
+            pub fn parse(s: &str) -> Result<Self, Invalid> {
+                let ok = (1..=64).contains(&s.len())
+                    && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+                if ok { Ok(Self(s.to_owned())) } else { Err(Invalid("not an id".into())) }
+            }
+
+            /// An id read back from the store, which only ever holds ids it made or accepted.
+            pub fn stored(s: impl Into<String>) -> Self {
+                Self(s.into())
+            }
+
+            /// The id as text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+record_id!(
+    /// A case's id.
+    CaseId
+);
+record_id!(
+    /// A rating's id.
+    RatingId
+);
 
 /// The stable code of an org node (region, department, unit or window), e.g. `XN-CD-GA-001`.
 ///
@@ -156,6 +202,15 @@ pub fn parse_name(s: &str, what: &str) -> Result<String, Invalid> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn record_ids_refuse_anything_a_store_never_made() {
+        assert!(CaseId::parse("01JH5Z8Q4W3V2T1S0R9P8N7M6K").is_ok());
+        assert!(RatingId::parse("demo-r_1").is_ok());
+        for bad in ["", "../etc", "a b", "案件", &"A".repeat(65)] {
+            assert!(CaseId::parse(bad).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn org_codes_accept_the_documented_characters() {

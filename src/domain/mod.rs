@@ -2,6 +2,7 @@
 //! (web, CLI, imports) so that nothing below ever re-checks a raw string.
 
 pub mod alert;
+pub mod appeal;
 pub mod audit;
 pub mod calendar;
 pub mod case;
@@ -15,6 +16,7 @@ pub mod rating;
 pub mod role;
 pub mod sla;
 pub mod time;
+pub mod workflow;
 
 /// One field that failed validation: which field (and, for imports, which row) and why.
 ///

@@ -216,6 +216,48 @@ pub fn wilson_lower(k: i64, n: i64) -> f64 {
     ((centre - spread) / (1.0 + z2 / n)).max(0.0)
 }
 
+/// The default minimum sample: below it a unit is "not enough ratings" rather than ranked.
+pub const MIN_SAMPLE: i64 = 30;
+
+/// The minimum samples a ranking may ask for.
+pub const MIN_SAMPLE_RANGE: std::ops::RangeInclusive<i64> = 1..=100_000;
+
+/// What a ranking orders units by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Measure {
+    /// Satisfied ratings of all ratings counted (满意率).
+    Satisfaction,
+    /// Rectification reports made on time of all reports (按期整改率).
+    OnTime,
+}
+
+impl Measure {
+    /// Every measure.
+    pub const ALL: [Measure; 2] = [Measure::Satisfaction, Measure::OnTime];
+
+    /// The stable name (`satisfaction`, `on_time`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Measure::Satisfaction => "satisfaction",
+            Measure::OnTime => "on_time",
+        }
+    }
+
+    /// The measure of a stable name.
+    pub fn parse(s: &str) -> Option<Measure> {
+        Measure::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+
+    /// The successes and trials this measure counts in `c`.
+    pub fn entry(self, code: &str, c: &Counts) -> Entry {
+        let (k, n) = match self {
+            Measure::Satisfaction => (c.satisfied, c.ratings),
+            Measure::OnTime => (c.reported_on_time, c.reported),
+        };
+        Entry { code: code.to_owned(), k, n }
+    }
+}
+
 /// One entry to rank.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {

@@ -181,4 +181,3 @@ pub enum IngestError {
     #[error("the rating writer has stopped")]
     Stopped,
 }
-

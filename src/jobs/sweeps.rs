@@ -17,7 +17,8 @@ const SLA_BATCH: i64 = 1000;
 pub async fn sweeps(store: &Store, calendar: &CalendarHandle, now: i64) -> Result<usize, StoreError> {
     // SLA clocks whose colour changed: record it and send the escalation notices.
     loop {
-        let changes = crate::store::sla::sweep(store, &crate::domain::sla::Thresholds::default(), now, SLA_BATCH).await?;
+        let changes =
+            crate::store::sla::sweep(store, &crate::domain::sla::Thresholds::default(), now, SLA_BATCH).await?;
         if changes.len() < SLA_BATCH as usize {
             break;
         }

@@ -5,7 +5,8 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::audit::{self, Actor};
-use super::{Bind, Result, Store, StoreError, bind_all, new_id, now_ms, opt_text};
+use super::{Bind, Result, Store, StoreError, Tx, bind_all, new_id, now_ms, opt_text};
+use crate::domain::appeal::AppealState;
 use crate::domain::ids::OrgCode;
 
 /// An appeal.
@@ -77,51 +78,67 @@ pub async fn file(
     actor: &Actor,
 ) -> Result<Appeal, AppealError> {
     let mut tx = store.write().await?;
-    let taken: Option<String> = sqlx::query_scalar("select id from appeals where rating_id = $1")
-        .bind(rating_id)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(StoreError::from)?;
-    if taken.is_some() {
-        return Err(AppealError::AlreadyAppealed);
-    }
-    let appeal = Appeal {
-        id: new_id(),
+    let filed_at = now_ms();
+    let id =
+        file_in(&mut tx, rating_id, unit_code, reason, actor, filed_at).await?.ok_or(AppealError::AlreadyAppealed)?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(Appeal {
+        id,
         rating_id: rating_id.to_owned(),
         unit_code: unit_code.to_owned(),
         reason: reason.to_owned(),
         filed_by: actor.name.clone(),
-        filed_at: now_ms(),
-        state: "pending".into(),
+        filed_at,
+        state: AppealState::Pending.as_str().into(),
         decided_by: None,
         decided_at: None,
         decision_note: None,
-    };
-    sqlx::query(
-        "insert into appeals (id, rating_id, unit_code, reason, filed_by, filed_at, state) values ($1, $2, $3, $4, $5, $6, 'pending')",
+    })
+}
+
+/// Files a pending appeal inside `tx`, audited, unless the rating has one (one per rating):
+/// then writes nothing and answers `None`. Used by [`file`] and by a case verified as malicious.
+pub(crate) async fn file_in(
+    tx: &mut Tx,
+    rating_id: &str,
+    unit_code: &str,
+    reason: &str,
+    actor: &Actor,
+    now: i64,
+) -> Result<Option<String>> {
+    let taken: Option<String> = sqlx::query_scalar("select id from appeals where rating_id = $1")
+        .bind(rating_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    if taken.is_some() {
+        return Ok(None);
+    }
+    let id = new_id();
+    let inserted = sqlx::query(
+        "insert into appeals (id, rating_id, unit_code, reason, filed_by, filed_at, state) values ($1, $2, $3, $4, $5, $6, $7)",
     )
-    .bind(&appeal.id)
+    .bind(&id)
     .bind(rating_id)
     .bind(unit_code)
     .bind(reason)
     .bind(&actor.name)
-    .bind(appeal.filed_at)
-    .execute(&mut *tx)
-    .await
-    .map_err(|e| match StoreError::from(e) {
-        StoreError::Duplicate => AppealError::AlreadyAppealed,
-        other => AppealError::Store(other),
-    })?;
+    .bind(now)
+    .bind(AppealState::Pending.as_str())
+    .execute(&mut **tx)
+    .await;
+    match inserted.map_err(StoreError::from) {
+        Err(StoreError::Duplicate) => return Ok(None),
+        other => other?,
+    };
     audit::append(
-        &mut tx,
+        tx,
         actor,
         "appeal.file",
         &format!("rating:{rating_id}"),
-        &serde_json::json!({"appeal": appeal.id, "reason": reason}),
+        &serde_json::json!({"appeal": id, "reason": reason}),
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
-    Ok(appeal)
+    Ok(Some(id))
 }
 
 /// One appeal.
@@ -143,15 +160,18 @@ pub async fn of_rating(store: &Store, rating_id: &str) -> Result<Option<Appeal>>
 pub async fn decide(store: &Store, id: &str, upheld: bool, note: &str, actor: &Actor) -> Result<Appeal, AppealError> {
     let mut tx = store.write().await?;
     let now = now_ms();
-    let state = if upheld { "upheld" } else { "rejected" };
+    // Decided from pending only: the guarded update below refuses any other state.
+    let from = AppealState::Pending;
+    let state = from.decide(upheld).ok_or(AppealError::AlreadyDecided)?;
     let done = sqlx::query(
-        "update appeals set state = $2, decided_by = $3, decided_at = $4, decision_note = $5 where id = $1 and state = 'pending'",
+        "update appeals set state = $2, decided_by = $3, decided_at = $4, decision_note = $5 where id = $1 and state = $6",
     )
     .bind(id)
-    .bind(state)
+    .bind(state.as_str())
     .bind(&actor.name)
     .bind(now)
     .bind(note)
+    .bind(from.as_str())
     .execute(&mut *tx)
     .await
     .map_err(StoreError::from)?;
@@ -168,7 +188,7 @@ pub async fn decide(store: &Store, id: &str, upheld: bool, note: &str, actor: &A
         .fetch_one(&mut *tx)
         .await
         .map_err(StoreError::from)?;
-    if upheld {
+    if state.excludes() {
         sqlx::query("insert into rating_exclusions (rating_id, appeal_id, excluded_at) values ($1, $2, $3)")
             .bind(&rating_id)
             .bind(id)
@@ -211,7 +231,7 @@ pub async fn decide(store: &Store, id: &str, upheld: bool, note: &str, actor: &A
         actor,
         "appeal.decide",
         &format!("rating:{rating_id}"),
-        &serde_json::json!({"appeal": id, "before": "pending", "after": state, "note": note}),
+        &serde_json::json!({"appeal": id, "before": from.as_str(), "after": state.as_str(), "note": note}),
     )
     .await?;
     tx.commit().await.map_err(StoreError::from)?;

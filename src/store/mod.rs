@@ -8,8 +8,8 @@ pub mod audit;
 pub mod calendar;
 pub mod cases;
 pub mod dashboard;
-pub mod fingerprint;
 mod dialect;
+pub mod fingerprint;
 pub use dialect::Dialect;
 mod error;
 pub use error::{Result, StoreError};
@@ -30,6 +30,7 @@ pub mod sla;
 pub mod teams;
 pub mod users;
 pub mod webhooks;
+pub mod workflow;
 
 use std::time::Duration;
 
@@ -48,7 +49,6 @@ pub type Tx = sqlx::Transaction<'static, Any>;
 /// instead of an error when the file is locked, and foreign keys enforced.
 const SQLITE_PRAGMAS: &str =
     "pragma journal_mode = wal; pragma synchronous = normal; pragma busy_timeout = 10000; pragma foreign_keys = on;";
-
 
 /// The handle every layer above uses to reach the database. Cheap to clone.
 #[derive(Clone, Debug)]

@@ -9,7 +9,7 @@ use utoipa_axum::routes;
 use super::AppState;
 use super::auth::CurrentUser;
 use super::error::{ApiJson, ApiPath, ApiQuery, Error, ErrorBody, Result};
-use crate::domain::ids::{OrgCode, parse_name};
+use crate::domain::ids::{OrgCode, RatingId, parse_name};
 use crate::domain::permission::Permission;
 use crate::domain::rating::Outcome;
 use crate::store::alerts::{self, Alert, Message};
@@ -107,7 +107,8 @@ async fn rating_counts(
 pub(super) async fn rating_in_scope(state: &AppState, user: &CurrentUser, id: &str) -> Result<RatingView> {
     let reveal =
         user.user.role.may(crate::domain::permission::Permission::SeeFullPhone).then_some(&state.ratings.sealer);
-    let r = ratings::get(&state.store, id, reveal).await?.ok_or(Error::NotFound)?;
+    let id = RatingId::parse(id).map_err(|_| Error::NotFound)?;
+    let r = ratings::get(&state.store, &id, reveal).await?.ok_or(Error::NotFound)?;
     // By the node rated (a window, or the unit itself): staff scoped to a window see its ratings,
     // not those of the unit's other windows.
     let rated = OrgCode::parse(&r.org_code).map_err(|e| Error::Internal(e.0))?;

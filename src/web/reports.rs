@@ -52,8 +52,15 @@ fn month(s: &str) -> Result<Period> {
 pub async fn monthly(state: &AppState, node: &OrgCode, month_text: &str) -> Result<(String, String)> {
     let p = month(month_text)?;
     let d = super::dashboard::build(state, node, p, "day").await?;
-    let ranking =
-        super::rankings::build(state, node, Some("unit"), "satisfaction", p, super::rankings::MIN_SAMPLE).await?;
+    let ranking = super::rankings::build(
+        state,
+        node,
+        Some("unit"),
+        crate::domain::rates::Measure::Satisfaction,
+        p,
+        super::rankings::MIN_SAMPLE,
+    )
+    .await?;
     let subject = format!("{} {} 服务满意度月报", d.name, month_text.trim());
     let mut b = String::new();
     b.push_str(&format!("{subject}\n统计期间：{} 至 {}\n\n", d.from, d.to));

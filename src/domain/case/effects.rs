@@ -2,11 +2,15 @@
 //! (on the policy's limit, or on N working days from now or from the deadline it extends), the
 //! rectification deadline, whether a report came on time, the appeal a malicious verdict files,
 //! the document an order issues, the accountability a decision records, closing, and who is
-//! told. [`super::transition`] returns them; the store's executor (`store::cases::apply`) runs
-//! them in order inside the transition's guarded transaction, and decides nothing itself.
+//! told. [`super::transition`] returns them; the store runs them in order inside the
+//! transition's guarded transaction and decides nothing itself: the effects every machine has
+//! ([`Flow`]s: clocks, documents, closing, notices) by the shared executor (`store::workflow`),
+//! the case's own (verdict, appeal, order deadline, …) in `store::cases::apply`.
 
 use super::{Accountability, Action, Facts, State, Verdict};
 use crate::domain::role::Role;
+use crate::domain::workflow::{DocumentKind, Flow, FlowEffect, Named};
+pub use crate::domain::workflow::{Limit, Start};
 
 /// A step of the loop that is timed by a clock of its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -20,9 +24,9 @@ pub enum Step {
     Rectification,
 }
 
-impl Step {
+impl Named for Step {
     /// The stable name, stored with the case and its clock.
-    pub fn as_str(self) -> &'static str {
+    fn as_str(self) -> &'static str {
         match self {
             Step::Acknowledge => "acknowledge",
             Step::ReturnVisit => "return_visit",
@@ -31,38 +35,30 @@ impl Step {
     }
 }
 
-/// How long a step may take.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Limit {
-    /// The SLA policy's limit for the step.
-    Policy,
-    /// This many working days.
-    WorkingDays(u32),
-    /// The working days the pending extension request asked for.
-    RequestedExtension,
-}
-
-/// From when a step's clock counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Start {
-    /// The moment of the transition.
-    Now,
-    /// The rectification deadline in force (an extension counts from the deadline it extends).
-    OrderDeadline,
-}
-
-/// A numbered document a transition issues.
+/// A numbered document of the case loop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Document {
-    /// 整改通知书: the rectification order.
+    /// 整改通知书: the rectification order, issued by the order action.
     RectificationOrder,
+    /// 问题反馈单: the feedback sheet an inspection or secret-visit case opens with.
+    FeedbackSheet,
 }
 
-impl Document {
+impl Named for Document {
     /// The stable kind, stored with the document.
-    pub fn as_str(self) -> &'static str {
+    fn as_str(self) -> &'static str {
         match self {
             Document::RectificationOrder => "order",
+            Document::FeedbackSheet => "feedback",
+        }
+    }
+}
+
+impl DocumentKind for Document {
+    fn word(self) -> &'static str {
+        match self {
+            Document::RectificationOrder => "督整",
+            Document::FeedbackSheet => "督反",
         }
     }
 }
@@ -116,6 +112,23 @@ pub enum Effect {
     Notify(Option<Role>),
 }
 
+impl FlowEffect for Effect {
+    type Step = Step;
+    type Document = Document;
+
+    fn flow(&self) -> Option<Flow<Step, Document>> {
+        Some(match *self {
+            Effect::StopStepClock => Flow::StopStepClock,
+            Effect::StartStep { step, limit, from } => Flow::StartStep { step, limit, from },
+            Effect::ClearStep => Flow::ClearStep,
+            Effect::Issue(kind) => Flow::Issue(kind),
+            Effect::Close => Flow::Close,
+            Effect::Notify(role) => Flow::Notify(role),
+            _ => return None,
+        })
+    }
+}
+
 /// The effects of `action` taking a case in `facts` to `to` (already permitted), in order.
 pub fn effects_of(facts: &Facts, action: Action, to: State) -> Vec<Effect> {
     use Effect as E;
@@ -146,7 +159,7 @@ pub fn effects_of(facts: &Facts, action: Action, to: State) -> Vec<Effect> {
         Action::RequestExtension { days } => vec![E::RecordExtensionRequest { days }],
         Action::DecideExtension { approve: true } => vec![
             E::StopStepClock,
-            start(Step::Rectification, Limit::RequestedExtension, Start::OrderDeadline),
+            start(Step::Rectification, Limit::RequestedExtension, Start::Deadline),
             E::SetOrderDeadline { fresh: false },
             E::ClearExtensionRequest,
         ],

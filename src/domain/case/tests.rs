@@ -232,26 +232,13 @@ proptest! {
     ) {
         let mut f = Facts { state: State::Open, source, now: 0, order_due: None, extension_pending: false };
         // An opened case times its whole resolution and its acknowledgement.
-        let (mut case_clock, mut step_clock) = (true, true);
+        let mut clocks = crate::domain::workflow::Clocks::opened();
         for (action, role, now) in steps {
             f.now = now;
             let Ok(t) = transition(&f, action, role) else { continue };
-            for effect in &t.effects {
-                match effect {
-                    Effect::StopStepClock => step_clock = false,
-                    Effect::StartStep { .. } => {
-                        prop_assert!(!step_clock, "{:?} starts a step while another is timed: {:?}", action, t.effects);
-                        step_clock = true;
-                    }
-                    Effect::ClearStep => prop_assert!(!step_clock, "a step is cleared with its clock running: {:?}", t.effects),
-                    Effect::Close => {
-                        step_clock = false;
-                        case_clock = false;
-                    }
-                    _ => {}
-                }
-            }
-            prop_assert!(matches!(t.effects.last(), Some(Effect::Notify(_))), "every change is told: {:?}", t.effects);
+            let kept = clocks.follow(&t.effects);
+            prop_assert!(kept.is_ok(), "{:?}: {:?} in {:?}", action, kept, t.effects);
+            prop_assert_eq!(t.to == State::Closed, !clocks.subject, "closed exactly when the case clock stopped");
             match action {
                 Action::Order { .. } | Action::Return { .. } => f.order_due = Some(now + 1_000),
                 Action::RequestExtension { .. } => f.extension_pending = true,
@@ -260,7 +247,7 @@ proptest! {
             }
             f.state = t.to;
             if f.state == State::Closed {
-                prop_assert!(!step_clock && !case_clock, "closed with a clock running after {:?}", action);
+                prop_assert!(!clocks.step && !clocks.subject, "closed with a clock running after {:?}", action);
             }
         }
     }
@@ -292,7 +279,7 @@ fn an_order_times_the_rectification_sets_the_deadline_and_issues_its_document() 
         granted.as_ref().is_ok_and(|e| e.contains(&Effect::StartStep {
             step: effects::Step::Rectification,
             limit: effects::Limit::RequestedExtension,
-            from: effects::Start::OrderDeadline
+            from: effects::Start::Deadline
         }) && e.last() == Some(&Effect::Notify(Some(Role::UnitHead)))),
         "{granted:?}"
     );

@@ -9,7 +9,7 @@ mod rating;
 pub mod register;
 
 pub use open::{NewCase, open, set_office};
-pub(crate) use open::{Reads, insert, office_for, start_clock};
+pub(crate) use open::{Reads, insert, office_for};
 pub use rating::{RatedPlace, open_for_rating, rating_case};
 
 use sqlx::Row;
@@ -17,7 +17,7 @@ use sqlx::any::AnyRow;
 
 use super::{Bind, Result, Store, bind_all, opt_text};
 use crate::domain::case::{Source, State};
-use crate::domain::ids::OrgCode;
+use crate::domain::ids::{CaseId, OrgCode};
 use crate::domain::role::Role;
 
 /// A case as read back.
@@ -140,9 +140,9 @@ fn case_from(r: &AnyRow) -> Result<Case> {
 }
 
 /// One case.
-pub async fn get(store: &Store, id: &str) -> Result<Option<Case>> {
+pub async fn get(store: &Store, id: &CaseId) -> Result<Option<Case>> {
     let sql = format!("select {COLUMNS} {FROM} where c.id = $1");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(store.pool()).await?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id.as_str()).fetch_optional(store.pool()).await?;
     row.as_ref().map(case_from).transpose()
 }
 
@@ -353,4 +353,13 @@ pub(crate) async fn recipients(conn: &mut sqlx::AnyConnection, role: Role, nodes
         out.entry(row.try_get("descendant")?).or_default().push((row.try_get("id")?, opt_text(&row, "email")?));
     }
     Ok(out)
+}
+
+/// Whether a unit (any org node) with this code exists.
+pub(crate) async fn unit_exists(store: &Store, code: &str) -> Result<bool> {
+    let kind: Option<String> = sqlx::query_scalar("select kind from org_nodes where code = $1")
+        .bind(code)
+        .fetch_optional(store.pool())
+        .await?;
+    Ok(kind.is_some())
 }

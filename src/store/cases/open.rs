@@ -9,16 +9,16 @@ use sqlx::Row;
 
 use super::Case;
 use super::notify::{self, Audience, Notice};
-use super::register;
 use crate::calendar_data::CalendarHandle;
+use crate::domain::case::effects::Document;
 use crate::domain::case::{Source, State};
-use crate::domain::ids::OrgCode;
+use crate::domain::ids::{CaseId, OrgCode};
 use crate::store::audit::{self, Actor};
 use crate::store::rollups::Ancestors;
 use crate::store::script::Script;
 use crate::store::settings_cache::{PolicyKey, SettingsCache, missing, pick};
 use crate::store::sla::{self, NewClock};
-use crate::store::{Bind, NodeSetting, Result, Store, StoreError, Tx, fetch_for_codes, new_id, now_ms, opt_text};
+use crate::store::{Bind, NodeSetting, Result, Store, StoreError, fetch_for_codes, new_id, now_ms, opt_text};
 
 /// A case to open.
 #[derive(Debug, Clone)]
@@ -98,21 +98,6 @@ pub async fn set_office(store: &Store, org_code: &OrgCode, office: &OrgCode, act
     };
     let change = serde_json::json!({"before": before, "after": office});
     crate::store::replace_node_setting(tx, setting, actor, "case.office", &change).await
-}
-
-/// Starts a step's clock inside `tx`; returns its id and due time.
-pub(crate) async fn start_clock(
-    tx: &mut Tx,
-    cal: &crate::domain::calendar::Calendar,
-    case_id: &str,
-    unit: &str,
-    step: &str,
-    clock: crate::domain::sla::Clock,
-    started_at: i64,
-) -> Result<(String, i64)> {
-    let subject = format!("case:{case_id}:{step}");
-    let new = NewClock { subject: &subject, unit_code: Some(unit), handler: None, clock, started_at };
-    sla::start(tx, cal, &crate::domain::sla::Thresholds::default(), &new).await
 }
 
 /// A case [`insert`] wrote.
@@ -356,7 +341,17 @@ pub(crate) fn insert(
 pub(crate) async fn issue_feedback(conn: &mut sqlx::AnyConnection, opened: &[Opened], now: i64) -> Result<()> {
     for o in opened {
         if let Some((event, body)) = &o.feedback {
-            register::issue_document(conn, &o.id, Some(event), "feedback", &o.office, body, now).await?;
+            crate::store::workflow::issue_document(
+                conn,
+                &super::apply::TABLES,
+                &o.id,
+                Some(event),
+                Document::FeedbackSheet,
+                &o.office,
+                body,
+                now,
+            )
+            .await?;
         }
     }
     Ok(())
@@ -390,7 +385,7 @@ pub async fn open(store: &Store, calendar: &CalendarHandle, new: &NewCase, actor
     audit::append_many(&mut tx, actor, &entries).await?;
     tx.commit().await?;
     match opened.first() {
-        Some(o) => super::get(store, &o.id).await,
+        Some(o) => super::get(store, &CaseId::stored(o.id.clone())).await,
         None => Ok(None),
     }
 }

@@ -13,7 +13,7 @@ use sqlx::any::AnyRow;
 
 use super::rating_codes::Target;
 use super::{Bind, Result, Store, bind_all, opt_text};
-use crate::domain::ids::OrgCode;
+use crate::domain::ids::{OrgCode, RatingId};
 use crate::domain::rating::{Outcome, Scale, Submission};
 
 /// Where a rating came from.
@@ -246,13 +246,13 @@ fn pending_view(p: inbox::Pending, reveal: Option<&crate::secrets::Sealer>) -> R
 }
 
 /// One rating.
-pub async fn get(store: &Store, id: &str, reveal: Option<&crate::secrets::Sealer>) -> Result<Option<RatingView>> {
+pub async fn get(store: &Store, id: &RatingId, reveal: Option<&crate::secrets::Sealer>) -> Result<Option<RatingView>> {
     let sql = format!("{RATING_SELECT} where r.id = $1");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(store.pool()).await?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id.as_str()).fetch_optional(store.pool()).await?;
     match row {
         Some(r) => rating_view(&r, reveal).map(Some),
         // Acknowledged but not yet projected.
-        None => Ok(inbox::find(store, id).await?.map(|p| pending_view(p, reveal))),
+        None => Ok(inbox::find(store, id.as_str()).await?.map(|p| pending_view(p, reveal))),
     }
 }
 

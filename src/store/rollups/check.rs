@@ -54,11 +54,8 @@ impl Drift {
 /// the rebuilt rows afterwards instead of being lost. Without it (a check) it only reads, in one
 /// snapshot (a read transaction; repeatable read on PostgreSQL), so it holds no writer off.
 pub async fn rebuild_ratings(store: &Store, apply: bool) -> Result<Drift> {
-    let mut tx = if apply {
-        store.write().await?
-    } else {
-        store.pool().begin_with(store.dialect().begin_snapshot()).await?
-    };
+    let mut tx =
+        if apply { store.write().await? } else { store.pool().begin_with(store.dialect().begin_snapshot()).await? };
     if apply && store.dialect().concurrent_writers() {
         sqlx::query("lock table rating_days, rating_hours, rating_reasons in exclusive mode").execute(&mut *tx).await?;
     }

@@ -78,8 +78,7 @@ fn user_from_row(r: &AnyRow, scopes: Vec<OrgCode>) -> Result<User> {
         id: r.try_get("id")?,
         username: r.try_get("username")?,
         display_name: r.try_get("display_name")?,
-        role: Role::parse(&role)
-            .ok_or_else(|| crate::store::undecodable("users.role", format!("{role:?}")))?,
+        role: Role::parse(&role).ok_or_else(|| crate::store::undecodable("users.role", format!("{role:?}")))?,
         locale: opt_text(r, "locale")?,
         disabled: r.try_get::<i64, _>("disabled")? != 0,
         scopes,

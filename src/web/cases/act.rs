@@ -5,7 +5,7 @@
 
 use crate::domain::FieldError;
 use crate::domain::case::{Accountability, Action, ActionName, Facts, Refusal, Verdict, transition};
-use crate::domain::ids::{OrgCode, StaffNo};
+use crate::domain::ids::{CaseId, OrgCode, StaffNo};
 use crate::store::cases::apply::{self, ApplyError, Details};
 use crate::store::cases::{self, Case};
 use crate::store::now_ms;
@@ -173,7 +173,8 @@ impl ActionRequest {
 
 /// Loads a case the caller may see: 404 if there is none, 403 outside the caller's scope.
 pub async fn visible_case(state: &AppState, user: &CurrentUser, id: &str) -> Result<Case, Error> {
-    let case = cases::get(&state.store, id).await?.ok_or(Error::NotFound)?;
+    let id = CaseId::parse(id).map_err(|_| Error::NotFound)?;
+    let case = cases::get(&state.store, &id).await?.ok_or(Error::NotFound)?;
     if !cases::visible(&state.store, &case, &user.viewer()).await? {
         return Err(Error::Forbidden);
     }
@@ -219,7 +220,7 @@ pub async fn act(state: &AppState, user: &CurrentUser, id: &str, req: &ActionReq
         other => Error::Conflict(other.to_string()),
     })?;
     apply::apply(&state.store, &state.calendar, &case, t, &details, &user.actor(), role).await.map_err(|e| match e {
-        ApplyError::Stale => Error::Conflict(ApplyError::Stale.to_string()),
+        stale @ ApplyError::Stale(_) => Error::Conflict(stale.to_string()),
         ApplyError::Invalid(fields) => Error::Validation(fields),
         ApplyError::Store(s) => s.into(),
     })

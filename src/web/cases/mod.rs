@@ -171,7 +171,7 @@ pub(crate) async fn detail(state: &AppState, user: &CurrentUser, case: Case) -> 
                 .role
                 .may(crate::domain::permission::Permission::SeeFullPhone)
                 .then_some(&state.ratings.sealer);
-            crate::store::ratings::get(&state.store, r, reveal).await?
+            crate::store::ratings::get(&state.store, &crate::domain::ids::RatingId::stored(r.clone()), reveal).await?
         }
         None => None,
     };

@@ -20,7 +20,7 @@ use super::error::{ApiQuery, Error, ErrorBody, Result};
 use super::pages::{Nav, Page, PageError};
 use crate::domain::FieldError;
 use crate::domain::ids::OrgCode;
-use crate::domain::rates::{Entry, rank};
+use crate::domain::rates::{Entry, MIN_SAMPLE_RANGE, Measure, rank};
 use crate::i18n::Tr;
 use crate::store::dashboard::{self, Members, NodeCounts};
 use crate::store::now_ms;
@@ -30,8 +30,7 @@ mod public;
 
 pub use public::PublicCache;
 
-/// Default minimum sample: below it a unit is "not enough ratings" rather than ranked.
-pub const MIN_SAMPLE: i64 = 30;
+pub use crate::domain::rates::MIN_SAMPLE;
 
 /// The rankings API.
 pub fn api() -> OpenApiRouter<AppState> {
@@ -129,18 +128,8 @@ pub struct Ranking {
     pub rows: Vec<RankRow>,
 }
 
-fn entries(nodes: &[NodeCounts], measure: &str) -> Vec<Entry> {
-    nodes
-        .iter()
-        .map(|n| {
-            let (k, total) = if measure == "on_time" {
-                (n.counts.reported_on_time, n.counts.reported)
-            } else {
-                (n.counts.satisfied, n.counts.ratings)
-            };
-            Entry { code: n.code.clone(), k, n: total }
-        })
-        .collect()
+fn entries(nodes: &[NodeCounts], measure: Measure) -> Vec<Entry> {
+    nodes.iter().map(|n| measure.entry(&n.code, &n.counts)).collect()
 }
 
 /// Ranks the members of `parent` over `p` against the previous period of the same length.
@@ -148,7 +137,7 @@ pub async fn build(
     state: &AppState,
     parent: &OrgCode,
     kind: Option<&str>,
-    measure: &str,
+    measure: Measure,
     p: Period,
     min_sample: i64,
 ) -> Result<Ranking> {
@@ -183,7 +172,7 @@ pub async fn build(
         .collect();
     Ok(Ranking {
         under: parent.to_string(),
-        measure: measure.to_owned(),
+        measure: measure.as_str().to_owned(),
         from: p.first(),
         to: p.last(),
         previous_from: date_of_day(p.from - length).to_string(),
@@ -194,7 +183,7 @@ pub async fn build(
 
 struct Parsed {
     kind: Option<String>,
-    measure: String,
+    measure: Measure,
     period: Period,
     min_sample: i64,
 }
@@ -209,15 +198,16 @@ fn parse(p: &RankParams) -> Result<Parsed> {
             None
         }
     };
-    let measure = match p.measure.as_deref().unwrap_or("satisfaction") {
-        m @ ("satisfaction" | "on_time") => m.to_owned(),
-        other => {
+    let measure = match p.measure.as_deref().map(|m| (m, Measure::parse(m))) {
+        None => Measure::Satisfaction,
+        Some((_, Some(m))) => m,
+        Some((other, None)) => {
             errors.push(FieldError::new("measure", format!("{other:?} is not satisfaction or on_time")));
-            String::new()
+            Measure::Satisfaction
         }
     };
     let min_sample = p.min_sample.unwrap_or(MIN_SAMPLE);
-    if !(1..=100_000).contains(&min_sample) {
+    if !MIN_SAMPLE_RANGE.contains(&min_sample) {
         errors.push(FieldError::new("min_sample", "from 1 to 100000"));
     }
     let period = if p.from.is_some() || p.to.is_some() {
@@ -278,7 +268,7 @@ async fn rankings(
     user.may(crate::domain::permission::Permission::ReadRatings)?;
     let parsed = parse(&p)?;
     let parent = user.subtree(&state, p.under.as_deref()).await?;
-    let r = build(&state, &parent, parsed.kind.as_deref(), &parsed.measure, parsed.period, parsed.min_sample).await?;
+    let r = build(&state, &parent, parsed.kind.as_deref(), parsed.measure, parsed.period, parsed.min_sample).await?;
     match p.format.as_deref().unwrap_or("json") {
         "json" => Ok(axum::Json(r).into_response()),
         f => download(Some(f), "rankings", &format!("rankings-{}-{}-{}", r.under, r.from, r.to), &rows_of(&r)),
@@ -330,7 +320,7 @@ async fn rankings_page(
     let parsed = parse(&p)?;
     let parent = user.subtree(&state, p.under.as_deref()).await?;
     let ranking =
-        build(&state, &parent, parsed.kind.as_deref(), &parsed.measure, parsed.period, parsed.min_sample).await?;
+        build(&state, &parent, parsed.kind.as_deref(), parsed.measure, parsed.period, parsed.min_sample).await?;
     let query = form_urlencoded::Serializer::new(String::new())
         .append_pair("under", &ranking.under)
         .append_pair("kind", p.kind.as_deref().unwrap_or_default())

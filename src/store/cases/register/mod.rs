@@ -1,7 +1,6 @@
 //! What a case leaves behind: numbered documents (rectification orders, feedback sheets), the
 //! accountability register and, in `evidence`, the evidence files.
 
-use chrono::{Datelike, TimeZone};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -41,51 +40,6 @@ pub struct Document {
     pub body: serde_json::Value,
     /// Issued, ms.
     pub created_at: i64,
-}
-
-/// Issues a numbered document inside `tx`: the next serial of its office, kind and year (the
-/// counter row is locked by the upsert, so concurrent issues never share a number).
-pub(crate) async fn issue_document(
-    conn: &mut sqlx::AnyConnection,
-    case_id: &str,
-    event_id: Option<&str>,
-    kind: &str,
-    office: &str,
-    body: &serde_json::Value,
-    now: i64,
-) -> Result<String> {
-    let year = i64::from(crate::domain::calendar::cst().timestamp_millis_opt(now).single().map_or(1970, |d| d.year()));
-    let serial: i64 = sqlx::query_scalar(
-        "insert into document_serials (office_code, kind, year, last) values ($1, $2, $3, 1)
-         on conflict (office_code, kind, year) do update set last = document_serials.last + 1 returning last",
-    )
-    .bind(office)
-    .bind(kind)
-    .bind(year)
-    .fetch_one(&mut *conn)
-    .await?;
-    let office_name: String =
-        sqlx::query_scalar("select name from org_nodes where code = $1").bind(office).fetch_one(&mut *conn).await?;
-    let word = if kind == "order" { "督整" } else { "督反" };
-    let number = format!("{office_name}{word}〔{year}〕{serial}号");
-    let id = new_id();
-    sqlx::query(
-        "insert into case_documents (id, case_id, event_id, kind, office_code, year, serial, number, body, created_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(&id)
-    .bind(case_id)
-    .bind(event_id)
-    .bind(kind)
-    .bind(office)
-    .bind(year)
-    .bind(serial)
-    .bind(&number)
-    .bind(body.to_string())
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    Ok(id)
 }
 
 fn document_from(r: &AnyRow) -> Result<Document> {
