@@ -2,10 +2,10 @@
 //! health and metrics. Every router is merged in [`router`], top to bottom.
 
 pub mod accountability;
+pub mod accounts;
 pub mod audit;
 pub mod auth;
 pub mod calendar;
-pub mod calendar_page;
 pub mod cases;
 pub mod charts;
 pub mod codes;
@@ -13,23 +13,13 @@ pub mod dashboard;
 pub mod error;
 pub mod headers;
 pub mod health;
-pub mod inbox_page;
-pub mod notifications;
+pub mod inbox;
 pub mod openapi;
 pub mod org;
 pub mod pages;
-pub mod posters_page;
 pub mod rankings;
 pub mod rate;
 pub mod ratings;
-pub mod ratings_export;
-pub mod ratings_page;
-pub mod reports;
-pub mod session;
-pub mod settings_page;
-pub mod sla;
-pub mod tokens;
-pub mod users;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -128,21 +118,21 @@ pub fn router(state: AppState) -> Router {
         .nest(
             "/api/v1",
             OpenApiRouter::new()
-                .merge(session::api())
+                .merge(accounts::session::api())
                 .merge(org::api(&state.config))
-                .merge(users::api())
-                .merge(tokens::api())
+                .merge(accounts::api())
+                .merge(accounts::tokens::api())
                 .merge(audit::api())
                 .merge(ratings::api())
                 .merge(codes::api())
                 .merge(calendar::api())
-                .merge(notifications::api())
-                .merge(sla::api())
+                .merge(inbox::api())
+                .merge(calendar::sla::api())
                 .merge(cases::api(&state.config))
                 .merge(accountability::api())
                 .merge(dashboard::api())
                 .merge(rankings::api())
-                .merge(reports::api()),
+                .merge(dashboard::reports::api()),
         )
         // Citizens' ratings, the hot path, at their full path: nesting would wrap every rating
         // request in two more layers (a rewritten URI and a nested-path extension). Merged after
@@ -156,16 +146,16 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router(Arc::new(openapi)))
         .merge(api)
         .merge(pages::router())
-        .merge(session::pages())
+        .merge(accounts::session::pages())
         .merge(org::pages(&state.config))
         .merge(audit::pages())
         .merge(rate::pages())
         .merge(codes::pages())
-        .merge(calendar_page::pages())
-        .merge(inbox_page::pages())
-        .merge(ratings_page::pages())
-        .merge(posters_page::pages())
-        .merge(settings_page::pages())
+        .merge(calendar::page::pages())
+        .merge(inbox::page::pages())
+        .merge(ratings::page::pages())
+        .merge(codes::posters::pages())
+        .merge(codes::settings::pages())
         .merge(cases::page::pages(&state.config))
         .merge(accountability::pages())
         .merge(dashboard::pages())

@@ -20,8 +20,8 @@ use crate::domain::case::{Source, State};
 use crate::domain::ids::{CaseId, OrgCode};
 use crate::domain::role::Role;
 
-/// A case as read back.
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+/// A case as stored (the row; the API renders it through a view of its own, `web::cases::view`).
+#[derive(Debug, Clone)]
 pub struct Case {
     /// Id.
     pub id: String,
@@ -75,9 +75,9 @@ pub struct Case {
     pub extension_days: Option<i64>,
     /// Why they were asked for.
     pub extension_reason: Option<String>,
-    #[serde(skip)]
+    /// The whole case's clock.
     pub(crate) clock_id: Option<String>,
-    #[serde(skip)]
+    /// The timed step's clock.
     pub(crate) step_clock_id: Option<String>,
 }
 

@@ -4,6 +4,7 @@
 
 pub mod act;
 pub mod page;
+pub mod view;
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
@@ -24,6 +25,7 @@ use crate::store::cases::{self, Case, Event, Filter, NewCase};
 use crate::store::now_ms;
 use crate::store::ratings::RatingView;
 use act::{ActionRequest, MAX_TEXT, act, facts, visible_case};
+use view::CaseView;
 
 /// The cases API.
 pub fn api(config: &Config) -> OpenApiRouter<AppState> {
@@ -72,7 +74,7 @@ pub struct CaseList {
 pub struct CaseSummary {
     /// The case.
     #[serde(flatten)]
-    pub case: Case,
+    pub case: CaseView,
     /// Past a deadline while open.
     pub overdue: bool,
 }
@@ -134,7 +136,7 @@ async fn list(
     };
     let (found, total) = cases::list(&state.store, &user.viewer(), &f).await?;
     let now = now_ms();
-    let cases = found.into_iter().map(|c| CaseSummary { overdue: c.overdue(now), case: c }).collect();
+    let cases = found.iter().map(|c| CaseSummary { overdue: c.overdue(now), case: CaseView::from(c) }).collect();
     Ok(axum::Json(CaseList { total, cases }))
 }
 
@@ -143,7 +145,7 @@ async fn list(
 pub struct CaseDetail {
     /// The case.
     #[serde(flatten)]
-    pub case: Case,
+    pub case: CaseView,
     /// Past a deadline while open.
     pub overdue: bool,
     /// What the caller may do now.
@@ -176,7 +178,8 @@ pub(crate) async fn detail(state: &AppState, user: &CurrentUser, case: Case) -> 
         None => None,
     };
     let actions = permitted(&facts(&case), user.user.role);
-    Ok(CaseDetail { overdue: case.overdue(now_ms()), actions, timeline, documents, pending_attachments, rating, case })
+    let (overdue, case) = (case.overdue(now_ms()), CaseView::from(&case));
+    Ok(CaseDetail { overdue, actions, timeline, documents, pending_attachments, rating, case })
 }
 
 /// One case with its timeline, documents and the actions open to the caller.

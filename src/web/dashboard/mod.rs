@@ -23,6 +23,7 @@ use crate::store::{now_ms, org};
 
 mod export;
 mod page;
+pub mod reports;
 
 pub use export::{download, download_format, member_rows};
 
@@ -180,7 +181,7 @@ pub struct Dashboard {
     /// Live alerts open now.
     pub alerts: Vec<crate::store::alerts::Alert>,
     /// Open cases past a deadline, most overdue first (at most 20).
-    pub overdue: Vec<crate::store::cases::Case>,
+    pub overdue: Vec<crate::web::cases::view::CaseView>,
     /// People held to account in the period, by kind.
     pub accountability: Vec<(crate::domain::case::Accountability, i64)>,
 }
@@ -259,7 +260,7 @@ pub async fn build(state: &AppState, node: &OrgCode, p: Period, trend: &str) -> 
         reasons,
         funnel,
         alerts,
-        overdue,
+        overdue: overdue.iter().map(crate::web::cases::view::CaseView::from).collect(),
         accountability,
     })
 }

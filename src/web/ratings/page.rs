@@ -10,16 +10,16 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
-use super::AppState;
-use super::auth::{CurrentUser, Lang, PageUser};
-use super::error::{ApiForm, ApiPath, ApiQuery, Error};
-use super::pages::{Nav, Page, PageError, local};
 use crate::domain::ids::OrgCode;
 use crate::domain::role::Role;
 use crate::i18n::Tr;
 use crate::store::appeals::{self, Appeal};
 use crate::store::org;
 use crate::store::ratings::{self, RatingView};
+use crate::web::AppState;
+use crate::web::auth::{CurrentUser, Lang, PageUser};
+use crate::web::error::{ApiForm, ApiPath, ApiQuery, Error};
+use crate::web::pages::{Nav, Page, PageError, local};
 
 /// `/ratings`, `/ratings/{id}` (with its appeal forms) and `/appeals`.
 pub fn pages() -> Router<AppState> {
@@ -135,7 +135,7 @@ async fn list_page(
     let tr = Tr { locale };
     let root = user.subtree(&state, p.under.as_deref().filter(|u| !u.is_empty())).await?;
     let outcome_text = p.outcome.clone().unwrap_or_default();
-    let outcome = super::ratings::parse_outcome(Some(&outcome_text))?;
+    let outcome = crate::web::ratings::parse_outcome(Some(&outcome_text))?;
     let reveal =
         user.user.role.may(crate::domain::permission::Permission::SeeFullPhone).then_some(&state.ratings.sealer);
     let list = ratings::list(&state.store, &root, outcome, p.before, PAGE_ROWS, reveal).await?;
@@ -148,7 +148,7 @@ async fn list_page(
         format!("/ratings?{q}")
     });
     // The export form's period: the dashboard's default, the last 30 days.
-    let period = super::dashboard::Period::parse(None, None)?;
+    let period = crate::web::dashboard::Period::parse(None, None)?;
     let page = ListPage {
         tr,
         nav: Nav::new(Some(&user), "/ratings"),
@@ -199,7 +199,7 @@ async fn render_rating(
     typed: String,
 ) -> Result<RatingPage, Error> {
     user.require(user.user.role != Role::Enterprise)?;
-    let rating = super::ratings::rating_in_scope(state, user, id).await?;
+    let rating = crate::web::ratings::rating_in_scope(state, user, id).await?;
     let appeal = appeals::of_rating(&state.store, id).await?;
     let may_appeal =
         user.user.role.may(crate::domain::permission::Permission::FileAppeal) && appeal.is_none() && !rating.pending;
@@ -258,7 +258,7 @@ async fn appeal_form(
     ApiPath(id): ApiPath<String>,
     ApiForm(form): ApiForm<AppealForm>,
 ) -> Result<Response, PageError> {
-    match super::ratings::appeal(&state, &user, &id, &form.reason).await {
+    match crate::web::ratings::appeal(&state, &user, &id, &form.reason).await {
         Ok(_) => Ok(Redirect::to(&format!("/ratings/{id}")).into_response()),
         Err(e) => form_error(&state, Tr { locale }, &user, &id, e, form.reason).await,
     }
@@ -287,7 +287,7 @@ async fn decision_form(
         _ => Err(Error::field("upheld", tr.t("appeal.err.choose"))),
     };
     let result = match upheld {
-        Ok(upheld) => super::ratings::decide(&state, &user, &id, upheld, &form.note).await,
+        Ok(upheld) => crate::web::ratings::decide(&state, &user, &id, upheld, &form.note).await,
         Err(e) => {
             // Scope and role first: an outsider learns nothing from the form's errors.
             user.require(user.user.role == Role::Supervisor)?;

@@ -9,14 +9,14 @@ use chrono::Datelike;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::AppState;
-use super::auth::CurrentUser;
-use super::charts::percent;
-use super::dashboard::Period;
-use super::error::{ApiJson, ApiQuery, Error, ErrorBody, Result};
 use crate::domain::FieldError;
 use crate::domain::ids::OrgCode;
 use crate::store::rollups::day_of_date;
+use crate::web::AppState;
+use crate::web::auth::CurrentUser;
+use crate::web::charts::percent;
+use crate::web::dashboard::Period;
+use crate::web::error::{ApiJson, ApiQuery, Error, ErrorBody, Result};
 
 /// The reports API.
 pub fn api() -> OpenApiRouter<AppState> {
@@ -51,14 +51,14 @@ fn month(s: &str) -> Result<Period> {
 /// The report's subject and text.
 pub async fn monthly(state: &AppState, node: &OrgCode, month_text: &str) -> Result<(String, String)> {
     let p = month(month_text)?;
-    let d = super::dashboard::build(state, node, p, "day").await?;
-    let ranking = super::rankings::build(
+    let d = crate::web::dashboard::build(state, node, p, "day").await?;
+    let ranking = crate::web::rankings::build(
         state,
         node,
         Some("unit"),
         crate::domain::rates::Measure::Satisfaction,
         p,
-        super::rankings::MIN_SAMPLE,
+        crate::web::rankings::MIN_SAMPLE,
     )
     .await?;
     let subject = format!("{} {} 服务满意度月报", d.name, month_text.trim());

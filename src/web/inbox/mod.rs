@@ -1,16 +1,18 @@
 //! Notifications administration (admin): webhook subscriptions, and the job queue with its
 //! dead-letter list.
 
+pub mod page;
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::AppState;
-use super::auth::CurrentUser;
-use super::error::{ApiJson, ApiPath, ApiQuery, Error, ErrorBody, Result};
 use crate::store::jobs::{self, JobView};
 use crate::store::webhooks::{self, Webhook};
+use crate::web::AppState;
+use crate::web::auth::CurrentUser;
+use crate::web::error::{ApiJson, ApiPath, ApiQuery, Error, ErrorBody, Result};
 
 /// Events a webhook may subscribe to.
 pub const EVENTS: [&str; 3] = ["alert.opened", "sms", "*"];

@@ -11,17 +11,17 @@ use axum_extra::extract::cookie::CookieJar;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::AppState;
-use super::auth::{
-    self, AuthKind, ClientAddr, CurrentUser, LOGIN_CSRF_COOKIE, Lang, MaybeUser, PageUser, SESSION_COOKIE,
-};
-use super::error::{ApiForm, ApiJson, Error, ErrorBody, Result};
-use super::pages::{Nav, Page, PageError, safe_next};
 use crate::domain::ids::{NewPassword, Username};
 use crate::i18n::Tr;
 use crate::store::audit::Actor;
 use crate::store::users::{self, SessionInfo, User};
 use crate::store::{StoreError, now_ms};
+use crate::web::AppState;
+use crate::web::auth::{
+    self, AuthKind, ClientAddr, CurrentUser, LOGIN_CSRF_COOKIE, Lang, MaybeUser, PageUser, SESSION_COOKIE,
+};
+use crate::web::error::{ApiForm, ApiJson, Error, ErrorBody, Result};
+use crate::web::pages::{Nav, Page, PageError, safe_next};
 
 /// The session API.
 pub fn api() -> OpenApiRouter<AppState> {

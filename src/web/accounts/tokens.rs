@@ -5,12 +5,12 @@ use axum::http::StatusCode;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::AppState;
-use super::auth::CurrentUser;
-use super::error::{ApiJson, ApiPath, Error, ErrorBody, Result};
 use crate::domain::ids::parse_name;
 use crate::store::StoreError;
 use crate::store::users::{self, TokenInfo};
+use crate::web::AppState;
+use crate::web::auth::CurrentUser;
+use crate::web::error::{ApiJson, ApiPath, Error, ErrorBody, Result};
 
 /// The tokens API.
 pub fn api() -> OpenApiRouter<AppState> {

@@ -1,6 +1,9 @@
 //! Rating codes, QR images, printable posters, signing-key rotation and per-region rating
 //! settings.
 
+pub mod posters;
+pub mod settings;
+
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
@@ -9,10 +12,6 @@ use axum::routing::{get, post};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::AppState;
-use super::auth::{CurrentUser, Lang, PageUser};
-use super::error::{ApiJson, ApiPath, Error, ErrorBody, Result};
-use super::pages::PageError;
 use crate::domain::ids::OrgCode;
 use crate::domain::org::OrgKind;
 use crate::domain::permission::Permission;
@@ -21,6 +20,10 @@ use crate::qr::{self, Paper, Poster};
 use crate::store::org;
 use crate::store::rating_codes::{self, CodeView};
 use crate::store::ratings::{self, RatingSettings, ReasonDef};
+use crate::web::AppState;
+use crate::web::auth::{CurrentUser, Lang, PageUser};
+use crate::web::error::{ApiJson, ApiPath, Error, ErrorBody, Result};
+use crate::web::pages::PageError;
 
 /// The codes and settings API.
 pub fn api() -> OpenApiRouter<AppState> {
@@ -137,7 +140,7 @@ pub async fn code_card(
     let live = rating_codes::live_code(&state.store, node.code.as_str()).await?;
     Ok(Some(live.map(|c| {
         let l = links(state, c);
-        CodeCard { url: l.url, svg: l.svg, png: l.png, issued: super::pages::local(l.code.created_at) }
+        CodeCard { url: l.url, svg: l.svg, png: l.png, issued: crate::web::pages::local(l.code.created_at) }
     })))
 }
 
@@ -154,7 +157,7 @@ async fn reissue_form(
     Lang(locale): Lang,
     PageUser(user): PageUser,
     ApiPath(code): ApiPath<String>,
-    super::error::ApiForm(form): super::error::ApiForm<ReissueForm>,
+    crate::web::error::ApiForm(form): crate::web::error::ApiForm<ReissueForm>,
 ) -> Result<Response, PageError> {
     user.may(Permission::ManageCodes)?;
     let (org_code, _) = node_in_scope(&state, &user, &code).await?;
@@ -341,7 +344,7 @@ pub async fn poster_list(
         .collect())
 }
 
-/// `GET /admin/posters`: the posters page (`posters_page.rs`), or with `format` the file at once
+/// `GET /admin/posters`: the posters page (`codes/posters.rs`), or with `format` the file at once
 /// (for scripts and small subtrees; the page's builds show progress and suit a whole city).
 async fn posters(
     State(state): State<AppState>,
@@ -351,7 +354,7 @@ async fn posters(
 ) -> Result<Response, PageError> {
     let Some(format) = p.format.as_deref() else {
         let tr = crate::i18n::Tr { locale };
-        return super::posters_page::form_page(&state, tr, &user, p.under.as_deref(), p.paper.as_deref()).await;
+        return crate::web::codes::posters::form_page(&state, tr, &user, p.under.as_deref(), p.paper.as_deref()).await;
     };
     user.may(Permission::PrintCodes)?;
     let root = user.subtree(&state, p.under.as_deref()).await?;

@@ -7,11 +7,11 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use super::AppState;
-use super::auth::{Lang, PageUser};
-use super::pages::{Nav, Page, PageError, local};
 use crate::i18n::Tr;
 use crate::store::alerts::{self, Alert, Message};
+use crate::web::AppState;
+use crate::web::auth::{Lang, PageUser};
+use crate::web::pages::{Nav, Page, PageError, local};
 
 /// `/alerts` (and `/inbox`, the same page).
 pub fn pages() -> Router<AppState> {

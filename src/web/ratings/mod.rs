@@ -1,14 +1,14 @@
 //! The staff side of ratings: listings and counts within one's scope, appeals (unit heads file,
 //! supervisors decide), one-rating-per-transaction invitations, live alerts and the inbox.
 
+pub mod export;
+pub mod page;
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::AppState;
-use super::auth::CurrentUser;
-use super::error::{ApiJson, ApiPath, ApiQuery, Error, ErrorBody, Result};
 use crate::domain::ids::{OrgCode, RatingId, parse_name};
 use crate::domain::permission::Permission;
 use crate::domain::rating::Outcome;
@@ -17,12 +17,15 @@ use crate::store::appeals::{self, Appeal, AppealError};
 use crate::store::invitations::{self, Invitation, InvitationError};
 use crate::store::now_ms;
 use crate::store::ratings::{self, Counts, RatingView};
+use crate::web::AppState;
+use crate::web::auth::CurrentUser;
+use crate::web::error::{ApiJson, ApiPath, ApiQuery, Error, ErrorBody, Result};
 
 /// The staff-side rating API.
 pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_ratings))
-        .merge(super::ratings_export::api())
+        .merge(crate::web::ratings::export::api())
         .routes(routes!(rating_counts))
         .routes(routes!(get_rating))
         .routes(routes!(file_appeal))

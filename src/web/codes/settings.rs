@@ -10,16 +10,16 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 
-use super::AppState;
-use super::auth::{CurrentUser, Lang, PageUser};
-use super::error::{ApiForm, ApiPath, ApiQuery, Error};
-use super::pages::{Nav, Page, PageError};
 use crate::domain::FieldError;
 use crate::domain::ids::OrgCode;
 use crate::domain::rating::Scale;
 use crate::i18n::Tr;
 use crate::store::org::{self, OrgNode};
 use crate::store::ratings::{self, RatingSettings, ReasonDef};
+use crate::web::AppState;
+use crate::web::auth::{CurrentUser, Lang, PageUser};
+use crate::web::error::{ApiForm, ApiPath, ApiQuery, Error};
+use crate::web::pages::{Nav, Page, PageError};
 
 /// The page and its form.
 pub fn pages() -> Router<AppState> {
@@ -202,7 +202,7 @@ fn read_form(tr: Tr, form: &[(String, String)]) -> Result<RatingSettings, Error>
         default_level: level.map(|l| u8::try_from(l).unwrap_or(u8::MAX)),
         default_after_days: days,
     };
-    let checked = super::codes::checked_settings(&settings, tr);
+    let checked = crate::web::codes::checked_settings(&settings, tr);
     // The form's own problems first, then the settings' (renamed to the page's rows).
     let mut more = match checked {
         Ok(s) if fields.is_empty() => return Ok(s),

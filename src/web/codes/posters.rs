@@ -18,15 +18,15 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
-use super::AppState;
-use super::auth::{CurrentUser, Lang, PageUser};
-use super::error::{ApiForm, ApiPath, Error};
-use super::pages::{Nav, Page, PageError, local};
 use crate::domain::role::Role;
 use crate::i18n::Tr;
 use crate::qr::{self, Paper};
 use crate::store::poster_builds::{self, Build, NewBuild};
 use crate::store::{Store, new_id, now_ms};
+use crate::web::AppState;
+use crate::web::auth::{CurrentUser, Lang, PageUser};
+use crate::web::error::{ApiForm, ApiPath, Error};
+use crate::web::pages::{Nav, Page, PageError, local};
 
 /// The build routes; `GET /admin/posters` itself is in `codes.rs`, which also serves a file at
 /// once when asked for a `format`.
@@ -235,8 +235,9 @@ async fn draw(state: &AppState, build: &NewBuild, drawn: Arc<AtomicI64>) -> Resu
     let _turn = BUILDING.acquire().await.map_err(|e| e.to_string())?;
     let root = crate::domain::ids::OrgCode::parse(&build.root_code).map_err(|e| e.0)?;
     let paper = Paper::parse(&build.paper).ok_or("unknown paper")?;
-    let list =
-        super::codes::poster_list(&state.store, &state.config.public_url, &root).await.map_err(|e| e.to_string())?;
+    let list = crate::web::codes::poster_list(&state.store, &state.config.public_url, &root)
+        .await
+        .map_err(|e| e.to_string())?;
     poster_builds::start(&state.store, &build.id, list.len() as i64).await.map_err(|e| e.to_string())?;
     let format = build.format.clone();
     let bytes = tokio::task::spawn_blocking(move || {

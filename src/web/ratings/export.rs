@@ -5,13 +5,13 @@ use axum::extract::State;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::AppState;
-use super::auth::CurrentUser;
-use super::error::{ApiQuery, Error, ErrorBody, Result};
-use super::ratings::parse_outcome;
 use crate::domain::ids::OrgCode;
 use crate::domain::rating::Outcome;
 use crate::store::ratings::{self, RatingView};
+use crate::web::AppState;
+use crate::web::auth::CurrentUser;
+use crate::web::error::{ApiQuery, Error, ErrorBody, Result};
+use crate::web::ratings::parse_outcome;
 
 /// The export route.
 pub fn api() -> OpenApiRouter<AppState> {
@@ -53,8 +53,8 @@ async fn export_ratings(
     let root = user.subtree(&state, p.under.as_deref()).await?;
     let outcome = parse_outcome(p.outcome.as_deref())?;
     // Every filter is checked before the ratings are read.
-    let format = super::dashboard::download_format(p.format.as_deref())?;
-    let period = super::dashboard::Period::parse(p.from.as_deref(), p.to.as_deref())?;
+    let format = crate::web::dashboard::download_format(p.format.as_deref())?;
+    let period = crate::web::dashboard::Period::parse(p.from.as_deref(), p.to.as_deref())?;
     let range = (crate::store::rollups::day_start_ms(period.from), crate::store::rollups::day_start_ms(period.to));
     let sees_phone = user.user.role.may(crate::domain::permission::Permission::SeeFullPhone);
     let name = format!("ratings-{}-{}-{}", root.as_str(), period.first(), period.last());
@@ -73,8 +73,8 @@ async fn export_ratings(
         ));
     }
     let mut table = vec![EXPORT_HEADER.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>()];
-    table.extend(export_rows(&state, list, &mut super::ratings_page::Places::under(&state, &root).await?).await?);
-    super::dashboard::download(p.format.as_deref(), "ratings", &name, &table)
+    table.extend(export_rows(&state, list, &mut crate::web::ratings::page::Places::under(&state, &root).await?).await?);
+    crate::web::dashboard::download(p.format.as_deref(), "ratings", &name, &table)
 }
 
 const EXPORT_HEADER: [&str; 16] = [
@@ -101,12 +101,12 @@ const EXPORT_HEADER: [&str; 16] = [
 async fn export_rows(
     state: &AppState,
     list: Vec<RatingView>,
-    places: &mut super::ratings_page::Places,
+    places: &mut crate::web::ratings::page::Places,
 ) -> Result<Vec<Vec<String>>> {
     let tr = crate::i18n::Tr { locale: crate::i18n::Locale::ZhCn };
     let yes = |b: bool| if b { "是".to_owned() } else { String::new() };
     let mut table = Vec::with_capacity(list.len());
-    for row in super::ratings_page::rows_with(state, tr, list, places).await? {
+    for row in crate::web::ratings::page::rows_with(state, tr, list, places).await? {
         let r = row.r;
         table.push(vec![
             row.at,
@@ -156,7 +156,7 @@ fn stream_csv(
         }
         let reveal = sees_phone.then_some(&state.ratings.sealer);
         let mut after: Option<(i64, String)> = None;
-        let mut places = match super::ratings_page::Places::under(&state, &root).await {
+        let mut places = match crate::web::ratings::page::Places::under(&state, &root).await {
             Ok(places) => places,
             Err(e) => {
                 let _ = tx.send(Err(std::io::Error::other(e.to_string()))).await;

@@ -1,18 +1,21 @@
 //! User administration over the API (admin only): list and create users with role and scopes.
 
+pub mod session;
+pub mod tokens;
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::AppState;
-use super::auth::CurrentUser;
-use super::error::{ApiJson, Error, ErrorBody, Result};
 use crate::domain::FieldError;
 use crate::domain::ids::{NewPassword, OrgCode, Username, parse_name};
 use crate::domain::role::Role;
 use crate::store::StoreError;
 use crate::store::users::{self, CreateUserError, NewUser, User};
+use crate::web::AppState;
+use crate::web::auth::CurrentUser;
+use crate::web::error::{ApiJson, Error, ErrorBody, Result};
 
 /// The users API.
 pub fn api() -> OpenApiRouter<AppState> {

@@ -1,13 +1,16 @@
 //! The working-day calendar over HTTP (public): what kind of day a date is, and deadlines.
 
+pub mod page;
+pub mod sla;
+
 use axum::extract::State;
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::AppState;
-use super::error::{ApiPath, ApiQuery, Error, ErrorBody, Result};
 use crate::domain::calendar::{BusinessHours, CalendarError, DayInfo, cst};
+use crate::web::AppState;
+use crate::web::error::{ApiPath, ApiQuery, Error, ErrorBody, Result};
 
 /// The calendar API.
 pub fn api() -> OpenApiRouter<AppState> {
@@ -36,8 +39,8 @@ pub struct Imported {
     security(("session" = []), ("bearer" = [])))]
 async fn import_year(
     State(state): State<AppState>,
-    user: super::auth::CurrentUser,
-    super::error::ApiJson(year): super::error::ApiJson<crate::domain::calendar::YearNotice>,
+    user: crate::web::auth::CurrentUser,
+    crate::web::error::ApiJson(year): crate::web::error::ApiJson<crate::domain::calendar::YearNotice>,
 ) -> Result<axum::Json<Imported>> {
     user.may(crate::domain::permission::Permission::ManageCalendar)?;
     year.validate().map_err(Error::Validation)?;
@@ -121,8 +124,8 @@ pub struct OverrideRequest {
     security(("session" = []), ("bearer" = [])))]
 async fn set_override(
     State(state): State<AppState>,
-    user: super::auth::CurrentUser,
-    super::error::ApiJson(req): super::error::ApiJson<OverrideRequest>,
+    user: crate::web::auth::CurrentUser,
+    crate::web::error::ApiJson(req): crate::web::error::ApiJson<OverrideRequest>,
 ) -> Result<axum::http::StatusCode> {
     user.may(crate::domain::permission::Permission::ManageCalendar)?;
     let code = crate::domain::ids::OrgCode::parse(&req.org_code).map_err(|e| Error::field("org_code", e.0))?;
@@ -219,7 +222,7 @@ async fn deadline(
     security(("session" = []), ("bearer" = [])))]
 async fn get_hours(
     State(state): State<AppState>,
-    user: super::auth::CurrentUser,
+    user: crate::web::auth::CurrentUser,
     ApiPath(code): ApiPath<String>,
 ) -> Result<axum::Json<BusinessHours>> {
     let code = crate::domain::ids::OrgCode::parse(&code).map_err(|_| Error::NotFound)?;
@@ -235,9 +238,9 @@ async fn get_hours(
     security(("session" = []), ("bearer" = [])))]
 async fn put_hours(
     State(state): State<AppState>,
-    user: super::auth::CurrentUser,
+    user: crate::web::auth::CurrentUser,
     ApiPath(code): ApiPath<String>,
-    super::error::ApiJson(h): super::error::ApiJson<BusinessHours>,
+    crate::web::error::ApiJson(h): crate::web::error::ApiJson<BusinessHours>,
 ) -> Result<axum::Json<BusinessHours>> {
     user.may(crate::domain::permission::Permission::ManageCalendar)?;
     let code = crate::domain::ids::OrgCode::parse(&code).map_err(|_| Error::NotFound)?;

@@ -4,13 +4,13 @@ use axum::extract::State;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::AppState;
-use super::auth::CurrentUser;
-use super::error::{ApiJson, ApiQuery, Error, ErrorBody, Result};
 use crate::domain::FieldError;
 use crate::domain::sla::Clock;
 use crate::store::now_ms;
 use crate::store::sla::{self, Policy};
+use crate::web::AppState;
+use crate::web::auth::CurrentUser;
+use crate::web::error::{ApiJson, ApiQuery, Error, ErrorBody, Result};
 
 /// The SLA API.
 pub fn api() -> OpenApiRouter<AppState> {

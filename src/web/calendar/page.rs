@@ -8,13 +8,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
-use super::AppState;
-use super::auth::{Lang, PageUser};
-use super::error::{ApiForm, Error};
-use super::pages::{Nav, Page, PageError};
 use crate::domain::calendar::{DayKind, FIRST_YEAR, LAST_YEAR, Override, YearNotice};
 use crate::domain::permission::Permission;
 use crate::i18n::Tr;
+use crate::web::AppState;
+use crate::web::auth::{Lang, PageUser};
+use crate::web::error::{ApiForm, Error};
+use crate::web::pages::{Nav, Page, PageError};
 
 /// The calendar pages.
 pub fn pages() -> Router<AppState> {
@@ -46,7 +46,7 @@ struct CalendarPage {
 async fn render(
     state: &AppState,
     tr: Tr,
-    user: &super::auth::CurrentUser,
+    user: &crate::web::auth::CurrentUser,
     errors: Vec<String>,
     done: Option<String>,
     notice_text: String,
