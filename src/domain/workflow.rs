@@ -61,6 +61,9 @@ pub enum Flow<S, D> {
     Issue(D),
     /// The subject is closed: every clock stops, no step is timed.
     Close,
+    /// A closed subject is open again (a failed re-check, a recurrence); the step that times
+    /// its re-work follows.
+    Reopen,
     /// Tell the users of this role in scope (and the webhooks, whoever is told).
     Notify(Option<Role>),
 }
@@ -111,6 +114,8 @@ impl Clocks {
                 Flow::StartStep { .. } => self.step = true,
                 Flow::ClearStep if self.step => return Err("a step is cleared with its clock running"),
                 Flow::Close => *self = Clocks { subject: false, step: false },
+                Flow::Reopen if self.subject => return Err("an open subject is reopened"),
+                Flow::Reopen => self.subject = true,
                 Flow::ClearStep | Flow::Issue(_) | Flow::Notify(_) => {}
             }
         }
@@ -154,6 +159,9 @@ mod tests {
         assert!(Clocks::opened().follow(&[Flow::ClearStep, told]).is_err(), "cleared while running");
         assert!(Clocks::opened().follow(&[Flow::Close, Flow::StopStepClock, START, told]).is_err(), "closed");
         assert!(Clocks::opened().follow(&[Flow::StopStepClock, START]).is_err(), "untold");
+        let mut closed = Clocks { subject: false, step: false };
+        assert_eq!(closed.follow(&[Flow::Reopen, START, told]), Ok(()), "reopened, then timed");
+        assert!(Clocks::opened().follow(&[Flow::Reopen, told]).is_err(), "reopening an open subject");
         assert!(!START.after_event() && !told.after_event() && Flow::<S, S>::Issue(S).after_event());
     }
 }

@@ -249,6 +249,10 @@ impl Execution<'_> {
                 let sql = format!("update {} set closed_at = $2 where id = $1", self.tables.subject);
                 sqlx::query(sqlx::AssertSqlSafe(sql)).bind(self.id).bind(self.now).execute(&mut **tx).await?;
             }
+            Flow::Reopen => {
+                let sql = format!("update {} set closed_at = null where id = $1", self.tables.subject);
+                sqlx::query(sqlx::AssertSqlSafe(sql)).bind(self.id).execute(&mut **tx).await?;
+            }
             Flow::Notify(role) => self.tell = Some(role),
             Flow::Issue(_) => {}
         }
