@@ -3,32 +3,12 @@
 //! each colour an item enters may climb a rung of consequences (Guangyuan: two yellows bring a
 //! supervision letter 督办函, a red a talk 约谈 with the unit head; Longchang: three reds in a
 //! row a referral to discipline and personnel officials). The rule is per city ([`Rule`]).
+//! The colours are the SLA engine's ([`Colour`]), so items and cases share one vocabulary of
+//! warning colours.
 
-/// An item's colour, worst last.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Colour {
-    /// On track.
-    Green,
-    /// 蓝牌: the deadline is near.
-    Blue,
-    /// 黄牌: behind the planned progress.
-    Yellow,
-    /// 红牌: overdue, or far behind.
-    Red,
-}
-
-impl Colour {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Colour::Green => "green",
-            Colour::Blue => "blue",
-            Colour::Yellow => "yellow",
-            Colour::Red => "red",
-        }
-    }
-}
+/// An item's colour: the SLA engine's colours (an item is never orange by itself; an orange
+/// entered from elsewhere counts as the yellow it stands for in the source's "yellow/orange").
+pub use crate::domain::sla::Colour;
 
 /// A consequence an item's colours bring.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, utoipa::ToSchema)]
@@ -113,8 +93,8 @@ impl Rule {
     pub fn rungs(&self, before: &[Colour], entered: Colour) -> Vec<Rung> {
         let mut out = Vec::new();
         match entered {
-            Colour::Yellow => {
-                let yellows = before.iter().filter(|c| **c == Colour::Yellow).count() + 1;
+            Colour::Yellow | Colour::Orange => {
+                let yellows = before.iter().filter(|c| matches!(c, Colour::Yellow | Colour::Orange)).count() + 1;
                 if self.yellows_for_letter > 0 && yellows % self.yellows_for_letter == 0 {
                     out.push(Rung::SupervisionLetter);
                 }
