@@ -75,6 +75,10 @@ pub enum Error {
     /// 500: logged, never shown.
     #[error("internal error: {0}")]
     Internal(String),
+    /// 500: the store failed; logged with its cause (the driver's error, the damaged column),
+    /// never shown.
+    #[error("store: {0}")]
+    Store(#[source] StoreError),
 }
 
 impl Error {
@@ -99,7 +103,7 @@ impl Error {
             Error::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation"),
             Error::TooManyAttempts { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
             Error::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
-            Error::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            Error::Internal(_) | Error::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
 
@@ -120,7 +124,7 @@ impl Error {
     /// The message shown to people: the error's own text for 4xx, a fixed sentence for 5xx.
     pub fn public_message(&self) -> String {
         match self {
-            Error::Internal(_) => "something went wrong on our side; it has been logged".into(),
+            Error::Internal(_) | Error::Store(_) => "something went wrong on our side; it has been logged".into(),
             Error::Unavailable => "the service is temporarily unavailable".into(),
             other => other.to_string(),
         }
@@ -150,7 +154,8 @@ impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
         if status.is_server_error() {
-            tracing::error!(error = %self, "request failed");
+            let cause = std::error::Error::source(&self).map(|s| format!("{s:?}"));
+            tracing::error!(error = %self, cause, "request failed");
         }
         let fields = match &self {
             Error::Validation(f) => Some(f.clone()),
@@ -177,7 +182,7 @@ impl From<StoreError> for Error {
         match e {
             StoreError::Duplicate => Error::Conflict("a record with the same key already exists".into()),
             StoreError::Unavailable => Error::Unavailable,
-            other => Error::Internal(other.to_string()),
+            other => Error::Store(other),
         }
     }
 }

@@ -97,7 +97,8 @@ impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let status = self.0.status();
         if status.is_server_error() {
-            tracing::error!(error = %self.0, "page failed");
+            let cause = std::error::Error::source(&self.0).map(|s| format!("{s:?}"));
+            tracing::error!(error = %self.0, cause, "page failed");
         }
         let message_key = match status {
             StatusCode::NOT_FOUND => "error.not_found",

@@ -281,7 +281,9 @@ async fn act_form(
     };
     match result {
         Ok(_) => Ok(Redirect::to(&format!("/cases/{id}")).into_response()),
-        Err(e @ (Error::Forbidden | Error::NotFound | Error::Internal(_) | Error::Unavailable)) => Err(PageError(e)),
+        Err(e @ (Error::Forbidden | Error::NotFound | Error::Internal(_) | Error::Store(_) | Error::Unavailable)) => {
+            Err(PageError(e))
+        }
         Err(e) => {
             let status = e.status();
             let messages = e.page_messages();

@@ -237,7 +237,7 @@ async fn form_error(
     e: Error,
     typed: String,
 ) -> Result<Response, PageError> {
-    if matches!(e, Error::Forbidden | Error::NotFound | Error::Internal(_) | Error::Unavailable) {
+    if matches!(e, Error::Forbidden | Error::NotFound | Error::Internal(_) | Error::Store(_) | Error::Unavailable) {
         return Err(PageError(e));
     }
     let status = e.status();
