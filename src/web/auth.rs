@@ -89,7 +89,8 @@ impl CurrentUser {
             Some(c) => OrgCode::parse(c).map_err(|e| Error::field("under", e.0))?,
             None => self.user.scopes.first().cloned().ok_or(Error::Forbidden)?,
         };
-        org::get(&state.store, &root).await?.ok_or(Error::NotFound)?;
+        // A filter naming no node is the caller's mistake in a field, not a missing resource.
+        org::get(&state.store, &root).await?.ok_or_else(|| Error::field("under", "no such node"))?;
         self.require_scope(state, &root).await?;
         Ok(root)
     }

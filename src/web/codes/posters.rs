@@ -149,7 +149,7 @@ async fn validate(state: &AppState, tr: Tr, user: &CurrentUser, form: &BuildForm
         return Err(Error::Validation(fields));
     }
     let root = match user.subtree(state, Some(&form.under)).await {
-        Err(Error::NotFound) => return Err(Error::field("under", tr.t("posters.err.unknown"))),
+        Err(Error::Validation(_)) => return Err(Error::field("under", tr.t("posters.err.unknown"))),
         other => other?,
     };
     Ok(NewBuild {

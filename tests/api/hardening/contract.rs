@@ -56,4 +56,14 @@ crate::on_both_engines! {
             }
         }
     }
+
+    async fn a_filter_naming_no_node_is_a_field_error_on_every_list(app) {
+        // Schemathesis found `/appeals?under=W` answering an undocumented 404: a filter is a
+        // field, so a node that does not exist is a 422 that names it, on every list alike.
+        let sup = app.login("supervisor").await;
+        for path in ["/api/v1/appeals", "/api/v1/ratings", "/api/v1/cases", "/api/v1/rankings", "/api/v1/dashboard", "/api/v1/accountability/counts"] {
+            let body = sup.get_json(&format!("{path}?under=XN-NOPE-404"), StatusCode::UNPROCESSABLE_ENTITY).await;
+            assert_eq!(body["error"]["fields"][0]["field"], "under", "{path}: {body}");
+        }
+    }
 }
