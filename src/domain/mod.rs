@@ -7,6 +7,7 @@ pub mod audit;
 pub mod calendar;
 pub mod case;
 pub mod ids;
+pub mod inspection;
 pub mod item;
 pub mod login;
 pub mod lunar;

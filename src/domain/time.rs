@@ -30,6 +30,13 @@ pub fn day_start(date: chrono::NaiveDate) -> Option<i64> {
     Some(date.and_hms_opt(0, 0, 0)?.and_utc().timestamp_millis() - CST_OFFSET_MS)
 }
 
+/// The start of the local month that `ms` falls in, in milliseconds.
+pub fn month_start(ms: i64) -> i64 {
+    use chrono::Datelike;
+    let local = chrono::DateTime::from_timestamp_millis(ms + CST_OFFSET_MS).unwrap_or_default().date_naive();
+    local.with_day(1).and_then(day_start).unwrap_or(ms)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -100,6 +100,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/0017_rating_requests.sql"),
         postgres: None,
     },
+    Migration {
+        version: 18,
+        name: "supervision",
+        sql: include_str!("../../migrations/0018_supervision.sql"),
+        postgres: None,
+    },
 ];
 
 pub(super) async fn run(store: &Store) -> Result<usize> {

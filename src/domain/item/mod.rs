@@ -22,6 +22,25 @@ use crate::domain::workflow::{DocumentKind, Flow, FlowEffect, Limit, Named, Star
 /// Longest extension or re-work period, in working days.
 pub const MAX_DAYS: u32 = 120;
 
+/// When the re-checks (回头看) fall after closing, in calendar days: a month and a quarter on,
+/// long enough for a paper fix to come undone (Wuhan's item-by-item closing re-checked its
+/// closed problems; about 40% of audit findings elsewhere are repeats).
+pub const RECHECK_AFTER_DAYS: [i64; 2] = [30, 90];
+
+/// How long after closing a new finding for the same unit and category counts as a recurrence
+/// of the closed item, in calendar days.
+pub const RECURRENCE_WINDOW_DAYS: i64 = 180;
+
+/// The working days a step gets: the lead unit signs for an item within 2, the verifier
+/// reviews a final report within 5 (re-work gets the days the verifier names).
+pub fn step_limit(step: Step) -> crate::domain::sla::Clock {
+    crate::domain::sla::Clock::WorkingDays(match step {
+        Step::Acknowledge => 2,
+        Step::Review => 5,
+        Step::Rework => 10,
+    })
+}
+
 /// Where an item stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]

@@ -87,6 +87,22 @@ vocabulary!(
     }
 );
 
+impl Source {
+    /// The working days an item from this source gets unless a deadline is named: what is
+    /// exposed publicly moves fastest (media 3, the hotline 5), what a meeting decided gets a
+    /// month's work (20), inspection findings the 15 working days of a feedback sheet.
+    pub fn default_days(self) -> u32 {
+        match self {
+            Source::Media => 3,
+            Source::Hotline => 5,
+            Source::SecretVisit | Source::LeaderInstruction | Source::EnterpriseRequest => 10,
+            Source::RatingCase | Source::CannotGetDone => 10,
+            Source::InspectionFinding => 15,
+            Source::MeetingDecision => 20,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -313,7 +313,7 @@ pub async fn timeline(store: &Store, case_id: &str) -> Result<Vec<Event>> {
     .bind(case_id)
     .fetch_all(store.pool())
     .await?;
-    let files = register::attachments(store, case_id).await?;
+    let files = crate::store::workflow::attachments(store, &apply::TABLES.files(), case_id).await?;
     rows.iter()
         .map(|r| {
             let id: String = r.try_get("id")?;

@@ -17,6 +17,10 @@ use crate::store::audit::{self, Actor};
 use crate::store::sla::{self, NewClock};
 use crate::store::{Result, StoreError, Tx, new_id};
 
+mod evidence;
+
+pub use evidence::{Attachment, Files, attachment, attachments, path_of, save_attachment, sniff};
+
 /// A machine's tables. The subject table has `id`, `state`, `version`, `updated_at`, `step`,
 /// `step_clock_id`, `step_due_at` and `closed_at`; the timeline, evidence and document tables
 /// have the shapes of the case loop's (`case_events`, `attachments`, `case_documents`), keyed
@@ -36,6 +40,13 @@ pub struct Tables {
     /// The subject's noun in audit actions (`case.order`), audit targets (`case:ID`) and clock
     /// subjects (`case:ID:acknowledge`).
     pub noun: &'static str,
+}
+
+impl Tables {
+    /// Where the machine keeps its evidence.
+    pub const fn files(&self) -> Files {
+        Files { table: self.attachments, key: self.key, noun: self.noun }
+    }
 }
 
 /// Why a transition was not applied.
@@ -123,9 +134,32 @@ pub async fn stop_clock(tx: &mut Tx, id: Option<&str>, now: i64) -> Result<()> {
     Ok(())
 }
 
-/// Issues a numbered document of subject `id` inside `tx`: the next serial of its office, kind
-/// and year (the counter row is locked by the upsert, so concurrent issues never share a
-/// number, whichever machine issues them). Returns its id.
+/// The next number of a document of `kind` (printed with `word`) from `office` in the year of
+/// `now`: its year, serial and printed number (`城东区督办〔2026〕3号`). The counter row is locked
+/// by the upsert, so concurrent issues never share a number, whichever machine issues them.
+pub async fn next_number(
+    conn: &mut sqlx::AnyConnection,
+    kind: &str,
+    word: &str,
+    office: &str,
+    now: i64,
+) -> Result<(i64, i64, String)> {
+    let year = i64::from(crate::domain::calendar::cst().timestamp_millis_opt(now).single().map_or(1970, |d| d.year()));
+    let serial: i64 = sqlx::query_scalar(
+        "insert into document_serials (office_code, kind, year, last) values ($1, $2, $3, 1)
+         on conflict (office_code, kind, year) do update set last = document_serials.last + 1 returning last",
+    )
+    .bind(office)
+    .bind(kind)
+    .bind(year)
+    .fetch_one(&mut *conn)
+    .await?;
+    let office_name: String =
+        sqlx::query_scalar("select name from org_nodes where code = $1").bind(office).fetch_one(&mut *conn).await?;
+    Ok((year, serial, format!("{office_name}{word}〔{year}〕{serial}号")))
+}
+
+/// Issues a numbered document of subject `id` inside `tx` ([`next_number`]). Returns its id.
 #[allow(clippy::too_many_arguments)]
 pub async fn issue_document<D: DocumentKind>(
     conn: &mut sqlx::AnyConnection,
@@ -137,19 +171,7 @@ pub async fn issue_document<D: DocumentKind>(
     body: &serde_json::Value,
     now: i64,
 ) -> Result<String> {
-    let year = i64::from(crate::domain::calendar::cst().timestamp_millis_opt(now).single().map_or(1970, |d| d.year()));
-    let serial: i64 = sqlx::query_scalar(
-        "insert into document_serials (office_code, kind, year, last) values ($1, $2, $3, 1)
-         on conflict (office_code, kind, year) do update set last = document_serials.last + 1 returning last",
-    )
-    .bind(office)
-    .bind(kind.as_str())
-    .bind(year)
-    .fetch_one(&mut *conn)
-    .await?;
-    let office_name: String =
-        sqlx::query_scalar("select name from org_nodes where code = $1").bind(office).fetch_one(&mut *conn).await?;
-    let number = format!("{office_name}{}〔{year}〕{serial}号", kind.word());
+    let (year, serial, number) = next_number(conn, kind.as_str(), kind.word(), office, now).await?;
     let doc = new_id();
     let sql = format!(
         "insert into {} (id, {}, event_id, kind, office_code, year, serial, number, body, created_at)

@@ -23,6 +23,7 @@ use crate::domain::ids::OrgCode;
 use crate::store::cases::register::{self, Attachment, Document};
 use crate::store::cases::{self, Case, Event, Filter, NewCase};
 use crate::store::now_ms;
+use crate::store::workflow;
 use crate::store::ratings::RatingView;
 use act::{ActionRequest, MAX_TEXT, act, facts, visible_case};
 use view::CaseView;
@@ -165,7 +166,7 @@ pub(crate) async fn detail(state: &AppState, user: &CurrentUser, case: Case) -> 
     let timeline = cases::timeline(&state.store, &case.id).await?;
     let documents = register::documents(&state.store, &case.id).await?;
     let pending_attachments =
-        register::attachments(&state.store, &case.id).await?.into_iter().filter(|a| a.event_id.is_none()).collect();
+        workflow::attachments(&state.store, &cases::apply::TABLES.files(), &case.id).await?.into_iter().filter(|a| a.event_id.is_none()).collect();
     let rating = match &case.rating_id {
         Some(r) => {
             let reveal = user
@@ -320,9 +321,10 @@ pub(crate) async fn store_file(
         .ok_or_else(|| Error::UnsupportedMediaType("evidence must be a JPEG or PNG photo or a PDF".into()))?;
     let name: String = name.trim().chars().filter(|c| !c.is_control()).take(120).collect();
     let name = if name.is_empty() { "evidence".to_owned() } else { name };
-    Ok(register::save_attachment(
+    Ok(workflow::save_attachment(
         &state.store,
         &state.config.files_dir,
+        &cases::apply::TABLES.files(),
         &case.id,
         &name,
         content_type,
@@ -360,7 +362,7 @@ async fn upload(
     responses((status = 200, description = "The file"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("session" = []), ("bearer" = [])))]
 async fn download(State(state): State<AppState>, user: CurrentUser, ApiPath(id): ApiPath<String>) -> Result<Response> {
-    let (a, case_id) = register::attachment(&state.store, &id).await?.ok_or(Error::NotFound)?;
+    let (a, case_id) = workflow::attachment(&state.store, &cases::apply::TABLES.files(), &id).await?.ok_or(Error::NotFound)?;
     visible_case(&state, &user, &case_id).await?;
     let bytes = tokio::fs::read(register::path_of(&state.config.files_dir, &a.sha256))
         .await

@@ -1,5 +1,6 @@
 //! What a case leaves behind: numbered documents (rectification orders, feedback sheets), the
-//! accountability register and, in `evidence`, the evidence files.
+//! accountability register. (Evidence files are the workflow executor's, kept where
+//! `apply::TABLES.files()` says.)
 
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -12,9 +13,7 @@ use crate::domain::ids::OrgCode;
 use crate::store::audit::Actor;
 use crate::store::{Bind, Result, Store, Tx, bind_all, new_id, opt_text};
 
-mod evidence;
-
-pub use evidence::{Attachment, attachment, attachments, path_of, save_attachment, sniff};
+pub use crate::store::workflow::{Attachment, path_of, sniff};
 
 /// A numbered document.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]

@@ -1,5 +1,6 @@
-//! Evidence files: told by their first bytes (JPEG, PNG and PDF only), stored on disk under
-//! their content hash, listed per case and fetched one by one.
+//! Evidence files, for every machine alike: told by their first bytes (JPEG, PNG and PDF only),
+//! stored on disk under their content hash, listed per subject and fetched one by one. Where a
+//! machine keeps them is its [`Files`].
 
 use std::path::{Path, PathBuf};
 
@@ -8,6 +9,18 @@ use sqlx::any::AnyRow;
 
 use crate::store::audit::Actor;
 use crate::store::{Result, Store, StoreError, new_id, now_ms, opt_text};
+
+/// Where a machine keeps its evidence: the table (with the shape of the case loop's
+/// `attachments`), the column naming the subject, and the noun of audit actions and targets.
+#[derive(Debug)]
+pub struct Files {
+    /// The table (`attachments`).
+    pub table: &'static str,
+    /// The column naming the subject (`case_id`).
+    pub key: &'static str,
+    /// The noun (`case`: audited as `case.attach` on `case:ID`).
+    pub noun: &'static str,
+}
 
 /// An evidence file.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
@@ -62,13 +75,15 @@ fn attachment_from(r: &AnyRow) -> Result<Attachment> {
     })
 }
 
-/// Stores an evidence file for `case_id`: the content under `dir` by its hash (written to a
+/// Stores an evidence file for subject `id`: the content under `dir` by its hash (written to a
 /// temporary name and renamed, so a crash never leaves half a file under a real name), then the
 /// row. The same content uploaded twice is kept once on disk.
+#[allow(clippy::too_many_arguments)]
 pub async fn save_attachment(
     store: &Store,
     dir: &Path,
-    case_id: &str,
+    files: &Files,
+    id: &str,
     name: &str,
     content_type: &str,
     bytes: &[u8],
@@ -96,16 +111,18 @@ pub async fn save_attachment(
         created_at: now_ms(),
     };
     let mut tx = store.write().await?;
-    sqlx::query(
-        "insert into attachments (id, sha256, name, content_type, size, case_id, uploaded_by, created_at)
+    let sql = format!(
+        "insert into {} (id, sha256, name, content_type, size, {}, uploaded_by, created_at)
          values ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
+        files.table, files.key
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
     .bind(&a.id)
     .bind(&a.sha256)
     .bind(&a.name)
     .bind(&a.content_type)
     .bind(a.size)
-    .bind(case_id)
+    .bind(id)
     .bind(&a.uploaded_by)
     .bind(a.created_at)
     .execute(&mut *tx)
@@ -113,8 +130,8 @@ pub async fn save_attachment(
     crate::store::audit::append(
         &mut tx,
         actor,
-        "case.attach",
-        &format!("case:{case_id}"),
+        &format!("{}.attach", files.noun),
+        &format!("{}:{id}", files.noun),
         &serde_json::json!({"attachment": a.id, "sha256": a.sha256, "name": name, "size": a.size}),
     )
     .await?;
@@ -122,25 +139,26 @@ pub async fn save_attachment(
     Ok(a)
 }
 
-/// A case's evidence files, oldest first.
-pub async fn attachments(store: &Store, case_id: &str) -> Result<Vec<Attachment>> {
-    let rows = sqlx::query(
-        "select id, sha256, name, content_type, size, event_id, uploaded_by, created_at from attachments
-         where case_id = $1 order by created_at, id",
-    )
-    .bind(case_id)
+/// A subject's evidence files, oldest first.
+pub async fn attachments(store: &Store, files: &Files, id: &str) -> Result<Vec<Attachment>> {
+    let sql = format!(
+        "select id, sha256, name, content_type, size, event_id, uploaded_by, created_at from {}
+         where {} = $1 order by created_at, id",
+        files.table, files.key
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+    .bind(id)
     .fetch_all(store.pool())
     .await?;
     rows.iter().map(attachment_from).collect()
 }
 
-/// One evidence file and the case it belongs to.
-pub async fn attachment(store: &Store, id: &str) -> Result<Option<(Attachment, String)>> {
-    let row = sqlx::query(
-        "select id, sha256, name, content_type, size, event_id, uploaded_by, created_at, case_id from attachments where id = $1",
-    )
-    .bind(id)
-    .fetch_optional(store.pool())
-    .await?;
-    row.map(|r| Ok((attachment_from(&r)?, r.try_get("case_id")?))).transpose()
+/// One evidence file and the subject it belongs to.
+pub async fn attachment(store: &Store, files: &Files, id: &str) -> Result<Option<(Attachment, String)>> {
+    let sql = format!(
+        "select id, sha256, name, content_type, size, event_id, uploaded_by, created_at, {} as subject from {} where id = $1",
+        files.key, files.table
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(store.pool()).await?;
+    row.map(|r| Ok((attachment_from(&r)?, r.try_get("subject")?))).transpose()
 }
