@@ -50,6 +50,14 @@ pub enum Permission {
     RouteCases,
     /// Manage webhooks and the job queue.
     ManageJobs,
+    /// Station and rotate inspection teams.
+    ManageTeams,
+    /// Record inspection visits and issue their findings (a team's members).
+    Inspect,
+    /// Read the supervision ledger, visits and sheets of one's scope.
+    ReadLedger,
+    /// Assign items to the ledger (督办).
+    AssignItems,
 }
 
 use Permission as P;
@@ -79,6 +87,10 @@ pub const PERMISSIONS: &[(Permission, &[Role])] = &[
     (P::ManageCalendar, &[A]),
     (P::RouteCases, &[A]),
     (P::ManageJobs, &[A]),
+    (P::ManageTeams, &[A, Su]),
+    (P::Inspect, &[I]),
+    (P::ReadLedger, &[A, Su, I, U, St]),
+    (P::AssignItems, &[Su, I]),
 ];
 
 impl Role {
@@ -116,7 +128,7 @@ mod tests {
         for (p, _) in PERMISSIONS {
             assert!(seen.insert(*p), "{p:?} twice");
         }
-        assert_eq!(seen.len(), 21, "a permission was added: give it a row");
+        assert_eq!(seen.len(), 25, "a permission was added: give it a row");
     }
 
     #[test]

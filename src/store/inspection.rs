@@ -158,7 +158,13 @@ pub async fn visit(store: &Store, id: &str) -> Result<Option<Visit>> {
 }
 
 /// The latest visits of `teams` or (unsealed) of units under `scopes`, newest first.
-pub async fn visits(store: &Store, teams: &[String], scopes: &[String], city_wide: bool, limit: i64) -> Result<Vec<Visit>> {
+pub async fn visits(
+    store: &Store,
+    teams: &[String],
+    scopes: &[String],
+    city_wide: bool,
+    limit: i64,
+) -> Result<Vec<Visit>> {
     let mut binds: Vec<crate::store::Bind> = Vec::new();
     let marks = |vals: &[String], binds: &mut Vec<crate::store::Bind>| {
         let mut out = Vec::new();
@@ -297,11 +303,12 @@ pub async fn issue_sheet(
     let now = now_ms();
     let id = new_id();
     let mut tx = store.write().await?;
-    let claimed = sqlx::query("update inspection_visits set sheet_id = $2, sealed = 0 where id = $1 and sheet_id is null")
-        .bind(&visit.id)
-        .bind(&id)
-        .execute(&mut *tx)
-        .await?;
+    let claimed =
+        sqlx::query("update inspection_visits set sheet_id = $2, sealed = 0 where id = $1 and sheet_id is null")
+            .bind(&visit.id)
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
     if claimed.rows_affected() != 1 {
         return Err(StoreError::Misuse("this visit's findings were issued already"));
     }
@@ -351,15 +358,23 @@ pub async fn issue_sheet(
         };
         let item = items::open_in(&mut tx, &cal, &new, actor, role).await?;
         let (item_number, recurrence): (Option<String>, Option<String>) =
-            sqlx::query_as("select number, recurrence_of from items where id = $1").bind(&item).fetch_one(&mut *tx).await?;
+            sqlx::query_as("select number, recurrence_of from items where id = $1")
+                .bind(&item)
+                .fetch_one(&mut *tx)
+                .await?;
         problems.push(serde_json::json!({
             "problem": f.problem, "requirement": f.requirement, "category": f.category, "level": f.level,
             "item": item, "item_number": item_number, "recurrence_of": recurrence,
         }));
     }
     let body = serde_json::json!({"problems": problems, "visited_at": visit.visited_at, "place": visit.place, "mode": visit.mode});
-    sqlx::query("update feedback_sheets set body = $2 where id = $1").bind(&id).bind(body.to_string()).execute(&mut *tx).await?;
-    let change = serde_json::json!({"number": number, "visit": visit.id, "unit": visit.unit_code, "findings": findings.len()});
+    sqlx::query("update feedback_sheets set body = $2 where id = $1")
+        .bind(&id)
+        .bind(body.to_string())
+        .execute(&mut *tx)
+        .await?;
+    let change =
+        serde_json::json!({"number": number, "visit": visit.id, "unit": visit.unit_code, "findings": findings.len()});
     audit::append(&mut tx, actor, "sheet.issue", &format!("sheet:{id}"), &change).await?;
     tx.commit().await?;
     sheet(store, &id).await?.ok_or(StoreError::Missing("the sheet just issued"))
@@ -368,12 +383,13 @@ pub async fn issue_sheet(
 /// The unit signs for a sheet (签收), once; audited. Answers false if it was signed already.
 pub async fn sign_sheet(store: &Store, id: &str, actor: &Actor) -> Result<bool> {
     let mut tx = store.write().await?;
-    let done = sqlx::query("update feedback_sheets set signed_by = $2, signed_at = $3 where id = $1 and signed_by is null")
-        .bind(id)
-        .bind(&actor.name)
-        .bind(now_ms())
-        .execute(&mut *tx)
-        .await?;
+    let done =
+        sqlx::query("update feedback_sheets set signed_by = $2, signed_at = $3 where id = $1 and signed_by is null")
+            .bind(id)
+            .bind(&actor.name)
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await?;
     if done.rows_affected() != 1 {
         return Ok(false);
     }

@@ -174,10 +174,12 @@ pub async fn history(store: &Store, code: &str) -> Result<Vec<Station>> {
 
 /// The teams user `user_id` belongs to (codes).
 pub async fn of_user(store: &Store, user_id: &str) -> Result<Vec<String>> {
-    Ok(sqlx::query_scalar("select distinct team_code from inspection_team_members where user_id = $1 order by team_code")
-        .bind(user_id)
-        .fetch_all(store.pool())
-        .await?)
+    Ok(sqlx::query_scalar(
+        "select distinct team_code from inspection_team_members where user_id = $1 order by team_code",
+    )
+    .bind(user_id)
+    .fetch_all(store.pool())
+    .await?)
 }
 
 /// Rotates team `code` to `stations`: the current periods end, new ones start, and the scopes
@@ -186,8 +188,10 @@ pub async fn of_user(store: &Store, user_id: &str) -> Result<Vec<String>> {
 pub async fn rotate(store: &Store, code: &str, stations: &[OrgCode], actor: &Actor) -> Result<bool> {
     let now = now_ms();
     let mut tx = store.write().await?;
-    let exists: Option<String> =
-        sqlx::query_scalar("select code from inspection_teams where code = $1").bind(code).fetch_optional(&mut *tx).await?;
+    let exists: Option<String> = sqlx::query_scalar("select code from inspection_teams where code = $1")
+        .bind(code)
+        .fetch_optional(&mut *tx)
+        .await?;
     if exists.is_none() {
         return Ok(false);
     }

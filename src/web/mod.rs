@@ -11,6 +11,7 @@ pub mod charts;
 pub mod codes;
 pub mod dashboard;
 pub mod error;
+pub mod evidence;
 pub mod headers;
 pub mod health;
 pub mod inbox;
@@ -20,6 +21,7 @@ pub mod pages;
 pub mod rankings;
 pub mod rate;
 pub mod ratings;
+pub mod supervision;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -132,7 +134,8 @@ pub fn router(state: AppState) -> Router {
                 .merge(accountability::api())
                 .merge(dashboard::api())
                 .merge(rankings::api())
-                .merge(dashboard::reports::api()),
+                .merge(dashboard::reports::api())
+                .merge(supervision::api(&state.config)),
         )
         // Citizens' ratings, the hot path, at their full path: nesting would wrap every rating
         // request in two more layers (a rewritten URI and a nested-path extension). Merged after
@@ -160,6 +163,7 @@ pub fn router(state: AppState) -> Router {
         .merge(accountability::pages())
         .merge(dashboard::pages())
         .merge(rankings::pages())
+        .merge(supervision::page::pages(&state.config))
         .route_layer(middleware::from_fn_with_state(state.clone(), track_metrics))
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)

@@ -382,7 +382,10 @@ pub async fn open_in(
             .await?;
     }
     if let Some(closed) = &repeats {
-        sqlx::query("update items set recurrences = recurrences + 1 where id = $1").bind(closed).execute(&mut **tx).await?;
+        sqlx::query("update items set recurrences = recurrences + 1 where id = $1")
+            .bind(closed)
+            .execute(&mut **tx)
+            .await?;
     }
     let policy = crate::domain::item::step_limit;
     let timing = Timing { policy: &policy, requested_days: 0, deadline: Some(deadline) };

@@ -117,16 +117,16 @@ pub async fn save_attachment(
         files.table, files.key
     );
     sqlx::query(sqlx::AssertSqlSafe(sql))
-    .bind(&a.id)
-    .bind(&a.sha256)
-    .bind(&a.name)
-    .bind(&a.content_type)
-    .bind(a.size)
-    .bind(id)
-    .bind(&a.uploaded_by)
-    .bind(a.created_at)
-    .execute(&mut *tx)
-    .await?;
+        .bind(&a.id)
+        .bind(&a.sha256)
+        .bind(&a.name)
+        .bind(&a.content_type)
+        .bind(a.size)
+        .bind(id)
+        .bind(&a.uploaded_by)
+        .bind(a.created_at)
+        .execute(&mut *tx)
+        .await?;
     crate::store::audit::append(
         &mut tx,
         actor,
@@ -146,10 +146,7 @@ pub async fn attachments(store: &Store, files: &Files, id: &str) -> Result<Vec<A
          where {} = $1 order by created_at, id",
         files.table, files.key
     );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-    .bind(id)
-    .fetch_all(store.pool())
-    .await?;
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_all(store.pool()).await?;
     rows.iter().map(attachment_from).collect()
 }
 

@@ -8,7 +8,7 @@ pub mod view;
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -23,8 +23,8 @@ use crate::domain::ids::OrgCode;
 use crate::store::cases::register::{self, Attachment, Document};
 use crate::store::cases::{self, Case, Event, Filter, NewCase};
 use crate::store::now_ms;
-use crate::store::workflow;
 use crate::store::ratings::RatingView;
+use crate::store::workflow;
 use act::{ActionRequest, MAX_TEXT, act, facts, visible_case};
 use view::CaseView;
 
@@ -165,8 +165,11 @@ pub struct CaseDetail {
 pub(crate) async fn detail(state: &AppState, user: &CurrentUser, case: Case) -> Result<CaseDetail> {
     let timeline = cases::timeline(&state.store, &case.id).await?;
     let documents = register::documents(&state.store, &case.id).await?;
-    let pending_attachments =
-        workflow::attachments(&state.store, &cases::apply::TABLES.files(), &case.id).await?.into_iter().filter(|a| a.event_id.is_none()).collect();
+    let pending_attachments = workflow::attachments(&state.store, &cases::apply::TABLES.files(), &case.id)
+        .await?
+        .into_iter()
+        .filter(|a| a.event_id.is_none())
+        .collect();
     let rating = match &case.rating_id {
         Some(r) => {
             let reveal = user
@@ -311,27 +314,7 @@ pub(crate) async fn store_file(
     name: &str,
     bytes: &[u8],
 ) -> Result<Attachment> {
-    if bytes.is_empty() {
-        return Err(Error::field("file", "the file is empty"));
-    }
-    if bytes.len() > state.config.max_attachment_bytes {
-        return Err(Error::TooLarge);
-    }
-    let content_type = register::sniff(bytes)
-        .ok_or_else(|| Error::UnsupportedMediaType("evidence must be a JPEG or PNG photo or a PDF".into()))?;
-    let name: String = name.trim().chars().filter(|c| !c.is_control()).take(120).collect();
-    let name = if name.is_empty() { "evidence".to_owned() } else { name };
-    Ok(workflow::save_attachment(
-        &state.store,
-        &state.config.files_dir,
-        &cases::apply::TABLES.files(),
-        &case.id,
-        &name,
-        content_type,
-        bytes,
-        &user.actor(),
-    )
-    .await?)
+    crate::web::evidence::save_file(state, user, &cases::apply::TABLES.files(), &case.id, Some(name), bytes).await
 }
 
 /// Upload an evidence file (JPEG, PNG or PDF, told by content; size limited) as the request
@@ -362,14 +345,10 @@ async fn upload(
     responses((status = 200, description = "The file"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("session" = []), ("bearer" = [])))]
 async fn download(State(state): State<AppState>, user: CurrentUser, ApiPath(id): ApiPath<String>) -> Result<Response> {
-    let (a, case_id) = workflow::attachment(&state.store, &cases::apply::TABLES.files(), &id).await?.ok_or(Error::NotFound)?;
+    let (a, case_id) =
+        workflow::attachment(&state.store, &cases::apply::TABLES.files(), &id).await?.ok_or(Error::NotFound)?;
     visible_case(&state, &user, &case_id).await?;
-    let bytes = tokio::fs::read(register::path_of(&state.config.files_dir, &a.sha256))
-        .await
-        .map_err(|e| Error::Internal(format!("attachment {}: {e}", a.id)))?;
-    let disposition =
-        format!("inline; filename*=UTF-8''{}", form_urlencoded::byte_serialize(a.name.as_bytes()).collect::<String>());
-    Ok(([(header::CONTENT_TYPE, a.content_type), (header::CONTENT_DISPOSITION, disposition)], bytes).into_response())
+    crate::web::evidence::serve_file(&state, &a).await
 }
 
 /// The office that supervises a subtree's cases.

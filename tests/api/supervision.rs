@@ -1,0 +1,282 @@
+//! Inspection teams and the supervision ledger over HTTP, on both engines: a secret visit
+//! sealed from the unit, findings issued on a numbered sheet that opens items, every action of
+//! the item machine and its refusals, re-checks, recurrence and reused evidence, rotation.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::cases::{PNG, UNIT};
+use crate::helpers::{Client, TestApp, error_code};
+
+async fn visit(inspector: &Client, mode: &str) -> Value {
+    let body = json!({"unit": UNIT, "mode": mode, "place": "户籍窗口", "members": "张三、李四",
+        "checklist": [{"key": "staff_at_post", "ok": false, "note": "2号窗口无人"}, {"key": "attitude", "ok": true}],
+        "note": "上午10点到场"});
+    let r = inspector.post_json("/api/v1/visits", &body).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    r.json().await.unwrap()
+}
+
+async fn sheet(inspector: &Client, visit: &str, category: &str) -> Value {
+    let body = json!({"findings": [{"problem": "窗口人员脱岗", "requirement": "建立AB岗制度", "category": category}],
+        "responsible_leader": "王所长", "responsible_person": "李警官", "reply_days": 5});
+    let r = inspector.post_json(&format!("/api/v1/visits/{visit}/sheet"), &body).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    r.json().await.unwrap()
+}
+
+async fn act(c: &Client, item: &str, body: Value) -> reqwest::Response {
+    c.post_json(&format!("/api/v1/items/{item}/actions"), &body).await
+}
+
+async fn ok(c: &Client, item: &str, body: Value) -> Value {
+    let r = act(c, item, body.clone()).await;
+    let status = r.status();
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{body}: {v}");
+    v
+}
+
+async fn upload(c: &Client, item: &str) -> String {
+    let r = c.post_body(&format!("/api/v1/items/{item}/attachments?name=after.png"), "image/png", PNG.to_vec()).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned()
+}
+
+/// An item issued from a visit to UNIT, acknowledged and reported by the unit head.
+async fn reported_item(app: &TestApp, category: &str) -> (Value, Client, Client) {
+    let inspector = app.login("inspector01").await;
+    let v = visit(&inspector, "open").await;
+    let s = sheet(&inspector, v["id"].as_str().unwrap(), category).await;
+    let item = s["body"]["problems"][0]["item"].as_str().unwrap().to_owned();
+    let head = app.login("unithead").await;
+    ok(&head, &item, json!({"action": "acknowledge"})).await;
+    let file = upload(&head, &item).await;
+    let d = ok(&head, &item, json!({"action": "submit_final", "note": "已建立AB岗", "attachments": [file]})).await;
+    (d, inspector, head)
+}
+
+crate::on_both_engines! {
+    async fn a_secret_visit_is_sealed_from_the_unit_until_its_findings_are_issued(app) {
+        let inspector = app.login("inspector01").await;
+        let v = visit(&inspector, "secret").await;
+        let id = v["id"].as_str().unwrap();
+        assert_eq!(v["sealed"], true);
+        let photo = inspector.post_body(&format!("/api/v1/visits/{id}/attachments?name=scene.png"), "image/png", PNG.to_vec()).await;
+        assert_eq!(photo.status(), StatusCode::CREATED);
+        let photo: Value = photo.json().await.unwrap();
+
+        // The unit, and a supervisor of its district below the city, do not know it exists.
+        let head = app.login("unithead").await;
+        assert_eq!(head.get(&format!("/api/v1/visits/{id}")).await.status(), StatusCode::NOT_FOUND);
+        assert_eq!(head.get(&format!("/api/v1/visit-files/{}", photo["id"].as_str().unwrap())).await.status(), StatusCode::NOT_FOUND);
+        assert!(head.get_json("/api/v1/visits", StatusCode::OK).await.as_array().unwrap().iter().all(|x| x["id"] != id));
+        let burden = head.get_json(&format!("/api/v1/burden?unit={UNIT}"), StatusCode::OK).await;
+        assert_eq!(burden["visits"], 0, "a sealed visit is not even counted");
+        // Another team does not see it either; the city's supervisor does.
+        let other = app.login("inspector02").await;
+        assert_eq!(other.get(&format!("/api/v1/visits/{id}")).await.status(), StatusCode::NOT_FOUND);
+        let city = app.login("supervisor").await;
+        assert_eq!(city.get_json(&format!("/api/v1/visits/{id}"), StatusCode::OK).await["id"], id);
+
+        let s = sheet(&inspector, id, "脱岗").await;
+        assert!(s["number"].as_str().unwrap().contains("巡反〔"), "{s}");
+        assert_eq!(s["responsible_person"], "李警官");
+        let seen = head.get_json(&format!("/api/v1/visits/{id}"), StatusCode::OK).await;
+        assert_eq!(seen["sealed"], false, "issued: the unit sees the visit");
+        assert_eq!(head.get_json(&format!("/api/v1/burden?unit={UNIT}"), StatusCode::OK).await["sheets"], 1);
+        // One sheet per visit; the unit signs for it once.
+        let again = inspector.post_json(&format!("/api/v1/visits/{id}/sheet"), &json!({"findings": [{"problem": "x", "requirement": "y", "category": "z"}], "responsible_leader": "a", "responsible_person": "b"})).await;
+        assert_eq!(again.status(), StatusCode::CONFLICT);
+        let sid = s["id"].as_str().unwrap();
+        assert_eq!(inspector.post_json(&format!("/api/v1/sheets/{sid}/sign"), &json!({})).await.status(), StatusCode::FORBIDDEN);
+        let signed = head.post_json(&format!("/api/v1/sheets/{sid}/sign"), &json!({})).await;
+        assert_eq!(signed.status(), StatusCode::OK);
+        assert_eq!(head.post_json(&format!("/api/v1/sheets/{sid}/sign"), &json!({})).await.status(), StatusCode::CONFLICT);
+
+        let item = s["body"]["problems"][0]["item"].as_str().unwrap();
+        let d = head.get_json(&format!("/api/v1/items/{item}"), StatusCode::OK).await;
+        assert_eq!(d["item"]["source"], "secret_visit");
+        assert_eq!(d["item"]["state"], "assigned");
+        assert!(d["item"]["number"].as_str().unwrap().contains("督办〔"), "{d}");
+        assert_eq!(d["documents"][0]["kind"], "item_assignment");
+        assert_eq!(d["actions"], json!(["acknowledge"]));
+    }
+
+    async fn visits_and_items_stay_within_the_teams_stations_and_the_roles(app) {
+        let inspector = app.login("inspector02").await; // stationed in another district
+        let r = inspector.post_json("/api/v1/visits", &json!({"unit": UNIT, "mode": "open", "place": "大厅"})).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "outside the team's stations");
+        let r = inspector.post_json("/api/v1/visits", &json!({"unit": "", "mode": "loud", "place": ""})).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let body: Value = r.json().await.unwrap();
+        let fields: Vec<&str> = body["error"]["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
+        assert_eq!(fields, ["mode", "place", "unit"]);
+        let head = app.login("unithead").await;
+        assert_eq!(head.post_json("/api/v1/visits", &json!({"unit": UNIT, "mode": "open", "place": "大厅"})).await.status(), StatusCode::FORBIDDEN, "unit heads do not inspect");
+
+        let (d, _, _) = reported_item(&app, "脱岗").await;
+        let item = d["item"]["id"].as_str().unwrap();
+        assert_eq!(inspector.get(&format!("/api/v1/items/{item}")).await.status(), StatusCode::FORBIDDEN, "another district's item");
+        let close = json!({"action": "close", "outcome": "implemented", "note": "核实已整改"});
+        assert_eq!(act(&inspector, item, close.clone()).await.status(), StatusCode::FORBIDDEN);
+        assert_eq!(act(&head, item, close).await.status(), StatusCode::FORBIDDEN, "the unit does not close its own item");
+        // Assigning an item outside one's scope is refused by field.
+        let r = inspector.post_json("/api/v1/items", &json!({"title": "t", "requirements": "r", "source": "media", "category": "c",
+            "unit": UNIT, "responsible_leader": "a", "responsible_person": "b"})).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text().await.unwrap().contains("outside your scope"));
+        let enterprise = app.login("enterprise").await;
+        assert_eq!(enterprise.get("/api/v1/items").await.status(), StatusCode::FORBIDDEN);
+    }
+
+    async fn an_item_closes_only_on_evidence_by_a_verifier_who_did_not_report_it(app) {
+        let inspector = app.login("inspector01").await;
+        let v = visit(&inspector, "open").await;
+        let s = sheet(&inspector, v["id"].as_str().unwrap(), "脱岗").await;
+        let item = s["body"]["problems"][0]["item"].as_str().unwrap().to_owned();
+        let item = item.as_str();
+        let head = app.login("unithead").await;
+        let d = ok(&head, item, json!({"action": "acknowledge", "version": 1})).await;
+        assert_eq!(d["item"]["state"], "in_progress");
+        // A stale version is a conflict.
+        assert_eq!(act(&head, item, json!({"action": "report_progress", "percent": 40, "note": "n", "version": 1})).await.status(), StatusCode::CONFLICT);
+        let d = ok(&head, item, json!({"action": "report_progress", "percent": 40, "note": "已排班"})).await;
+        assert_eq!(d["item"]["progress"], 40);
+        let r = act(&head, item, json!({"action": "report_progress", "percent": 140, "note": "n"})).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        // A final report without evidence is refused, by field.
+        let r = act(&head, item, json!({"action": "submit_final", "note": "已整改"})).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text().await.unwrap().contains("attachments"));
+        let file = upload(&head, item).await;
+        let d = ok(&head, item, json!({"action": "submit_final", "note": "已建立AB岗", "attachments": [file]})).await;
+        assert_eq!(d["item"]["state"], "reported");
+        assert_eq!(d["item"]["reported_by"], "unithead");
+        assert_eq!(d["item"]["reported_on_time"], true);
+
+        // Returned for re-work, reported again, then closed by the inspector.
+        let d = ok(&inspector, item, json!({"action": "return", "days": 3, "note": "缺少整改后照片"})).await;
+        assert_eq!(d["item"]["state"], "in_progress");
+        assert_eq!(d["item"]["step"], "rework");
+        let file = upload(&head, item).await;
+        ok(&head, item, json!({"action": "submit_final", "note": "补充照片", "attachments": [file]})).await;
+        let r = act(&inspector, item, json!({"action": "close", "note": "n"})).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "an outcome is named");
+        let d = ok(&inspector, item, json!({"action": "close", "outcome": "implemented", "note": "现场核实已整改"})).await;
+        assert_eq!(d["item"]["state"], "closed");
+        assert_eq!(d["item"]["outcome"], "implemented");
+        let kinds: Vec<&str> = d["documents"].as_array().unwrap().iter().map(|x| x["kind"].as_str().unwrap()).collect();
+        assert_eq!(kinds, ["item_assignment", "item_closing"]);
+        assert!(d["documents"][1]["number"].as_str().unwrap().contains("销号〔"));
+        // Two re-checks, a month and a quarter on.
+        let rechecks = d["rechecks"].as_array().unwrap();
+        assert_eq!(rechecks.len(), 2);
+        let closed = d["item"]["closed_at"].as_i64().unwrap();
+        assert_eq!(rechecks[0]["due_at"].as_i64().unwrap() - closed, 30 * 86_400_000);
+        assert_eq!(rechecks[1]["due_at"].as_i64().unwrap() - closed, 90 * 86_400_000);
+        // A passed re-check keeps it closed; a failed one reopens it for re-work.
+        let d = ok(&inspector, item, json!({"action": "recheck", "passed": true, "note": "回头看：在岗"})).await;
+        assert_eq!(d["item"]["state"], "closed");
+        assert_eq!(d["rechecks"][0]["passed"], true);
+        let d = ok(&inspector, item, json!({"action": "recheck", "passed": false, "days": 5, "note": "回头看：又脱岗"})).await;
+        assert_eq!(d["item"]["state"], "in_progress");
+        assert_eq!(d["item"]["reopened"], 1);
+        assert_eq!(d["rechecks"].as_array().unwrap().len(), 2, "the pending re-check went with the reopening");
+    }
+
+    async fn whoever_reported_may_not_close_and_extensions_come_before_the_deadline(app) {
+        let sup = app.login("supervisor").await;
+        let new = json!({"title": "办事指南未公示", "requirements": "三日内公示", "source": "leader_instruction", "level": "key",
+            "category": "公示", "unit": UNIT, "assisting": ["XN-CD"], "responsible_leader": "王所长", "responsible_person": "李警官", "days": 3});
+        let r = sup.post_json("/api/v1/items", &new).await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let d: Value = r.json().await.unwrap();
+        assert_eq!(d["item"]["level"], "key");
+        assert_eq!(d["item"]["assisting"][0][0], "XN-CD");
+        let item = d["item"]["id"].as_str().unwrap().to_owned();
+        let item = item.as_str();
+        let staff = app.login("staff").await;
+        ok(&staff, item, json!({"action": "acknowledge"})).await;
+        // An extension asked before the deadline, decided by the supervisor: the deadline moves.
+        let before = sup.get_json(&format!("/api/v1/items/{item}"), StatusCode::OK).await["item"]["deadline_at"].as_i64().unwrap();
+        ok(&staff, item, json!({"action": "request_extension", "days": 2, "note": "需采购展板"})).await;
+        assert_eq!(act(&staff, item, json!({"action": "request_extension", "days": 2, "note": "again"})).await.status(), StatusCode::CONFLICT, "one at a time");
+        let d = ok(&sup, item, json!({"action": "decide_extension", "approve": true})).await;
+        assert!(d["item"]["deadline_at"].as_i64().unwrap() > before, "{d}");
+        assert_eq!(d["item"]["extension_days"], Value::Null);
+        // After the deadline, no extension.
+        sqlx::query("update items set deadline_at = 1 where id = $1").bind(item).execute(app.store.pool()).await.unwrap();
+        let r = act(&staff, item, json!({"action": "request_extension", "days": 2, "note": "late"})).await;
+        assert_eq!(r.status(), StatusCode::CONFLICT);
+        assert!(r.text().await.unwrap().contains("deadline has passed"));
+        let overdue = sup.get_json(&format!("/api/v1/items/{item}"), StatusCode::OK).await;
+        assert_eq!(overdue["item"]["colour"], "red", "overdue is red");
+        // The supervisor reports in the unit's place? No: the unit reports; a supervisor who
+        // reported could not close. Here staff reports and the supervisor closes.
+        let file = upload(&staff, item).await;
+        ok(&staff, item, json!({"action": "submit_final", "note": "已公示", "attachments": [file]})).await;
+        let d = sup.get_json(&format!("/api/v1/items/{item}"), StatusCode::OK).await;
+        assert_eq!(d["item"]["reported_on_time"], false, "reported after the deadline");
+        assert!(d["actions"].as_array().unwrap().contains(&json!("close")));
+        ok(&sup, item, json!({"action": "close", "outcome": "partly_implemented", "note": "基本落实"})).await;
+        assert_eq!(error_code(act(&staff, item, json!({"action": "reopen", "days": 3, "note": "x"})).await).await, "forbidden");
+        let d = ok(&sup, item, json!({"action": "reopen", "days": 3, "note": "群众再次反映"})).await;
+        assert_eq!(d["item"]["state"], "in_progress");
+    }
+
+    async fn a_new_finding_for_a_closed_problem_is_a_recurrence_and_reused_evidence_is_flagged(app) {
+        let (d, inspector, head) = reported_item(&app, "脱岗").await;
+        let first = d["item"]["id"].as_str().unwrap().to_owned();
+        ok(&inspector, &first, json!({"action": "close", "outcome": "implemented", "note": "已整改"})).await;
+        // The same unit, the same category: linked to the closed item and flagged.
+        let v = visit(&inspector, "secret").await;
+        let s = sheet(&inspector, v["id"].as_str().unwrap(), "脱岗").await;
+        assert_eq!(s["body"]["problems"][0]["recurrence_of"], first.as_str());
+        let second = s["body"]["problems"][0]["item"].as_str().unwrap().to_owned();
+        let d = head.get_json(&format!("/api/v1/items/{second}"), StatusCode::OK).await;
+        assert_eq!(d["item"]["recurrence_of"], first.as_str());
+        assert!(d["repeats"][0].as_str().unwrap().contains("督办〔"));
+        let d = head.get_json(&format!("/api/v1/items/{first}"), StatusCode::OK).await;
+        assert_eq!(d["item"]["recurrences"], 1);
+        let listed = head.get_json("/api/v1/items?recurring=true", StatusCode::OK).await;
+        assert_eq!(listed["total"], 2);
+        // Another category is not a recurrence.
+        let v = visit(&inspector, "open").await;
+        let s = sheet(&inspector, v["id"].as_str().unwrap(), "公示").await;
+        assert_eq!(s["body"]["problems"][0]["recurrence_of"], Value::Null);
+
+        // The same photo closing the second item as closed the first: both flagged.
+        ok(&head, &second, json!({"action": "acknowledge"})).await;
+        let file = upload(&head, &second).await;
+        ok(&head, &second, json!({"action": "submit_final", "note": "同上", "attachments": [file]})).await;
+        let d = ok(&inspector, &second, json!({"action": "close", "outcome": "implemented", "note": "已整改"})).await;
+        assert_eq!(d["item"]["evidence_reused"], true);
+        assert_eq!(head.get_json(&format!("/api/v1/items/{first}"), StatusCode::OK).await["item"]["evidence_reused"], true);
+    }
+
+    async fn rotating_a_team_keeps_its_history_and_moves_its_members_scope(app) {
+        let sup = app.login("supervisor").await;
+        let before = sup.get_json("/api/v1/teams/XCZ02/history", StatusCode::OK).await;
+        assert_eq!(before.as_array().unwrap().len(), 1);
+        let r = sup.http.put(app.url("/api/v1/teams/XCZ02/stations")).header("x-csrf-token", sup.csrf.clone().unwrap_or_default())
+            .json(&json!({"stations": ["XN-CD"]})).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let team: Value = r.json().await.unwrap();
+        assert_eq!(team["stations"][0]["org_code"], "XN-CD");
+        let history = sup.get_json("/api/v1/teams/XCZ02/history", StatusCode::OK).await;
+        assert_eq!(history.as_array().unwrap().len(), 2);
+        assert!(history[1]["ended_at"].is_i64(), "the old station ended: {history}");
+        // Inspector 02 now works in 城东区.
+        let inspector = app.login("inspector02").await;
+        let r = inspector.post_json("/api/v1/visits", &json!({"unit": UNIT, "mode": "open", "place": "大厅"})).await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let head = app.login("unithead").await;
+        let r = head.http.put(app.url("/api/v1/teams/XCZ02/stations")).header("x-csrf-token", head.csrf.clone().unwrap_or_default())
+            .json(&json!({"stations": ["XN-CD"]})).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        let r = sup.http.put(app.url("/api/v1/teams/NOPE/stations")).header("x-csrf-token", sup.csrf.clone().unwrap_or_default())
+            .json(&json!({"stations": ["XN-CD"]})).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    }
+}
