@@ -42,6 +42,8 @@ pub struct Nav {
     pub is_admin: bool,
     /// Whether to show the ratings link (everyone but enterprises).
     pub sees_ratings: bool,
+    /// Whether to show the supervision link (inspection and the ledger).
+    pub sees_ledger: bool,
     /// The CSRF token for the logout and language forms.
     pub csrf: String,
     /// The current path, for "come back here" links.
@@ -59,6 +61,7 @@ impl Nav {
                 role_key: format!("role.{}", u.user.role.as_str()),
                 is_admin: u.user.role.may(crate::domain::permission::Permission::ManageUsers),
                 sees_ratings: u.user.role.may(crate::domain::permission::Permission::ReadRatings),
+                sees_ledger: u.user.role.may(crate::domain::permission::Permission::ReadLedger),
                 csrf: u.csrf().to_owned(),
                 here: here.to_owned(),
             },

@@ -578,3 +578,32 @@ pub(crate) async fn users_told(conn: &mut sqlx::AnyConnection, role: Role, unit:
     .fetch_all(conn)
     .await?)
 }
+
+/// Re-checks not yet done that fall due by `until`, of closed items whose lead unit lies within
+/// `scopes`: item id, title and due time, soonest first.
+pub async fn rechecks_due(
+    store: &Store,
+    scopes: &[OrgCode],
+    until: i64,
+    limit: i64,
+) -> Result<Vec<(String, String, i64)>> {
+    let mut binds = vec![Bind::Int(until)];
+    let mut marks = Vec::new();
+    for s in scopes {
+        binds.push(Bind::Text(s.as_str().to_owned()));
+        marks.push(format!("${}", binds.len()));
+    }
+    if marks.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "select i.id, i.title, r.due_at from item_rechecks r join items i on i.id = r.item_id
+         where r.done_at is null and r.due_at <= $1 and i.state = 'closed'
+           and i.unit_code in (select descendant from org_closure where ancestor in ({}))
+         order by r.due_at, i.id limit {}",
+        marks.join(", "),
+        limit.clamp(1, 200)
+    );
+    let rows = bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), binds).fetch_all(store.pool()).await?;
+    rows.iter().map(|r| Ok((r.try_get("id")?, r.try_get("title")?, r.try_get("due_at")?))).collect()
+}

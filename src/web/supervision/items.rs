@@ -14,6 +14,7 @@ use crate::domain::item::ladder::{Rule, Standing, planned_linear};
 use crate::domain::item::{Action, Facts, Level, Outcome, Refusal, Source, State as ItemState, transition};
 use crate::domain::permission::Permission;
 use crate::domain::role::Role;
+use crate::i18n::Tr;
 use crate::store::items::apply::{self, ApplyError, Details};
 use crate::store::items::{self, Item, NewItem};
 use crate::store::now_ms;
@@ -300,20 +301,20 @@ pub struct ItemAction {
 
 impl ItemAction {
     /// Parses the request into the domain's action and its details; every bad field is listed.
-    pub fn parse(&self) -> std::result::Result<(Action, Details), Vec<FieldError>> {
+    pub fn parse(&self, tr: Tr) -> std::result::Result<(Action, Details), Vec<FieldError>> {
         let mut errors = Vec::new();
         let note = self.note.as_deref().map(str::trim).unwrap_or_default().to_owned();
         let name = self.action.trim();
         if note.chars().count() > MAX_TEXT {
-            errors.push(FieldError::new("note", format!("at most {MAX_TEXT} characters")));
+            errors.push(FieldError::new("note", format!("{} ({MAX_TEXT})", tr.t("ledger.err.too_long"))));
         }
         if note.is_empty() && !matches!(name, "acknowledge" | "decide_extension") {
-            errors.push(FieldError::new("note", "say what was done or why"));
+            errors.push(FieldError::new("note", tr.t("ledger.err.note")));
         }
         let days = |errors: &mut Vec<FieldError>| match self.days {
             Some(d) if (1..=crate::domain::item::MAX_DAYS).contains(&d) => d,
             _ => {
-                errors.push(FieldError::new("days", "working days from 1 to 120"));
+                errors.push(FieldError::new("days", tr.t("ledger.err.days")));
                 1
             }
         };
@@ -324,7 +325,7 @@ impl ItemAction {
             "report_progress" => match self.percent {
                 Some(p) if p <= 100 => Action::ReportProgress { percent: p },
                 _ => {
-                    errors.push(FieldError::new("percent", "a percentage from 0 to 100"));
+                    errors.push(FieldError::new("percent", tr.t("ledger.err.percent")));
                     Action::ReportProgress { percent: 0 }
                 }
             },
@@ -332,13 +333,13 @@ impl ItemAction {
             "decide_extension" => match self.approve {
                 Some(approve) => Action::DecideExtension { approve },
                 None => {
-                    errors.push(FieldError::new("approve", "say whether the extension is granted"));
+                    errors.push(FieldError::new("approve", tr.t("ledger.err.approve")));
                     Action::DecideExtension { approve: false }
                 }
             },
             "submit_final" => {
                 if evidence == 0 {
-                    errors.push(FieldError::new("attachments", "attach the evidence of the fix (before and after)"));
+                    errors.push(FieldError::new("attachments", tr.t("ledger.err.evidence")));
                 }
                 Action::SubmitFinal { evidence }
             }
@@ -347,7 +348,8 @@ impl ItemAction {
                 Some(outcome) => Action::Close { outcome },
                 None => {
                     let all: Vec<&str> = Outcome::ALL.iter().map(|o| o.as_str()).collect();
-                    errors.push(FieldError::new("outcome", format!("one of {}", all.join(", "))));
+                    errors
+                        .push(FieldError::new("outcome", format!("{} {}", tr.t("ledger.err.one_of"), all.join(", "))));
                     Action::Close { outcome: Outcome::Implemented }
                 }
             },
@@ -355,24 +357,46 @@ impl ItemAction {
                 Some(true) => Action::Recheck { passed: true, days: 1 },
                 Some(false) => Action::Recheck { passed: false, days: days(&mut errors) },
                 None => {
-                    errors.push(FieldError::new("passed", "say whether the fix held"));
+                    errors.push(FieldError::new("passed", tr.t("ledger.err.passed")));
                     Action::Recheck { passed: true, days: 1 }
                 }
             },
             "reopen" => Action::Reopen { days: days(&mut errors) },
             _ => {
-                return Err(vec![FieldError::new("action", format!("unknown action; one of {}", ACTIONS.join(", ")))]);
+                return Err(vec![FieldError::new(
+                    "action",
+                    format!("{} {}", tr.t("ledger.err.one_of"), ACTIONS.join(", ")),
+                )]);
             }
         };
         if errors.is_empty() { Ok((action, Details { note, attachments })) } else { Err(errors) }
     }
 }
 
+/// The API answers in English (as every API message does); pages pass their own language.
+pub const API: Tr = Tr { locale: crate::i18n::Locale::En };
+
+/// A refusal of the machine as an HTTP error, its message in `tr`'s language.
+pub fn refused(r: Refusal, tr: Tr) -> Error {
+    let key = match r {
+        Refusal::WrongRole => return Error::Forbidden,
+        Refusal::WrongState { .. } => "ledger.refusal.state",
+        Refusal::DeadlinePassed => "ledger.refusal.deadline_passed",
+        Refusal::ExtensionPending => "ledger.refusal.extension_pending",
+        Refusal::NoExtensionPending => "ledger.refusal.no_extension",
+        Refusal::EvidenceRequired => return Error::field("attachments", tr.t("ledger.err.evidence")),
+        Refusal::VerifierIsDoer => return Error::field("actor", tr.t("ledger.refusal.doer")),
+        Refusal::DaysOutOfRange => return Error::field("days", tr.t("ledger.err.days")),
+        Refusal::ProgressOutOfRange => return Error::field("percent", tr.t("ledger.err.percent")),
+    };
+    Error::Conflict(tr.t(key).to_owned())
+}
+
 /// Applies one action for `user`; returns the item after it.
-pub async fn act(state: &AppState, user: &CurrentUser, id: &str, req: &ItemAction) -> Result<Item> {
+pub async fn act(state: &AppState, user: &CurrentUser, id: &str, req: &ItemAction, tr: Tr) -> Result<Item> {
     let item = visible_item(state, user, id).await?;
     let role = user.user.role;
-    let (action, details) = req.parse().map_err(Error::Validation)?;
+    let (action, details) = req.parse(tr).map_err(Error::Validation)?;
     if !action.owners().contains(&role) {
         return Err(Error::Forbidden);
     }
@@ -385,14 +409,7 @@ pub async fn act(state: &AppState, user: &CurrentUser, id: &str, req: &ItemActio
         )));
     }
     let evidence = apply::final_evidence(&state.store, &item.id).await?;
-    let t = transition(&facts_of(&item, &user.actor().name, evidence), action, role).map_err(|r| match r {
-        Refusal::WrongRole => Error::Forbidden,
-        Refusal::EvidenceRequired => Error::field("attachments", r.to_string()),
-        Refusal::VerifierIsDoer => Error::field("actor", r.to_string()),
-        Refusal::DaysOutOfRange => Error::field("days", r.to_string()),
-        Refusal::ProgressOutOfRange => Error::field("percent", r.to_string()),
-        other => Error::Conflict(other.to_string()),
-    })?;
+    let t = transition(&facts_of(&item, &user.actor().name, evidence), action, role).map_err(|r| refused(r, tr))?;
     apply::apply(&state.store, &state.calendar, &item, t, &details, &user.actor(), role).await.map_err(|e| match e {
         stale @ ApplyError::Stale(_) => Error::Conflict(stale.to_string()),
         ApplyError::Invalid(fields) => Error::Validation(fields),
@@ -439,7 +456,7 @@ pub struct ItemPage {
 pub const PER_PAGE: i64 = 50;
 
 /// The items `p` selects for `user`.
-pub async fn list_for(state: &AppState, user: &CurrentUser, p: &ItemParams) -> Result<ItemPage> {
+pub async fn list_for(state: &AppState, user: &CurrentUser, p: &ItemParams, tr: Tr) -> Result<ItemPage> {
     user.may(Permission::ReadLedger)?;
     let mut errors = Vec::new();
     let text = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
@@ -447,18 +464,21 @@ pub async fn list_for(state: &AppState, user: &CurrentUser, p: &ItemParams) -> R
     if let Some(s) = text(&p.state) {
         f.state = ItemState::parse(&s);
         if f.state.is_none() {
-            errors.push(FieldError::new("state", "one of assigned, in_progress, reported, closed"));
+            errors.push(FieldError::new(
+                "state",
+                format!("{} assigned, in_progress, reported, closed", tr.t("ledger.err.one_of")),
+            ));
         }
     }
     if let Some(s) = text(&p.source) {
         f.source = Source::parse(&s);
         if f.source.is_none() {
-            errors.push(FieldError::new("source", "not a ledger source"));
+            errors.push(FieldError::new("source", tr.t("ledger.err.source")));
         }
     }
     if let Some(c) = text(&p.colour) {
         if !matches!(c.as_str(), "green" | "blue" | "yellow" | "red") {
-            errors.push(FieldError::new("colour", "one of green, blue, yellow, red"));
+            errors.push(FieldError::new("colour", format!("{} green, blue, yellow, red", tr.t("ledger.err.one_of"))));
         }
         f.colour = Some(c);
     }
@@ -467,7 +487,7 @@ pub async fn list_for(state: &AppState, user: &CurrentUser, p: &ItemParams) -> R
     f.q = text(&p.q).map(|q| q.chars().take(100).collect());
     let page = p.page.unwrap_or(1);
     if !(1..=10_000).contains(&page) {
-        errors.push(FieldError::new("page", "a page from 1"));
+        errors.push(FieldError::new("page", tr.t("ledger.err.page")));
     }
     if !errors.is_empty() {
         return Err(Error::Validation(errors));
@@ -490,7 +510,7 @@ pub(super) async fn list_items(
     user: CurrentUser,
     ApiQuery(p): ApiQuery<ItemParams>,
 ) -> Result<axum::Json<ItemPage>> {
-    Ok(axum::Json(list_for(&state, &user, &p).await?))
+    Ok(axum::Json(list_for(&state, &user, &p, API).await?))
 }
 
 /// An item to assign.
@@ -523,40 +543,41 @@ pub struct ItemRequest {
     pub parent_id: Option<String>,
 }
 
-fn required(errors: &mut Vec<FieldError>, field: &str, v: &str, max: usize) -> String {
+/// A required text of at most `max` characters, trimmed; an error names `field` otherwise.
+pub(crate) fn required(errors: &mut Vec<FieldError>, tr: Tr, field: &str, v: &str, max: usize) -> String {
     let v = v.trim();
     if v.is_empty() {
-        errors.push(FieldError::new(field, "required"));
+        errors.push(FieldError::new(field, tr.t("ledger.err.required")));
     } else if v.chars().count() > max {
-        errors.push(FieldError::new(field, format!("at most {max} characters")));
+        errors.push(FieldError::new(field, format!("{} ({max})", tr.t("ledger.err.too_long"))));
     }
     v.to_owned()
 }
 
 /// Checks an item request against the caller's scope; every bad field is listed.
-pub async fn checked_item(state: &AppState, user: &CurrentUser, r: &ItemRequest) -> Result<NewItem> {
+pub async fn checked_item(state: &AppState, user: &CurrentUser, r: &ItemRequest, tr: Tr) -> Result<NewItem> {
     let mut errors = Vec::new();
-    let title = required(&mut errors, "title", &r.title, 200);
-    let requirements = required(&mut errors, "requirements", &r.requirements, MAX_TEXT);
-    let category = required(&mut errors, "category", &r.category, 60);
-    let leader = required(&mut errors, "responsible_leader", &r.responsible_leader, 60);
-    let person = required(&mut errors, "responsible_person", &r.responsible_person, 60);
+    let title = required(&mut errors, tr, "title", &r.title, 200);
+    let requirements = required(&mut errors, tr, "requirements", &r.requirements, MAX_TEXT);
+    let category = required(&mut errors, tr, "category", &r.category, 60);
+    let leader = required(&mut errors, tr, "responsible_leader", &r.responsible_leader, 60);
+    let person = required(&mut errors, tr, "responsible_person", &r.responsible_person, 60);
     let source = Source::parse(r.source.trim());
     if source.is_none() {
         let all: Vec<&str> = Source::ALL.iter().map(|s| s.as_str()).collect();
-        errors.push(FieldError::new("source", format!("one of {}", all.join(", "))));
+        errors.push(FieldError::new("source", format!("{} {}", tr.t("ledger.err.one_of"), all.join(", "))));
     }
     let level = match r.level.as_deref().map(str::trim).filter(|l| !l.is_empty()) {
         None => Some(Level::General),
         Some(l) => Level::parse(l),
     };
     if level.is_none() {
-        errors.push(FieldError::new("level", "one of general, key, listed"));
+        errors.push(FieldError::new("level", tr.t("ledger.err.level")));
     }
     if let Some(d) = r.days
         && !(1..=crate::domain::item::MAX_DAYS).contains(&d)
     {
-        errors.push(FieldError::new("days", "working days from 1 to 120"));
+        errors.push(FieldError::new("days", tr.t("ledger.err.days")));
     }
     let mut units = Vec::new();
     for (field, code) in
@@ -564,9 +585,9 @@ pub async fn checked_item(state: &AppState, user: &CurrentUser, r: &ItemRequest)
     {
         match OrgCode::parse(code.trim()) {
             Ok(c) => match crate::store::org::get(&state.store, &c).await? {
-                None => errors.push(FieldError::new(field, format!("no unit {code:?}"))),
+                None => errors.push(FieldError::new(field, format!("{}: {code}", tr.t("ledger.err.no_unit")))),
                 Some(_) if !crate::store::org::within(&state.store, &c, &user.user.scopes).await? => {
-                    errors.push(FieldError::new(field, format!("{code} is outside your scope")));
+                    errors.push(FieldError::new(field, format!("{code}: {}", tr.t("ledger.err.outside"))));
                 }
                 Some(_) => units.push(c.as_str().to_owned()),
             },
@@ -579,13 +600,13 @@ pub async fn checked_item(state: &AppState, user: &CurrentUser, r: &ItemRequest)
             Err(_) => None,
         };
         if found.is_none() {
-            errors.push(FieldError::new("case_id", "no such case"));
+            errors.push(FieldError::new("case_id", tr.t("ledger.err.no_case")));
         }
     }
     if let Some(parent) = r.parent_id.as_deref().filter(|c| !c.is_empty())
         && items::get(&state.store, parent).await?.is_none()
     {
-        errors.push(FieldError::new("parent_id", "no such item"));
+        errors.push(FieldError::new("parent_id", tr.t("ledger.err.no_item")));
     }
     let (Some(source), Some(level), true) = (source, level, errors.is_empty()) else {
         return Err(Error::Validation(errors));
@@ -621,7 +642,7 @@ pub(super) async fn create_item(
     ApiJson(r): ApiJson<ItemRequest>,
 ) -> Result<Response> {
     user.may(Permission::AssignItems)?;
-    let new = checked_item(&state, &user, &r).await?;
+    let new = checked_item(&state, &user, &r, API).await?;
     let item = items::open(&state.store, &state.calendar, &new, &user.actor(), user.user.role).await?;
     Ok((StatusCode::CREATED, axum::Json(detail(&state, &user, item).await?)).into_response())
 }
@@ -653,7 +674,7 @@ pub(super) async fn act_on_item(
     ApiPath(id): ApiPath<String>,
     ApiJson(r): ApiJson<ItemAction>,
 ) -> Result<axum::Json<ItemDetail>> {
-    let item = act(&state, &user, &id, &r).await?;
+    let item = act(&state, &user, &id, &r, API).await?;
     Ok(axum::Json(detail(&state, &user, item).await?))
 }
 

@@ -19,6 +19,7 @@ use crate::domain::inspection::{DEFAULT_CHECKLIST, Mode, Onlooker, visible};
 use crate::domain::item::Level;
 use crate::domain::permission::Permission;
 use crate::domain::role::Role;
+use crate::i18n::Tr;
 use crate::store::inspection::{self, Check, Finding, NewVisit, Sheet, VISIT_FILES, Visit};
 use crate::store::teams::{self, Station, Team};
 use crate::store::workflow::{self, Attachment};
@@ -112,12 +113,12 @@ async fn rotate_team(
     let mut errors = Vec::new();
     let mut stations = Vec::new();
     if body.stations.is_empty() || body.stations.len() > 20 {
-        errors.push(FieldError::new("stations", "from 1 to 20 subtrees"));
+        errors.push(FieldError::new("stations", items::API.t("ledger.err.stations")));
     }
     for s in &body.stations {
         match OrgCode::parse(s.trim()) {
             Ok(c) if crate::store::org::get(&state.store, &c).await?.is_some() => stations.push(c),
-            Ok(_) => errors.push(FieldError::new("stations", format!("no node {s:?}"))),
+            Ok(_) => errors.push(FieldError::new("stations", format!("{}: {s}", items::API.t("ledger.err.no_unit")))),
             Err(e) => errors.push(FieldError::new("stations", e.0)),
         }
     }
@@ -170,37 +171,37 @@ pub struct VisitRequest {
 }
 
 /// Checks a visit request for `user` (an inspector of a team, within its stations).
-pub(crate) async fn checked_visit(state: &AppState, user: &CurrentUser, r: &VisitRequest) -> Result<NewVisit> {
+pub(crate) async fn checked_visit(state: &AppState, user: &CurrentUser, r: &VisitRequest, tr: Tr) -> Result<NewVisit> {
     user.may(Permission::Inspect)?;
     let team = my_teams(state, user).await?.into_iter().next().ok_or(Error::Forbidden)?;
     let mut errors = Vec::new();
     let mode = Mode::parse(r.mode.trim());
     if mode.is_none() {
-        errors.push(FieldError::new("mode", "open or secret"));
+        errors.push(FieldError::new("mode", tr.t("ledger.err.mode")));
     }
     let place = r.place.trim().to_owned();
     if place.is_empty() || place.chars().count() > 200 {
-        errors.push(FieldError::new("place", "where the visit was, up to 200 characters"));
+        errors.push(FieldError::new("place", tr.t("ledger.err.place")));
     }
     let note = r.note.as_deref().unwrap_or_default().trim().to_owned();
     if note.chars().count() > items::MAX_TEXT {
-        errors.push(FieldError::new("note", format!("at most {} characters", items::MAX_TEXT)));
+        errors.push(FieldError::new("note", format!("{} ({})", tr.t("ledger.err.too_long"), items::MAX_TEXT)));
     }
     let now = crate::store::now_ms();
     let visited_at = r.visited_at.unwrap_or(now);
     if visited_at > now + 60_000 || visited_at < now - 366 * 86_400_000 {
-        errors.push(FieldError::new("visited_at", "a time in the past year, not in the future"));
+        errors.push(FieldError::new("visited_at", tr.t("ledger.err.visited_at")));
     }
     let checklist = r.checklist.clone().unwrap_or_default();
     for c in &checklist {
         if !DEFAULT_CHECKLIST.iter().any(|(k, _)| *k == c.key) {
-            errors.push(FieldError::new("checklist", format!("unknown check {:?}", c.key)));
+            errors.push(FieldError::new("checklist", format!("{}: {}", tr.t("ledger.err.check"), c.key)));
         }
     }
     let unit = match OrgCode::parse(r.unit.trim()) {
         Ok(c) if crate::store::org::get(&state.store, &c).await?.is_some() => Some(c),
         Ok(_) => {
-            errors.push(FieldError::new("unit", format!("no unit {:?}", r.unit.trim())));
+            errors.push(FieldError::new("unit", format!("{}: {}", tr.t("ledger.err.no_unit"), r.unit.trim())));
             None
         }
         Err(e) => {
@@ -242,7 +243,7 @@ async fn record_visit(
     user: CurrentUser,
     ApiJson(r): ApiJson<VisitRequest>,
 ) -> Result<Response> {
-    let new = checked_visit(&state, &user, &r).await?;
+    let new = checked_visit(&state, &user, &r, items::API).await?;
     let v = inspection::record(&state.store, &new, &user.actor()).await?;
     Ok((StatusCode::CREATED, axum::Json(v)).into_response())
 }
@@ -351,24 +352,16 @@ pub struct SheetRequest {
 }
 
 /// Checks a sheet request; every bad field is listed, by row (`findings[0].problem`).
-pub(crate) fn checked_sheet(r: &SheetRequest, mode: Mode) -> Result<(Vec<Finding>, inspection::Naming)> {
+pub(crate) fn checked_sheet(r: &SheetRequest, mode: Mode, tr: Tr) -> Result<(Vec<Finding>, inspection::Naming)> {
     let mut errors = Vec::new();
-    let mut text = |field: String, v: &str, max: usize| {
-        let v = v.trim();
-        if v.is_empty() {
-            errors.push(FieldError::new(&field, "required"));
-        } else if v.chars().count() > max {
-            errors.push(FieldError::new(&field, format!("at most {max} characters")));
-        }
-        v.to_owned()
-    };
-    let leader = text("responsible_leader".into(), &r.responsible_leader, 60);
-    let person = text("responsible_person".into(), &r.responsible_person, 60);
+    let leader = items::required(&mut errors, tr, "responsible_leader", &r.responsible_leader, 60);
+    let person = items::required(&mut errors, tr, "responsible_person", &r.responsible_person, 60);
     let mut findings = Vec::new();
     for (i, f) in r.findings.iter().enumerate() {
-        let problem = text(format!("findings[{i}].problem"), &f.problem, 200);
-        let requirement = text(format!("findings[{i}].requirement"), &f.requirement, items::MAX_TEXT);
-        let category = text(format!("findings[{i}].category"), &f.category, 60);
+        let problem = items::required(&mut errors, tr, &format!("findings[{i}].problem"), &f.problem, 200);
+        let requirement =
+            items::required(&mut errors, tr, &format!("findings[{i}].requirement"), &f.requirement, items::MAX_TEXT);
+        let category = items::required(&mut errors, tr, &format!("findings[{i}].category"), &f.category, 60);
         findings.push((i, problem, requirement, category, f.level.clone(), f.days));
     }
     let mut out = Vec::new();
@@ -376,25 +369,25 @@ pub(crate) fn checked_sheet(r: &SheetRequest, mode: Mode) -> Result<(Vec<Finding
         let level = match level.as_deref().map(str::trim).filter(|l| !l.is_empty()) {
             None => Level::General,
             Some(l) => Level::parse(l).unwrap_or_else(|| {
-                errors.push(FieldError::new(&format!("findings[{i}].level"), "one of general, key, listed"));
+                errors.push(FieldError::new(&format!("findings[{i}].level"), tr.t("ledger.err.level")));
                 Level::General
             }),
         };
         let days = days.unwrap_or_else(|| mode.source().default_days());
         if !(1..=crate::domain::item::MAX_DAYS).contains(&days) {
-            errors.push(FieldError::new(&format!("findings[{i}].days"), "working days from 1 to 120"));
+            errors.push(FieldError::new(&format!("findings[{i}].days"), tr.t("ledger.err.days")));
         }
         out.push(Finding { problem, requirement, category, level, days });
     }
     if out.is_empty() {
-        errors.push(FieldError::new("findings", "at least one problem"));
+        errors.push(FieldError::new("findings", tr.t("ledger.err.findings")));
     }
     if out.len() > 50 {
-        errors.push(FieldError::new("findings", "at most 50 problems on one sheet"));
+        errors.push(FieldError::new("findings", tr.t("ledger.err.findings_max")));
     }
     let reply_days = r.reply_days.unwrap_or(5);
     if !(1..=30).contains(&reply_days) {
-        errors.push(FieldError::new("reply_days", "working days from 1 to 30"));
+        errors.push(FieldError::new("reply_days", tr.t("ledger.err.reply_days")));
     }
     if errors.is_empty() {
         Ok((out, inspection::Naming { leader, person, reply_days }))
@@ -416,21 +409,21 @@ async fn issue_sheet(
     ApiPath(id): ApiPath<String>,
     ApiJson(r): ApiJson<SheetRequest>,
 ) -> Result<Response> {
-    let sheet = issue(&state, &user, &id, &r).await?;
+    let sheet = issue(&state, &user, &id, &r, items::API).await?;
     Ok((StatusCode::CREATED, axum::Json(sheet)).into_response())
 }
 
 /// Issues `r` for visit `id` as `user`.
-pub(crate) async fn issue(state: &AppState, user: &CurrentUser, id: &str, r: &SheetRequest) -> Result<Sheet> {
+pub(crate) async fn issue(state: &AppState, user: &CurrentUser, id: &str, r: &SheetRequest, tr: Tr) -> Result<Sheet> {
     let v = own_visit(state, user, id).await?;
     if v.sheet_id.is_some() {
-        return Err(Error::Conflict("this visit's findings were issued already".into()));
+        return Err(Error::Conflict(tr.t("ledger.err.issued").into()));
     }
-    let (findings, naming) = checked_sheet(r, v.mode)?;
+    let (findings, naming) = checked_sheet(r, v.mode, tr)?;
     inspection::issue_sheet(&state.store, &state.calendar, &v, &findings, &naming, &user.actor(), user.user.role)
         .await
         .map_err(|e| match e {
-            crate::store::StoreError::Misuse(m) => Error::Conflict(m.into()),
+            crate::store::StoreError::Misuse(_) => Error::Conflict(tr.t("ledger.err.issued").into()),
             other => other.into(),
         })
 }
@@ -471,11 +464,11 @@ async fn sign_sheet(
     user: CurrentUser,
     ApiPath(id): ApiPath<String>,
 ) -> Result<axum::Json<Sheet>> {
-    Ok(axum::Json(sign(&state, &user, &id).await?))
+    Ok(axum::Json(sign(&state, &user, &id, items::API).await?))
 }
 
 /// Signs sheet `id` for `user`'s unit.
-pub(crate) async fn sign(state: &AppState, user: &CurrentUser, id: &str) -> Result<Sheet> {
+pub(crate) async fn sign(state: &AppState, user: &CurrentUser, id: &str, tr: Tr) -> Result<Sheet> {
     let s = visible_sheet(state, user, id).await?;
     if !matches!(user.user.role, Role::UnitHead | Role::Staff) {
         return Err(Error::Forbidden);
@@ -483,7 +476,7 @@ pub(crate) async fn sign(state: &AppState, user: &CurrentUser, id: &str) -> Resu
     let unit = OrgCode::parse(&s.unit_code).map_err(|e| Error::Internal(e.0))?;
     user.require_scope(state, &unit).await?;
     if !inspection::sign_sheet(&state.store, &s.id, &user.actor()).await? {
-        return Err(Error::Conflict("the sheet was signed for already".into()));
+        return Err(Error::Conflict(tr.t("ledger.err.signed").into()));
     }
     inspection::sheet(&state.store, id).await?.ok_or(Error::NotFound).map_err(Into::into)
 }
