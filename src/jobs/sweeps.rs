@@ -1,5 +1,5 @@
 //! The minute's background work that needs no state of a server process: SLA colours and
-//! escalations, rating request keys past their day, default ratings for invitations left
+//! escalations, supervision items' colours and their ladder, rating request keys past their day, default ratings for invitations left
 //! unrated, and the calendar notices other processes imported. `pingyi serve` (with jobs on)
 //! and `pingyi worker` both run [`spawn_every_minute`]; running it in several processes is
 //! safe, since each sweep claims its rows with guarded updates.
@@ -23,6 +23,8 @@ pub async fn sweeps(store: &Store, calendar: &CalendarHandle, now: i64) -> Resul
             break;
         }
     }
+    // Supervision items whose colour changed: the slip, and the rungs of the ladder it reaches.
+    crate::store::items::ladder::sweep(store, &crate::domain::item::ladder::Rule::default(), now).await?;
     // Rating request keys older than a day answer nothing any more.
     crate::store::ratings::forget_request_keys(store, now).await?;
     invitations::record_defaults(store, calendar, now).await

@@ -280,3 +280,65 @@ crate::on_both_engines! {
         assert_eq!(r.status(), StatusCode::NOT_FOUND);
     }
 }
+
+crate::on_both_engines! {
+    async fn colours_follow_the_plan_and_the_units_slips_climb_the_ladder(app) {
+        use pingyi::domain::item::ladder::Rule;
+        use pingyi::store::items::ladder::sweep;
+        let sup = app.login("supervisor").await;
+        let mut ids = Vec::new();
+        for n in 0..4 {
+            let new = json!({"title": format!("事项{n}"), "requirements": "r", "source": "media", "category": format!("c{n}"),
+                "unit": UNIT, "responsible_leader": "王所长", "responsible_person": "李警官", "days": 20});
+            let r = sup.post_json("/api/v1/items", &new).await;
+            assert_eq!(r.status(), StatusCode::CREATED);
+            ids.push(r.json::<Value>().await.unwrap()["item"]["id"].as_str().unwrap().to_owned());
+        }
+        let now = pingyi::store::now_ms();
+        let day = 86_400_000_i64;
+        let rule = Rule::default();
+        let set = |id: &str, progress: i64, started: i64, deadline: i64| {
+            let (id, pool) = (id.to_owned(), app.store.pool().clone());
+            async move {
+                sqlx::query("update items set progress = $2, started_at = $3, deadline_at = $4 where id = $1")
+                    .bind(id).bind(progress).bind(started).bind(deadline).execute(&pool).await.unwrap();
+            }
+        };
+        // On plan: nothing changes (green stays green).
+        assert_eq!(sweep(&app.store, &rule, now).await.unwrap(), 0);
+        // Half the time gone, 30% done: 20 points behind is a yellow slip; the unit's first.
+        set(&ids[0], 30, now - 10 * day, now + 10 * day).await;
+        assert_eq!(sweep(&app.store, &rule, now).await.unwrap(), 1);
+        let d = sup.get_json(&format!("/api/v1/items/{}", ids[0]), StatusCode::OK).await;
+        assert_eq!(d["item"]["colour"], "yellow");
+        assert_eq!(d["timeline"].as_array().unwrap().last().unwrap()["action"], "colour");
+        assert_eq!(d["documents"].as_array().unwrap().len(), 1, "one yellow: no letter yet");
+        // The unit's second yellow (on another item) brings a supervision letter.
+        set(&ids[1], 30, now - 10 * day, now + 10 * day).await;
+        sweep(&app.store, &rule, now).await.unwrap();
+        let d = sup.get_json(&format!("/api/v1/items/{}", ids[1]), StatusCode::OK).await;
+        let kinds: Vec<&str> = d["documents"].as_array().unwrap().iter().map(|x| x["kind"].as_str().unwrap()).collect();
+        assert_eq!(kinds, ["item_assignment", "supervision_letter"]);
+        assert!(d["documents"][1]["number"].as_str().unwrap().contains("督办函〔"));
+        // Overdue is red: a talk each time; three reds in a row for the unit, a referral.
+        let mut talks = 0;
+        for id in &ids[1..4] {
+            set(id, 90, now - 30 * day, now - day).await;
+            sweep(&app.store, &rule, now).await.unwrap();
+            let d = sup.get_json(&format!("/api/v1/items/{id}"), StatusCode::OK).await;
+            assert_eq!(d["item"]["colour"], "red");
+            talks += d["documents"].as_array().unwrap().iter().filter(|x| x["kind"] == "talk").count();
+        }
+        assert_eq!(talks, 3);
+        let last = sup.get_json(&format!("/api/v1/items/{}", ids[3]), StatusCode::OK).await;
+        assert!(last["documents"].as_array().unwrap().iter().any(|x| x["kind"] == "referral"), "{last}");
+        // A sweep with nothing new changes nothing; a closed item is never swept.
+        assert_eq!(sweep(&app.store, &rule, now).await.unwrap(), 0);
+        let head = app.login("unithead").await;
+        let inbox = head.get_json("/api/v1/inbox", StatusCode::OK).await;
+        assert!(inbox.to_string().contains("约谈"), "the unit head is told of the talk: {inbox}");
+        let page = sup.get(&format!("/items/{}/documents/{}", ids[3], last["documents"].as_array().unwrap().iter().find(|x| x["kind"] == "referral").unwrap()["id"].as_str().unwrap())).await;
+        assert_eq!(page.status(), StatusCode::OK);
+        assert!(page.text().await.unwrap().contains("移送"));
+    }
+}

@@ -34,6 +34,35 @@ impl Rung {
 }
 
 /// One day, ms.
+impl crate::domain::workflow::Named for Rung {
+    fn as_str(self) -> &'static str {
+        Rung::as_str(self)
+    }
+}
+
+impl crate::domain::workflow::DocumentKind for Rung {
+    fn word(self) -> &'static str {
+        match self {
+            Rung::SupervisionLetter => "督办函",
+            Rung::Talk => "约谈",
+            Rung::Referral => "移送",
+        }
+    }
+}
+
+impl Rung {
+    /// Who is told when the rung is climbed: the unit for a letter, the unit and the city's
+    /// supervisors for a talk (they hold it), the supervisors for a referral (they make it).
+    pub fn told(self) -> &'static [crate::domain::role::Role] {
+        use crate::domain::role::Role::{Supervisor, UnitHead};
+        match self {
+            Rung::SupervisionLetter => &[UnitHead],
+            Rung::Talk => &[UnitHead, Supervisor],
+            Rung::Referral => &[Supervisor],
+        }
+    }
+}
+
 const DAY_MS: i64 = 86_400_000;
 
 /// A city's colour thresholds and ladder. The defaults are the source systems' (see

@@ -5,6 +5,7 @@
 //! linked to the closed one and flags it.
 
 pub mod apply;
+pub mod ladder;
 
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -497,6 +498,8 @@ pub async fn events(store: &Store, id: &str) -> Result<Vec<Event>> {
 pub struct Document {
     /// Id.
     pub id: String,
+    /// The timeline entry it was issued with.
+    pub event_id: Option<String>,
     /// `item_assignment`, `item_closing`, `supervision_letter`, `talk` or `referral`.
     pub kind: String,
     /// The issuing office's name.
@@ -513,7 +516,7 @@ pub struct Document {
 /// An item's documents, in order of issue.
 pub async fn documents(store: &Store, id: &str) -> Result<Vec<Document>> {
     let rows = sqlx::query(
-        "select d.id, d.kind, o.name as office_name, d.number, d.body, d.created_at from item_documents d
+        "select d.id, d.event_id, d.kind, o.name as office_name, d.number, d.body, d.created_at from item_documents d
          join org_nodes o on o.code = d.office_code where d.item_id = $1 order by d.created_at, d.serial",
     )
     .bind(id)
@@ -523,6 +526,7 @@ pub async fn documents(store: &Store, id: &str) -> Result<Vec<Document>> {
         .map(|r| {
             Ok(Document {
                 id: r.try_get("id")?,
+                event_id: opt_text(r, "event_id")?,
                 kind: r.try_get("kind")?,
                 office_name: r.try_get("office_name")?,
                 number: r.try_get("number")?,

@@ -47,6 +47,7 @@ pub fn pages(config: &Config) -> Router<AppState> {
         .route("/items", get(items_page).post(new_item))
         .route("/items/{id}", get(item_page))
         .route("/items/{id}/act", post(act_form).layer(limit))
+        .route("/items/{id}/documents/{doc}", get(document_page))
 }
 
 /// A page's refusal: shown on the page that was posted, with what was typed.
@@ -696,8 +697,10 @@ async fn new_item(
 
 struct EventRow {
     event: crate::store::items::Event,
+    label: String,
     at: String,
     files: Vec<Attachment>,
+    documents: Vec<crate::store::items::Document>,
 }
 
 #[derive(Template)]
@@ -714,6 +717,7 @@ struct ItemPage {
     step_due: String,
     created: String,
     events: Vec<EventRow>,
+    actions: Vec<(String, String)>,
     rechecks: Vec<(String, String)>,
     outcomes: Vec<(String, String)>,
     errors: Vec<String>,
@@ -739,11 +743,18 @@ async fn render_item(
         .timeline
         .iter()
         .map(|e| EventRow {
+            label: if e.action == "colour" {
+                format!("{} · {}", tr.t("item.action.colour"), tr.t(&format!("item.colour.{}", e.note)))
+            } else {
+                tr.t(&format!("item.action.{}", e.action)).to_owned()
+            },
             at: local(e.created_at),
             files: d.attachments.iter().filter(|a| a.event_id.as_deref() == Some(e.id.as_str())).cloned().collect(),
+            documents: d.documents.iter().filter(|x| x.event_id.as_deref() == Some(e.id.as_str())).cloned().collect(),
             event: e.clone(),
         })
         .collect();
+    let actions = d.actions.iter().map(|a| (a.clone(), tr.t(&format!("item.action.{a}")).to_owned())).collect();
     let rechecks = d
         .rechecks
         .iter()
@@ -766,6 +777,7 @@ async fn render_item(
         step_due: i.step_due_at.map(local).unwrap_or_default(),
         created: local(i.started_at),
         events,
+        actions,
         rechecks,
         outcomes: label(tr, Outcome::ALL, |o| o.as_str().to_owned(), Outcome::label_zh),
         errors,
@@ -835,4 +847,45 @@ async fn act_form(
             Ok((status, Page(page)).into_response())
         }
     }
+}
+
+#[derive(Template)]
+#[template(path = "item_document.html")]
+struct DocumentPage {
+    tr: Tr,
+    nav: Nav,
+    item: ItemView,
+    doc: crate::store::items::Document,
+    title: String,
+    lead: String,
+    issued: String,
+    due: String,
+    finding: String,
+}
+
+async fn document_page(
+    State(state): State<AppState>,
+    Lang(locale): Lang,
+    PageUser(user): PageUser,
+    ApiPath((id, doc)): ApiPath<(String, String)>,
+) -> Result<Response, PageError> {
+    let tr = Tr { locale };
+    let item = items::visible_item(&state, &user, &id).await?;
+    let doc = crate::store::items::documents(&state.store, &item.id)
+        .await?
+        .into_iter()
+        .find(|d| d.id == doc)
+        .ok_or(Error::NotFound)?;
+    let page = DocumentPage {
+        nav: Nav::new(Some(&user), &format!("/items/{id}")),
+        title: tr.t(&format!("item.doc.{}", doc.kind)).to_owned(),
+        lead: tr.t(&format!("item.doc.body.{}", doc.kind)).to_owned(),
+        issued: crate::domain::time::date_zh(doc.created_at),
+        due: crate::domain::time::date_zh(item.deadline_at),
+        finding: doc.body.get("finding").and_then(|v| v.as_str()).unwrap_or_default().to_owned(),
+        item: ItemView::of(item, crate::store::now_ms()),
+        doc,
+        tr,
+    };
+    Ok(Page(page).into_response())
 }
