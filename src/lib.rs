@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod demo_history;
+pub mod demo_supervision;
 pub mod domain;
 pub mod i18n;
 pub mod imports;

@@ -341,6 +341,13 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
                     crate::demo_history::enterprise_cases(app.store(), &app.state().calendar)
                         .await
                         .map_err(|e| CliError::Failed(e.to_string()))?;
+                    let l = crate::demo_supervision::generate(app.store(), &app.state().calendar, &config.files_dir)
+                        .await
+                        .map_err(|e| CliError::Failed(e.to_string()))?;
+                    println!(
+                        "Inspection: {} visits, {} items in the ledger, {} closed, {} cadres held to account.",
+                        l.visits, l.items, l.closed, l.held
+                    );
                 }
                 print_demo_logins(&summary, &url);
             }
@@ -413,6 +420,13 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
                     .await
                     .map_err(|e| CliError::Failed(e.to_string()))?;
                 println!("{filed} cases filed by the demo enterprise.");
+                let l = crate::demo_supervision::generate(&store, &calendar, &config.files_dir)
+                    .await
+                    .map_err(|e| CliError::Failed(e.to_string()))?;
+                println!(
+                    "Inspection: {} visits, {} items in the ledger, {} closed, {} cadres held to account.",
+                    l.visits, l.items, l.closed, l.held
+                );
             }
             print_demo_logins(&summary, &format!("http://{}", config.listen));
         }

@@ -184,7 +184,8 @@ impl Run<'_> {
                 self.x.data["on_time"] = on_time.into();
             }
             Effect::SetOutcome(outcome) => {
-                sqlx::query("update items set outcome = $2 where id = $1")
+                // A closed item carries no slip.
+                sqlx::query("update items set outcome = $2, colour = 'green' where id = $1")
                     .bind(&item.id)
                     .bind(outcome.as_str())
                     .execute(&mut **tx)
@@ -252,6 +253,19 @@ impl Run<'_> {
                 });
                 debug_assert_eq!(kind, Document::Closing);
                 self.x.issue(tx, kind, &item.office_code, &body).await?;
+            }
+            Effect::CountReopening => {
+                // Reopened, the item is timed anew: its deadline is the re-work's, its plan
+                // runs from now.
+                if let Some(due) = self.x.last_due {
+                    sqlx::query("update items set deadline_at = $2, started_at = $3 where id = $1")
+                        .bind(&item.id)
+                        .bind(due)
+                        .bind(self.x.now)
+                        .execute(&mut **tx)
+                        .await?;
+                    self.x.data["deadline_at"] = due.into();
+                }
             }
             Effect::ScheduleRechecks => {
                 let mut due = Vec::new();

@@ -42,12 +42,14 @@ pub struct Open {
     pub colour: String,
 }
 
-/// The open items, oldest first.
+/// The items whose move is the unit's (assigned, in progress), oldest first: a reported item
+/// waits for its verifier, and its unit is not escalated for that.
 async fn open_items(store: &Store) -> Result<Vec<Open>> {
     let rows = sqlx::query(
         "select i.id, i.title, coalesce(i.number, '') as number, i.unit_code, u.name as unit_name, i.office_code,
                 i.state, i.responsible_person, i.progress, i.started_at, i.deadline_at, i.colour
-         from items i join org_nodes u on u.code = i.unit_code where i.state <> 'closed' order by i.started_at, i.id",
+         from items i join org_nodes u on u.code = i.unit_code where i.state in ('assigned', 'in_progress')
+         order by i.started_at, i.id",
     )
     .fetch_all(store.pool())
     .await?;
@@ -108,7 +110,8 @@ async fn slips_of(tx: &mut Tx, unit: &str) -> Result<Vec<Colour>> {
 pub async fn enter(store: &Store, item: &Open, colour: Colour, rule: &Rule, now: i64) -> Result<bool> {
     let mut tx = store.write().await?;
     let moved = sqlx::query(
-        "update items set colour = $2, colours = colours || $3 where id = $1 and colour = $4 and state <> 'closed'",
+        "update items set colour = $2, colours = colours || $3
+         where id = $1 and colour = $4 and state in ('assigned', 'in_progress')",
     )
     .bind(&item.id)
     .bind(colour.as_str())

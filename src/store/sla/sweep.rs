@@ -69,10 +69,7 @@ pub async fn sweep(store: &Store, t: &Thresholds, now: i64, limit: i64) -> Resul
                     .bind(format!("sla.{}", serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()))
                     .bind(&title)
                     .bind(&body)
-                    .bind(match subject.strip_prefix("case:").and_then(|r| r.split(':').next()) {
-                        Some(case) => format!("/cases/{case}"),
-                        None => format!("/inbox#{id}"),
-                    })
+                    .bind(link_of(&subject).unwrap_or_else(|| format!("/inbox#{id}")))
                     .bind(now)
                     .execute(&mut *tx)
                     .await?;
@@ -92,14 +89,31 @@ pub async fn sweep(store: &Store, t: &Thresholds, now: i64, limit: i64) -> Resul
     Ok(changes)
 }
 
-/// What a notice calls a clock's subject: a case's clock by the case's title and the step
+/// The machine, subject id and step a clock times (`case:ID:acknowledge`, `item:ID:deadline`),
+/// with the table its subjects are in and the page they are on.
+fn timed(subject: &str) -> Option<(&'static str, &'static str, &str, &str)> {
+    let (noun, rest) = subject.split_once(':')?;
+    let (id, step) = rest.split_once(':')?;
+    match noun {
+        "case" => Some(("cases", "/cases", id, step)),
+        "item" => Some(("items", "/items", id, step)),
+        _ => None,
+    }
+}
+
+/// The page of a clock's subject.
+fn link_of(subject: &str) -> Option<String> {
+    timed(subject).map(|(_, page, id, _)| format!("{page}/{id}"))
+}
+
+/// What a notice calls a clock's subject: a case's or an item's clock by its title and the step
 /// (`城东区八一路派出所：不满意评价（话难听）（签收）`), anything else by its subject.
 async fn shown_subject(tx: &mut Tx, subject: &str) -> Result<String> {
-    let Some((case, step)) = subject.strip_prefix("case:").and_then(|rest| rest.split_once(':')) else {
+    let Some((table, _, id, step)) = timed(subject) else {
         return Ok(subject.to_owned());
     };
-    let title: Option<String> =
-        sqlx::query_scalar("select title from cases where id = $1").bind(case).fetch_optional(&mut **tx).await?;
+    let sql = format!("select title from {table} where id = $1");
+    let title: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&mut **tx).await?;
     let step = crate::i18n::t(crate::i18n::Locale::ZhCn, &format!("sla.step.{step}")).to_owned();
     Ok(title.map_or_else(|| subject.to_owned(), |t| format!("{t}（{step}）")))
 }
