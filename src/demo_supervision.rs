@@ -58,10 +58,8 @@ const PERSONS: &[&str] = &["马超", "孙悦", "胡军", "朱婷", "郭涛", "�
 
 /// Generates the ledger demo (nothing if there are items already).
 pub async fn generate(store: &Store, calendar: &CalendarHandle, files: &Path) -> Result<LedgerDemo, StoreError> {
-    let existing: i64 =
-        sqlx::query_scalar("select cast(count(*) as bigint) from items").fetch_one(store.pool()).await?;
     let mut out = LedgerDemo::default();
-    if existing > 0 {
+    if items::count(store).await? > 0 {
         return Ok(out);
     }
     let mut rng = Rng(2026);
@@ -272,14 +270,7 @@ pub async fn generate(store: &Store, calendar: &CalendarHandle, files: &Path) ->
     }
     // The open items get their colours now, and the ladder its rungs.
     ladder::sweep(store, &rule, now_ms()).await?;
-    out.held = usize::try_from(
-        sqlx::query_scalar::<_, i64>(
-            "select cast(count(*) as bigint) from item_documents where kind in ('talk', 'referral')",
-        )
-        .fetch_one(store.pool())
-        .await?,
-    )
-    .unwrap_or(0);
+    out.held = usize::try_from(items::held_to_account(store).await?).unwrap_or(0);
     Ok(out)
 }
 
@@ -370,34 +361,5 @@ async fn open_item(store: &Store, id: &str) -> Result<Option<ladder::Open>, Stor
 
 /// Moves a visit and all it led to back by `days_ago` days, as if it happened then.
 async fn shift(store: &Store, visit: &str, days_ago: i64) -> Result<(), StoreError> {
-    let by = days_ago * DAY;
-    let mut tx = store.write().await?;
-    let items = "(select id from items where visit_id = $1)";
-    let statements = [
-        "update inspection_visits set visited_at = visited_at - $2, created_at = created_at - $2 where id = $1".to_owned(),
-        "update visit_attachments set created_at = created_at - $2 where visit_id = $1".to_owned(),
-        "update feedback_sheets set created_at = created_at - $2, reply_due_at = reply_due_at - $2,
-            signed_at = signed_at - $2 where visit_id = $1"
-            .to_owned(),
-        "update items set started_at = started_at - $2, deadline_at = deadline_at - $2, created_at = created_at - $2,
-            updated_at = updated_at - $2, closed_at = closed_at - $2, step_due_at = step_due_at - $2 where visit_id = $1"
-            .to_owned(),
-        format!("update item_events set created_at = created_at - $2 where item_id in {items}"),
-        format!("update item_documents set created_at = created_at - $2 where item_id in {items}"),
-        format!("update item_attachments set created_at = created_at - $2 where item_id in {items}"),
-        format!("update item_rechecks set due_at = due_at - $2, done_at = done_at - $2 where item_id in {items}"),
-    ];
-    for sql in statements {
-        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(visit).bind(by).execute(&mut *tx).await?;
-    }
-    // The clocks of its items run from the day it happened too.
-    let clocks = "update sla_clocks set started_at = started_at - $2, due_at = due_at - $2, next_check_at = 0
-        where subject like $1";
-    let ids: Vec<String> =
-        sqlx::query_scalar("select id from items where visit_id = $1").bind(visit).fetch_all(&mut *tx).await?;
-    for id in ids {
-        sqlx::query(clocks).bind(format!("item:{id}:%")).bind(by).execute(&mut *tx).await?;
-    }
-    tx.commit().await?;
-    Ok(())
+    inspection::move_back(store, visit, days_ago * DAY).await
 }

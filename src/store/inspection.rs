@@ -425,3 +425,38 @@ pub async fn burden(store: &Store, unit: &str, now: i64) -> Result<Burden> {
     .await?;
     Ok(Burden { visits: r.try_get("visits")?, sheets: r.try_get("sheets")?, items: r.try_get("items")? })
 }
+
+/// Moves a visit and everything it led to (its sheet, items, their timelines, documents,
+/// evidence, re-checks and clocks) back by `by` ms, as if it happened then: how the demo writes
+/// a history through the store's own functions.
+pub async fn move_back(store: &Store, visit: &str, by: i64) -> Result<()> {
+    let mut tx = store.write().await?;
+    let items = "(select id from items where visit_id = $1)";
+    let statements = [
+        "update inspection_visits set visited_at = visited_at - $2, created_at = created_at - $2 where id = $1".to_owned(),
+        "update visit_attachments set created_at = created_at - $2 where visit_id = $1".to_owned(),
+        "update feedback_sheets set created_at = created_at - $2, reply_due_at = reply_due_at - $2,
+            signed_at = signed_at - $2 where visit_id = $1"
+            .to_owned(),
+        "update items set started_at = started_at - $2, deadline_at = deadline_at - $2, created_at = created_at - $2,
+            updated_at = updated_at - $2, closed_at = closed_at - $2, step_due_at = step_due_at - $2 where visit_id = $1"
+            .to_owned(),
+        format!("update item_events set created_at = created_at - $2 where item_id in {items}"),
+        format!("update item_documents set created_at = created_at - $2 where item_id in {items}"),
+        format!("update item_attachments set created_at = created_at - $2 where item_id in {items}"),
+        format!("update item_rechecks set due_at = due_at - $2, done_at = done_at - $2 where item_id in {items}"),
+    ];
+    for sql in statements {
+        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(visit).bind(by).execute(&mut *tx).await?;
+    }
+    // The clocks of its items run from the day it happened too.
+    let clocks = "update sla_clocks set started_at = started_at - $2, due_at = due_at - $2, next_check_at = 0
+        where subject like $1";
+    let ids: Vec<String> =
+        sqlx::query_scalar("select id from items where visit_id = $1").bind(visit).fetch_all(&mut *tx).await?;
+    for id in ids {
+        sqlx::query(clocks).bind(format!("item:{id}:%")).bind(by).execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}

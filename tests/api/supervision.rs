@@ -342,3 +342,43 @@ crate::on_both_engines! {
         assert!(page.text().await.unwrap().contains("移送"));
     }
 }
+
+crate::on_both_engines! {
+    async fn the_dashboard_counts_per_team_and_district_and_the_bulletin_names_and_praises(app) {
+        let (d, inspector, _) = reported_item(&app, "脱岗").await;
+        let first = d["item"]["id"].as_str().unwrap().to_owned();
+        ok(&inspector, &first, json!({"action": "close", "outcome": "implemented", "note": "已整改"})).await;
+        let v = visit(&inspector, "open").await;
+        sheet(&inspector, v["id"].as_str().unwrap(), "脱岗").await; // a recurrence, left open
+        let sup = app.login("supervisor").await;
+        let s = sup.get_json("/api/v1/supervision/stats", StatusCode::OK).await;
+        let team = s["teams"].as_array().unwrap().iter().find(|t| t["key"] == "XCZ01").unwrap();
+        assert_eq!(team["found"], 2, "{s}");
+        assert_eq!(team["fixed"], 1);
+        assert_eq!(team["recurring"], 1);
+        assert_eq!(s["total"]["found"], 2);
+        let district = s["districts"].as_array().unwrap().iter().find(|t| t["key"] == "XN-CD").unwrap();
+        assert_eq!(district["found"], 2);
+        // The bulletin of this month names the unit for its recurrence.
+        let month = s["month"].as_str().unwrap();
+        let b = sup.get_json(&format!("/api/v1/supervision/bulletin?month={month}"), StatusCode::OK).await;
+        assert_eq!(b["named"][0]["code"], UNIT, "{b}");
+        assert_eq!(b["named"][0]["recurring"], 1);
+        assert_eq!(b["praised"], json!([]));
+        let bad = sup.get("/api/v1/supervision/bulletin?month=2026-13").await;
+        assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let csv = sup.get(&format!("/api/v1/supervision/bulletin/export?month={month}")).await;
+        assert_eq!(csv.status(), StatusCode::OK);
+        let text = csv.text().await.unwrap();
+        assert!(text.contains("第一作风巡查组") && text.contains("通报批评"), "{text}");
+        let xlsx = sup.get(&format!("/api/v1/supervision/bulletin/export?month={month}&format=xlsx")).await;
+        assert_eq!(xlsx.status(), StatusCode::OK);
+        assert!(xlsx.bytes().await.unwrap().starts_with(b"PK"));
+        for page in ["/supervision/dashboard", &format!("/supervision/bulletin?month={month}"), "/supervision", "/items?colour=red"] {
+            let r = sup.get(page).await;
+            assert_eq!(r.status(), StatusCode::OK, "{page}");
+        }
+        let page = sup.get(&format!("/supervision/bulletin?month={month}")).await.text().await.unwrap();
+        assert!(page.contains("城东区八一路派出所"), "the named unit is on the printable bulletin");
+    }
+}

@@ -9,6 +9,7 @@
 //! closing by the person who reported, an extension asked after the deadline. The colours and
 //! the escalation ladder are in [`ladder`].
 
+pub mod bulletin;
 pub mod ladder;
 #[cfg(test)]
 mod tests;

@@ -6,6 +6,7 @@
 
 pub mod apply;
 pub mod ladder;
+pub mod stats;
 
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -610,4 +611,16 @@ pub async fn rechecks_due(
     );
     let rows = bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), binds).fetch_all(store.pool()).await?;
     rows.iter().map(|r| Ok((r.try_get("id")?, r.try_get("title")?, r.try_get("due_at")?))).collect()
+}
+
+/// How many items the ledger holds.
+pub async fn count(store: &Store) -> Result<i64> {
+    Ok(sqlx::query_scalar("select cast(count(*) as bigint) from items").fetch_one(store.pool()).await?)
+}
+
+/// How many times someone was held to account over the ledger (talks and referrals issued).
+pub async fn held_to_account(store: &Store) -> Result<i64> {
+    Ok(sqlx::query_scalar("select cast(count(*) as bigint) from item_documents where kind in ('talk', 'referral')")
+        .fetch_one(store.pool())
+        .await?)
 }

@@ -4,6 +4,7 @@
 
 pub mod items;
 pub mod page;
+pub mod report;
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
@@ -49,6 +50,9 @@ pub fn api(config: &Config) -> OpenApiRouter<AppState> {
         .routes(routes!(items::get_item))
         .routes(routes!(items::act_on_item))
         .routes(routes!(items::download_item_file))
+        .routes(routes!(report::stats_api))
+        .routes(routes!(report::bulletin_api))
+        .routes(routes!(report::bulletin_export))
 }
 
 /// Whether the caller's scope is the whole city (a top-level node).
@@ -369,13 +373,13 @@ pub(crate) fn checked_sheet(r: &SheetRequest, mode: Mode, tr: Tr) -> Result<(Vec
         let level = match level.as_deref().map(str::trim).filter(|l| !l.is_empty()) {
             None => Level::General,
             Some(l) => Level::parse(l).unwrap_or_else(|| {
-                errors.push(FieldError::new(&format!("findings[{i}].level"), tr.t("ledger.err.level")));
+                errors.push(FieldError::new(format!("findings[{i}].level"), tr.t("ledger.err.level")));
                 Level::General
             }),
         };
         let days = days.unwrap_or_else(|| mode.source().default_days());
         if !(1..=crate::domain::item::MAX_DAYS).contains(&days) {
-            errors.push(FieldError::new(&format!("findings[{i}].days"), tr.t("ledger.err.days")));
+            errors.push(FieldError::new(format!("findings[{i}].days"), tr.t("ledger.err.days")));
         }
         out.push(Finding { problem, requirement, category, level, days });
     }
@@ -478,7 +482,7 @@ pub(crate) async fn sign(state: &AppState, user: &CurrentUser, id: &str, tr: Tr)
     if !inspection::sign_sheet(&state.store, &s.id, &user.actor()).await? {
         return Err(Error::Conflict(tr.t("ledger.err.signed").into()));
     }
-    inspection::sheet(&state.store, id).await?.ok_or(Error::NotFound).map_err(Into::into)
+    inspection::sheet(&state.store, id).await?.ok_or(Error::NotFound)
 }
 
 /// Which unit's burden.
