@@ -71,8 +71,23 @@ pub struct Table {
 }
 
 impl Table {
+    /// How many data rows.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether there are no data rows.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// The 1-based row number in the file of data row `i`.
+    pub fn line(&self, i: usize) -> usize {
+        self.rows[i].0
+    }
+
     /// The cell of `column` in data row `i` (empty when the column is absent or the row short).
-    fn cell(&self, i: usize, column: &str) -> String {
+    pub fn cell(&self, i: usize, column: &str) -> String {
         let (_, cells) = &self.rows[i];
         self.columns.get(column).and_then(|c| cells.get(*c)).cloned().unwrap_or_default()
     }

@@ -382,3 +382,65 @@ crate::on_both_engines! {
         assert!(page.contains("城东区八一路派出所"), "the named unit is on the printable bulletin");
     }
 }
+
+crate::on_both_engines! {
+    async fn the_ledger_goes_out_and_back_in_one_spreadsheet_format_all_or_nothing(app) {
+        let sup = app.login("supervisor").await;
+        // Two new items and one bad row: nothing is written, every error is named by row.
+        let csv = "事项,编号,来源,级别,类别,主办单位,协办单位,责任领导,责任人,督办要求,办理时限\n\
+                   大厅无障碍通道被占用,,领导批示,重点,无障碍,XN-CD-GA-001,XN-CD,王所长,李警官,三日内清理,3\n\
+                   自助机长期故障,,12345热线,一般,设备,XN-CD-GA-001,,王所长,马超,一周内修复,\n\
+                   ,,媒体曝光,一般,x,XN-NOPE,,a,b,c,200\n";
+        let post = |body: &'static str, dry: bool| {
+            let sup = &sup;
+            async move {
+                sup.post_body(&format!("/api/v1/items/import?dry_run={dry}"), "text/csv", body.as_bytes().to_vec()).await
+            }
+        };
+        let r = post(csv, false).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let body: Value = r.json().await.unwrap();
+        let fields: Vec<(i64, &str)> = body["error"]["fields"].as_array().unwrap().iter().map(|f| (f["row"].as_i64().unwrap(), f["field"].as_str().unwrap())).collect();
+        assert!(fields.contains(&(4, "title")) && fields.contains(&(4, "unit")) && fields.contains(&(4, "days")), "{body}");
+        assert_eq!(sup.get_json("/api/v1/items", StatusCode::OK).await["total"], 0, "nothing half-applied");
+        let good: &'static str = "事项,编号,来源,级别,类别,主办单位,协办单位,责任领导,责任人,督办要求,办理时限\n\
+                   大厅无障碍通道被占用,,领导批示,重点,无障碍,XN-CD-GA-001,XN-CD,王所长,李警官,三日内清理,3\n\
+                   自助机长期故障,,12345热线,一般,设备,XN-CD-GA-001,,王所长,马超,一周内修复,\n";
+        let dry: Value = post(good, true).await.json().await.unwrap();
+        assert_eq!(dry, json!({"dry_run": true, "created": 2, "updated": 0, "unchanged": 0}));
+        assert_eq!(sup.get_json("/api/v1/items", StatusCode::OK).await["total"], 0);
+        let done: Value = post(good, false).await.json().await.unwrap();
+        assert_eq!(done["created"], 2);
+        let list = sup.get_json("/api/v1/items?q=自助机", StatusCode::OK).await;
+        assert_eq!(list["items"][0]["source"], "hotline");
+        assert_eq!(list["items"][0]["level"], "general");
+
+        // Exported and imported back unchanged: nothing changes. The unit updates progress.
+        let exported = sup.get("/api/v1/items/export").await;
+        assert_eq!(exported.status(), StatusCode::OK);
+        let text = exported.text().await.unwrap();
+        assert!(text.starts_with("事项,编号,来源") && text.contains("大厅无障碍通道被占用"), "{text}");
+        let r = sup.post_body("/api/v1/items/import", "text/csv", text.clone().into_bytes()).await;
+        assert_eq!(r.json::<Value>().await.unwrap()["unchanged"], 2);
+        let head = app.login("unithead").await;
+        let number = list["items"][0]["number"].as_str().unwrap();
+        ok(&head, list["items"][0]["id"].as_str().unwrap(), json!({"action": "acknowledge"})).await;
+        let update = format!("事项,编号,进度,整改措施\n自助机长期故障,{number},60,已联系厂家更换主板\n");
+        let r = head.post_body("/api/v1/items/import", "text/csv", update.clone().into_bytes()).await;
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["updated"], 1, "{v}");
+        let d = head.get_json(&format!("/api/v1/items/{}", list["items"][0]["id"].as_str().unwrap()), StatusCode::OK).await;
+        assert_eq!(d["item"]["progress"], 60);
+        assert_eq!(d["item"]["measures"], "已联系厂家更换主板");
+        // The unit may not assign; an unknown number is named.
+        let r = head.post_body("/api/v1/items/import", "text/csv", "事项,编号\n新事项,\n旧事项,XX督办〔2026〕9999号\n".as_bytes().to_vec()).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let text = r.text().await.unwrap();
+        assert!(text.contains("\"row\":2") && text.contains("\"row\":3"), "{text}");
+        let xlsx = sup.get("/api/v1/items/export?format=xlsx&state=assigned").await;
+        assert_eq!(xlsx.status(), StatusCode::OK);
+        let bytes = xlsx.bytes().await.unwrap().to_vec();
+        let r = sup.post_body("/api/v1/items/import?dry_run=true", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", bytes).await;
+        assert_eq!(r.json::<Value>().await.unwrap()["unchanged"], 1, "XLSX round trip");
+    }
+}

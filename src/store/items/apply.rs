@@ -61,23 +61,40 @@ pub async fn apply(
     actor: &Actor,
     role: Role,
 ) -> Result<Item, ApplyError> {
-    let now = now_ms();
     let cal = calendar.for_node(store, &item.unit_code).await?;
+    let mut tx = store.write().await?;
+    apply_in(&mut tx, &cal, item, t, d, actor, role).await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    get(store, &item.id).await?.ok_or(ApplyError::Stale(TABLES.noun))
+}
+
+/// [`apply`] inside the caller's transaction, on the lead unit's calendar `cal` (an import
+/// applies many rows in one).
+#[allow(clippy::too_many_arguments)]
+pub async fn apply_in(
+    tx: &mut Tx,
+    cal: &crate::domain::calendar::Calendar,
+    item: &Item,
+    t: Transition,
+    d: &Details,
+    actor: &Actor,
+    role: Role,
+) -> Result<(), ApplyError> {
+    let now = now_ms();
     let policy = step_limit;
     let timing = Timing {
         policy: &policy,
         requested_days: u32::try_from(item.extension_days.unwrap_or(0)).unwrap_or(0),
         deadline: Some(item.deadline_at),
     };
-    let mut tx = store.write().await?;
-    workflow::guard(&mut tx, &TABLES, &item.id, (t.from.as_str(), t.to.as_str()), item.version, now).await?;
+    workflow::guard(tx, &TABLES, &item.id, (t.from.as_str(), t.to.as_str()), item.version, now).await?;
     let mut run = Run {
         x: Execution {
             tables: &TABLES,
             id: &item.id,
             unit: &item.unit_code,
             now,
-            cal: &cal,
+            cal,
             step_clock: item.step_clock_id.clone(),
             subject_clock: item.clock_id.clone(),
             last_due: None,
@@ -91,22 +108,21 @@ pub async fn apply(
     };
     for effect in &t.effects {
         match effect.flow() {
-            Some(flow) if !flow.after_event() => run.x.before_event(&mut tx, flow, &timing).await?,
+            Some(flow) if !flow.after_event() => run.x.before_event(tx, flow, &timing).await?,
             Some(_) => {}
-            None => run.own(&mut tx, *effect).await?,
+            None => run.own(tx, *effect).await?,
         }
     }
     let action = t.action.name();
-    run.x.append_event(&mut tx, action, (t.from.as_str(), t.to.as_str()), actor, role.as_str(), &d.note).await?;
-    run.x.link_evidence(&mut tx, &d.attachments).await?;
+    run.x.append_event(tx, action, (t.from.as_str(), t.to.as_str()), actor, role.as_str(), &d.note).await?;
+    run.x.link_evidence(tx, &d.attachments).await?;
     for effect in &t.effects {
-        run.after_event(&mut tx, *effect).await?;
+        run.after_event(tx, *effect).await?;
     }
-    tell(&mut tx, &item.id, &item.title, run.x.tell.flatten(), &item.unit_code, action).await?;
+    tell(tx, &item.id, &item.title, run.x.tell.flatten(), &item.unit_code, action).await?;
     let change = serde_json::json!({"before": t.from, "after": t.to, "version": item.version + 1, "note": d.note, "data": run.x.data});
-    run.x.audit(&mut tx, actor, action, &change).await?;
-    tx.commit().await.map_err(StoreError::from)?;
-    get(store, &item.id).await?.ok_or(ApplyError::Stale(TABLES.noun))
+    run.x.audit(tx, actor, action, &change).await?;
+    Ok(())
 }
 
 struct Run<'a> {

@@ -624,3 +624,40 @@ pub async fn held_to_account(store: &Store) -> Result<i64> {
         .fetch_one(store.pool())
         .await?)
 }
+
+/// An item by its number.
+pub async fn by_number(store: &Store, number: &str) -> Result<Option<Item>> {
+    let id: Option<String> =
+        sqlx::query_scalar("select id from items where number = $1").bind(number).fetch_optional(store.pool()).await?;
+    match id {
+        Some(id) => get(store, &id).await,
+        None => Ok(None),
+    }
+}
+
+/// An import's changes, all written in one transaction or none: the items to open, and the
+/// transitions (progress reports) to apply to existing ones.
+pub async fn import(
+    store: &Store,
+    calendar: &CalendarHandle,
+    news: &[NewItem],
+    updates: Vec<(Item, crate::domain::item::Transition, apply::Details)>,
+    actor: &Actor,
+    role: Role,
+) -> std::result::Result<(), apply::ApplyError> {
+    let mut cals = std::collections::HashMap::new();
+    for unit in news.iter().map(|n| &n.unit_code).chain(updates.iter().map(|u| &u.0.unit_code)) {
+        if !cals.contains_key(unit) {
+            cals.insert(unit.clone(), calendar.for_node(store, unit).await?);
+        }
+    }
+    let mut tx = store.write().await?;
+    for new in news {
+        open_in(&mut tx, &cals[&new.unit_code], new, actor, role).await?;
+    }
+    for (item, t, d) in updates {
+        apply::apply_in(&mut tx, &cals[&item.unit_code], &item, t, &d, actor, role).await?;
+    }
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(())
+}

@@ -5,6 +5,7 @@
 pub mod items;
 pub mod page;
 pub mod report;
+pub mod transfer;
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
@@ -34,8 +35,13 @@ pub fn api(config: &Config) -> OpenApiRouter<AppState> {
         .routes(routes!(upload_visit_file))
         .routes(routes!(items::upload_item_file))
         .layer(DefaultBodyLimit::max(config.max_attachment_bytes.saturating_add(64 * 1024)));
+    let imports = OpenApiRouter::new()
+        .routes(routes!(transfer::import_items))
+        .layer(DefaultBodyLimit::max(config.max_import_bytes));
     OpenApiRouter::new()
         .merge(uploads)
+        .merge(imports)
+        .routes(routes!(transfer::export_items))
         .routes(routes!(list_teams))
         .routes(routes!(rotate_team))
         .routes(routes!(team_history))

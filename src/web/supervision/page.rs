@@ -47,6 +47,7 @@ pub fn pages(config: &Config) -> Router<AppState> {
         .route("/sheets/{id}", get(sheet_page))
         .route("/sheets/{id}/sign", post(sign_form))
         .route("/items", get(items_page).post(new_item))
+        .route("/items/import", post(import_form).layer(DefaultBodyLimit::max(config.max_import_bytes)))
         .route("/items/{id}", get(item_page))
         .route("/items/{id}/act", post(act_form).layer(limit))
         .route("/items/{id}/documents/{doc}", get(document_page))
@@ -572,6 +573,7 @@ struct ItemsPage {
     new: ItemRequest,
     sources: Vec<(String, String)>,
     levels: Vec<(String, String)>,
+    imported: Option<super::transfer::ImportReport>,
 }
 
 fn label<T: Copy>(
@@ -627,17 +629,13 @@ async fn render_items(
         new,
         sources: label(tr, Source::ALL, |s| s.as_str().to_owned(), Source::label_zh),
         levels: label(tr, Level::ALL, |s| s.as_str().to_owned(), Level::label_zh),
+        imported: None,
         tr,
     })
 }
 
-async fn items_page(
-    State(state): State<AppState>,
-    Lang(locale): Lang,
-    PageUser(user): PageUser,
-    Query(p): Query<ItemParams>,
-) -> Result<Response, PageError> {
-    let new = ItemRequest {
+fn blank_item() -> ItemRequest {
+    ItemRequest {
         title: String::new(),
         requirements: String::new(),
         source: "leader_instruction".into(),
@@ -650,8 +648,44 @@ async fn items_page(
         days: None,
         case_id: None,
         parent_id: None,
+    }
+}
+
+async fn import_form(
+    State(state): State<AppState>,
+    Lang(locale): Lang,
+    PageUser(user): PageUser,
+    form: Multipart,
+) -> Result<Response, PageError> {
+    let tr = Tr { locale };
+    let result = async {
+        let (fields, files) = read_multipart(form).await?;
+        let (name, bytes) = files.first().ok_or_else(|| Error::field("file", tr.t("ledger.err.import_file")))?;
+        let format = crate::imports::Format::from_path(name)
+            .ok_or_else(|| Error::field("file", tr.t("ledger.err.import_file")))?;
+        let dry_run = !field(&fields, "dry_run").is_empty();
+        super::transfer::run_import(&state, &user, bytes, format, dry_run, tr).await
+    }
+    .await;
+    let (status, errors, report) = match result {
+        Ok(r) => (axum::http::StatusCode::OK, Vec::new(), Some(r)),
+        Err(e) => {
+            let (status, errors) = kept(e)?;
+            (status, errors, None)
+        }
     };
-    Ok(Page(render_items(&state, Tr { locale }, &user, p, Vec::new(), new).await?).into_response())
+    let mut page = render_items(&state, tr, &user, ItemParams::default(), errors, blank_item()).await?;
+    page.imported = report;
+    Ok((status, Page(page)).into_response())
+}
+
+async fn items_page(
+    State(state): State<AppState>,
+    Lang(locale): Lang,
+    PageUser(user): PageUser,
+    Query(p): Query<ItemParams>,
+) -> Result<Response, PageError> {
+    Ok(Page(render_items(&state, Tr { locale }, &user, p, Vec::new(), blank_item()).await?).into_response())
 }
 
 async fn new_item(
