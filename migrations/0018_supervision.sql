@@ -1,8 +1,9 @@
 -- The supervision ledger (docs/supervision.md): where inspection teams were stationed and when,
 -- their plans and visits (a secret visit is sealed until its findings are issued), the numbered
--- feedback sheets (问题反馈单) a unit signs for, and the ledger of items (督办事项): a machine on
--- the workflow engine with the case loop's shapes of timeline, evidence and numbered documents,
--- plus re-checks (回头看), milestones, colours and the rungs of the escalation ladder.
+-- feedback sheets (问题反馈单) a unit signs for, coordination meetings, and the ledger of items
+-- (督办事项): a machine on the workflow engine with the case loop's shapes of timeline, evidence
+-- and numbered documents, plus re-checks (回头看), milestones, colours and the rungs of the
+-- escalation ladder.
 
 -- Stationing with its history: a period per team and subtree; the open one is the current
 -- station (inspection_team_stations keeps the current ones, as before).
@@ -91,6 +92,28 @@ create table feedback_sheets (
 );
 create index feedback_sheets_unit on feedback_sheets (unit_code, created_at);
 
+-- 现场协调会: a meeting on a matter, its attendees (units, enterprises, people), agenda, and the
+-- numbered minutes issued within a deadline; each decision is an item (meeting_id). The next
+-- meeting on the same matter names the last one (previous_id).
+create table meetings (
+    id text primary key,
+    title text not null,
+    scope_code text not null references org_nodes (code),
+    previous_id text references meetings (id),
+    held_at bigint not null,
+    place text not null,
+    -- JSON array of strings
+    attendees text not null,
+    agenda text not null,
+    minutes text,
+    minutes_due_at bigint not null,
+    minutes_number text,
+    minutes_issued_at bigint,
+    created_by text not null,
+    created_at bigint not null
+);
+create index meetings_scope on meetings (scope_code, held_at);
+
 create table items (
     id text primary key,
     number text,
@@ -109,6 +132,7 @@ create table items (
     visit_id text references inspection_visits (id),
     sheet_id text references feedback_sheets (id),
     case_id text references cases (id),
+    meeting_id text references meetings (id),
     parent_id text references items (id),
     weight bigint not null,
     state text not null,
@@ -144,6 +168,7 @@ create unique index items_number on items (number);
 create index items_unit on items (unit_code, state);
 create index items_office on items (office_code, state);
 create index items_team on items (team_code, state);
+create index items_meeting on items (meeting_id);
 create index items_recurrence on items (unit_code, category, closed_at);
 
 create table item_units (

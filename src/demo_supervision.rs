@@ -268,10 +268,91 @@ pub async fn generate(store: &Store, calendar: &CalendarHandle, files: &Path) ->
         }
         shift(store, &visit.id, days_ago).await?;
     }
+    meetings(store, calendar, files, &mut out).await?;
     // The open items get their colours now, and the ladder its rungs.
     ladder::sweep(store, &rule, now_ms()).await?;
     out.held = usize::try_from(items::held_to_account(store).await?).unwrap_or(0);
     Ok(out)
+}
+
+/// The coordination meetings on the demo enterprise's power connection: one held six weeks ago
+/// with its decisions (one done, one late), the follow-up two weeks ago that opened with their
+/// state, and one held yesterday whose minutes are still due.
+async fn meetings(
+    store: &Store,
+    calendar: &CalendarHandle,
+    files: &Path,
+    out: &mut LedgerDemo,
+) -> Result<(), StoreError> {
+    use crate::store::meetings::{self, NewMeeting};
+    let scope = crate::domain::ids::OrgCode::parse("XN-CD").map_err(|e| StoreError::Misuse(leak(e.0)))?;
+    let unit = "XN-CD-GA-001".to_owned();
+    let actor = Actor { name: "supervisor".into(), client_addr: String::new() };
+    let attendees = ["青海高原光伏科技有限公司", "城东区供电所", "城东区发展和改革局", "王副区长"];
+    let mut previous = None;
+    for (n, (days_ago, title, decisions)) in [
+        (42, "光伏项目用电增容现场协调会", 2),
+        (14, "光伏项目用电增容现场协调会（二）", 1),
+        (1, "园区道路开口施工许可协调会", 0),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let now = now_ms();
+        let new = NewMeeting {
+            title: title.into(),
+            scope: scope.clone(),
+            previous_id: if n == 1 { previous.clone() } else { None },
+            held_at: now,
+            place: "城东区政务服务中心三楼会议室".into(),
+            attendees: attendees.iter().map(|a| (*a).to_owned()).collect(),
+            agenda: "企业诉求、部门办理进展、下一步安排".into(),
+            minutes_due_at: now + 3 * DAY,
+        };
+        let m = meetings::record(store, &new, &actor).await?;
+        if decisions > 0 {
+            let items: Vec<items::NewItem> = (0..decisions)
+                .map(|i| items::NewItem {
+                    title: ["一周内完成现场勘查", "月底前完成增容送电"][i].into(),
+                    requirements: "按会议议定时限办结并报送佐证材料".into(),
+                    source: crate::domain::item::Source::MeetingDecision,
+                    level: Level::Key,
+                    category: "协调会议定".into(),
+                    unit_code: unit.clone(),
+                    assisting: Vec::new(),
+                    responsible_leader: "王建国".into(),
+                    responsible_person: "马超".into(),
+                    days: if i == 0 { 5 } else { 15 },
+                    team_code: None,
+                    visit_id: None,
+                    sheet_id: None,
+                    case_id: None,
+                    meeting_id: None,
+                    parent_id: None,
+                })
+                .collect();
+            let m = meetings::issue_minutes(
+                store,
+                calendar,
+                &m,
+                "会议听取了企业诉求和各部门办理情况，议定如下。",
+                &items,
+                &actor,
+                Role::Supervisor,
+            )
+            .await?;
+            out.items += items.len();
+            let ids: Vec<String> = meetings::decisions(store, &m.id).await?.into_iter().map(|i| i.id).collect();
+            if let Some(first) = ids.first() {
+                let head = Actor { name: "unithead".into(), client_addr: String::new() };
+                let work = Work { store, calendar, id: first, head: &head, verifier: &actor, files };
+                work.act(Action::Acknowledge, Role::UnitHead, "已签收", false).await?;
+            }
+        }
+        meetings::move_back(store, &m.id, days_ago * DAY).await?;
+        previous = Some(m.id);
+    }
+    Ok(())
 }
 
 fn leak(s: String) -> &'static str {

@@ -354,6 +354,7 @@ pub async fn issue_sheet(
             visit_id: Some(visit.id.clone()),
             sheet_id: Some(id.clone()),
             case_id: None,
+            meeting_id: None,
             parent_id: None,
         };
         let item = items::open_in(&mut tx, &cal, &new, actor, role).await?;
@@ -431,32 +432,16 @@ pub async fn burden(store: &Store, unit: &str, now: i64) -> Result<Burden> {
 /// a history through the store's own functions.
 pub async fn move_back(store: &Store, visit: &str, by: i64) -> Result<()> {
     let mut tx = store.write().await?;
-    let items = "(select id from items where visit_id = $1)";
     let statements = [
-        "update inspection_visits set visited_at = visited_at - $2, created_at = created_at - $2 where id = $1".to_owned(),
-        "update visit_attachments set created_at = created_at - $2 where visit_id = $1".to_owned(),
+        "update inspection_visits set visited_at = visited_at - $2, created_at = created_at - $2 where id = $1",
+        "update visit_attachments set created_at = created_at - $2 where visit_id = $1",
         "update feedback_sheets set created_at = created_at - $2, reply_due_at = reply_due_at - $2,
-            signed_at = signed_at - $2 where visit_id = $1"
-            .to_owned(),
-        "update items set started_at = started_at - $2, deadline_at = deadline_at - $2, created_at = created_at - $2,
-            updated_at = updated_at - $2, closed_at = closed_at - $2, step_due_at = step_due_at - $2 where visit_id = $1"
-            .to_owned(),
-        format!("update item_events set created_at = created_at - $2 where item_id in {items}"),
-        format!("update item_documents set created_at = created_at - $2 where item_id in {items}"),
-        format!("update item_attachments set created_at = created_at - $2 where item_id in {items}"),
-        format!("update item_rechecks set due_at = due_at - $2, done_at = done_at - $2 where item_id in {items}"),
+            signed_at = signed_at - $2 where visit_id = $1",
     ];
     for sql in statements {
-        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(visit).bind(by).execute(&mut *tx).await?;
+        sqlx::query(sql).bind(visit).bind(by).execute(&mut *tx).await?;
     }
-    // The clocks of its items run from the day it happened too.
-    let clocks = "update sla_clocks set started_at = started_at - $2, due_at = due_at - $2, next_check_at = 0
-        where subject like $1";
-    let ids: Vec<String> =
-        sqlx::query_scalar("select id from items where visit_id = $1").bind(visit).fetch_all(&mut *tx).await?;
-    for id in ids {
-        sqlx::query(clocks).bind(format!("item:{id}:%")).bind(by).execute(&mut *tx).await?;
-    }
+    items::move_back(&mut tx, "visit_id", visit, by).await?;
     tx.commit().await?;
     Ok(())
 }

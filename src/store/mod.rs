@@ -19,6 +19,7 @@ pub mod inspection;
 pub mod invitations;
 pub mod items;
 pub mod jobs;
+pub mod meetings;
 mod migrate;
 mod nodelay;
 pub mod org;

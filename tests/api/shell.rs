@@ -168,11 +168,15 @@ crate::on_both_engines! {
             ("/api/v1/supervision/bulletin/export", "get"),
             ("/api/v1/items/export", "get"),
             ("/api/v1/items/import", "post"),
+            ("/api/v1/meetings", "get"),
+            ("/api/v1/meetings", "post"),
+            ("/api/v1/meetings/{id}", "get"),
+            ("/api/v1/meetings/{id}/minutes", "post"),
         ] {
             assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} is not documented");
         }
         let documented: usize = paths.values().map(|p| p.as_object().unwrap().len()).sum();
-        assert_eq!(documented, 87, "a route was added: list it above too");
+        assert_eq!(documented, 91, "a route was added: list it above too");
         assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
     }
 }

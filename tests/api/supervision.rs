@@ -444,3 +444,49 @@ crate::on_both_engines! {
         assert_eq!(r.json::<Value>().await.unwrap()["unchanged"], 1, "XLSX round trip");
     }
 }
+
+crate::on_both_engines! {
+    async fn a_meetings_decisions_become_items_and_the_next_meeting_opens_with_their_state(app) {
+        let sup = app.login("supervisor").await;
+        let r = sup.post_json("/api/v1/meetings", &json!({"title": "光伏项目用电增容协调", "scope": "XN-CD", "place": "区政务服务中心3楼",
+            "attendees": []})).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let fields = r.text().await.unwrap();
+        assert!(fields.contains("attendees") && fields.contains("agenda"), "{fields}");
+        let head = app.login("unithead").await;
+        let r = head.post_json("/api/v1/meetings", &json!({"title": "t", "scope": "XN-CD", "place": "p", "attendees": ["a"], "agenda": "g"})).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        let r = sup.post_json("/api/v1/meetings", &json!({"title": "光伏项目用电增容协调", "scope": "XN-CD", "place": "区政务服务中心3楼",
+            "attendees": ["青海高原光伏科技有限公司", "城东区供电所", "王副区长"], "agenda": "增容报装排期"})).await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let m: Value = r.json().await.unwrap();
+        let id = m["meeting"]["id"].as_str().unwrap().to_owned();
+        assert!(m["meeting"]["minutes_due_at"].as_i64().unwrap() > m["meeting"]["held_at"].as_i64().unwrap());
+        let minutes = json!({"minutes": "会议议定两项", "decisions": [
+            {"title": "一周内完成现场勘查", "requirements": "供电所派员勘查", "unit": UNIT, "responsible_leader": "王所长", "responsible_person": "李警官", "days": 5},
+            {"title": "月底前完成增容", "requirements": "按期送电", "unit": UNIT, "responsible_leader": "王所长", "responsible_person": "马超"}]});
+        let r = sup.post_json(&format!("/api/v1/meetings/{id}/minutes"), &minutes).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let d: Value = r.json().await.unwrap();
+        assert!(d["meeting"]["minutes_number"].as_str().unwrap().contains("纪要〔"));
+        assert_eq!(d["decisions"].as_array().unwrap().len(), 2);
+        assert_eq!(d["decisions"][0]["source"], "meeting_decision");
+        assert_eq!(d["decisions"][0]["meeting_id"], id.as_str());
+        assert_eq!(d["minutes_late"], false);
+        assert_eq!(sup.post_json(&format!("/api/v1/meetings/{id}/minutes"), &minutes).await.status(), StatusCode::CONFLICT);
+        // The unit works one decision; the next meeting opens with where both stand.
+        let first = d["decisions"][0]["id"].as_str().unwrap();
+        ok(&head, first, json!({"action": "acknowledge"})).await;
+        let r = sup.post_json("/api/v1/meetings", &json!({"title": "光伏项目用电增容协调（二）", "scope": "XN-CD", "place": "现场",
+            "attendees": ["城东区供电所"], "agenda": "检查上次议定事项", "previous_id": id})).await;
+        let next: Value = r.json().await.unwrap();
+        let states: Vec<&str> = next["previous_decisions"].as_array().unwrap().iter().map(|i| i["state"].as_str().unwrap()).collect();
+        assert_eq!(states, ["in_progress", "assigned"]);
+        // The unit sees the meeting about its district; a district elsewhere does not.
+        assert_eq!(head.get(&format!("/api/v1/meetings/{id}")).await.status(), StatusCode::OK);
+        let other = app.login("inspector02").await;
+        assert_eq!(other.get(&format!("/api/v1/meetings/{id}")).await.status(), StatusCode::FORBIDDEN);
+        let page = sup.get(&format!("/meetings/{}", next["meeting"]["id"].as_str().unwrap())).await.text().await.unwrap();
+        assert!(page.contains("一周内完成现场勘查"), "the previous decisions are on the page");
+    }
+}

@@ -60,6 +60,8 @@ pub struct Item {
     pub sheet_id: Option<String>,
     /// The case it comes from.
     pub case_id: Option<String>,
+    /// The meeting that decided it.
+    pub meeting_id: Option<String>,
     /// The parent item (its progress rolls up).
     pub parent_id: Option<String>,
     /// Weight in the parent's progress.
@@ -114,7 +116,7 @@ pub struct Item {
 
 const ITEM_COLUMNS: &str = "i.id, i.number, i.title, i.requirements, i.measures, i.source, i.level, i.category,
     i.unit_code, u.name as unit_name, i.office_code, i.responsible_leader, i.responsible_person, i.team_code,
-    i.visit_id, i.sheet_id, i.case_id, i.parent_id, i.weight, i.state, i.version, i.progress, i.started_at,
+    i.visit_id, i.sheet_id, i.case_id, i.meeting_id, i.parent_id, i.weight, i.state, i.version, i.progress, i.started_at,
     i.deadline_at, i.clock_id, i.step, i.step_due_at, i.step_clock_id, i.extension_days, i.extension_reason,
     i.reported_on_time, i.reported_by, i.outcome, i.reopened, i.recurrence_of, i.recurrences, i.evidence_reused,
     i.colour, i.created_by, i.created_at, i.updated_at, i.closed_at
@@ -144,6 +146,7 @@ fn item_from(r: &AnyRow) -> Result<Item> {
         visit_id: opt_text(r, "visit_id")?,
         sheet_id: opt_text(r, "sheet_id")?,
         case_id: opt_text(r, "case_id")?,
+        meeting_id: opt_text(r, "meeting_id")?,
         parent_id: opt_text(r, "parent_id")?,
         weight: r.try_get("weight")?,
         state: State::parse(&state).ok_or_else(|| bad("items.state", state.clone()))?,
@@ -307,6 +310,8 @@ pub struct NewItem {
     pub sheet_id: Option<String>,
     /// The case it comes from.
     pub case_id: Option<String>,
+    /// The meeting that decided it.
+    pub meeting_id: Option<String>,
     /// The parent item.
     pub parent_id: Option<String>,
 }
@@ -350,9 +355,9 @@ pub async fn open_in(
         "insert into items (id, title, requirements, measures, source, level, category, unit_code, office_code,
             responsible_leader, responsible_person, team_code, visit_id, sheet_id, case_id, parent_id, weight,
             state, version, progress, started_at, deadline_at, clock_id, reopened, recurrence_of, recurrences,
-            evidence_reused, colour, colours, created_by, created_at, updated_at)
+            evidence_reused, colour, colours, created_by, created_at, updated_at, meeting_id)
          values ($1, $2, $3, '', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1,
-            'assigned', 1, 0, $16, $17, $18, 0, $19, 0, 0, 'green', '', $20, $16, $16)",
+            'assigned', 1, 0, $16, $17, $18, 0, $19, 0, 0, 'green', '', $20, $16, $16, $21)",
     )
     .bind(&id)
     .bind(&new.title)
@@ -374,6 +379,7 @@ pub async fn open_in(
     .bind(&clock_id)
     .bind(&repeats)
     .bind(&actor.name)
+    .bind(&new.meeting_id)
     .execute(&mut **tx)
     .await?;
     for unit in &new.assisting {
@@ -659,5 +665,37 @@ pub async fn import(
         apply::apply_in(&mut tx, &cals[&item.unit_code], &item, t, &d, actor, role).await?;
     }
     tx.commit().await.map_err(StoreError::from)?;
+    Ok(())
+}
+
+/// Moves the items whose `column` (`visit_id`, `meeting_id`) is `id` back by `by` ms with their
+/// timelines, documents, evidence, re-checks and clocks, inside `tx`: how the demo writes a
+/// history through the store's own functions.
+pub(crate) async fn move_back(tx: &mut Tx, column: &'static str, id: &str, by: i64) -> Result<()> {
+    let items = format!("(select id from items where {column} = $1)");
+    let statements = [
+        format!(
+            "update items set started_at = started_at - $2, deadline_at = deadline_at - $2, created_at = created_at - $2,
+                updated_at = updated_at - $2, closed_at = closed_at - $2, step_due_at = step_due_at - $2
+             where {column} = $1"
+        ),
+        format!("update item_events set created_at = created_at - $2 where item_id in {items}"),
+        format!("update item_documents set created_at = created_at - $2 where item_id in {items}"),
+        format!("update item_attachments set created_at = created_at - $2 where item_id in {items}"),
+        format!("update item_rechecks set due_at = due_at - $2, done_at = done_at - $2 where item_id in {items}"),
+    ];
+    for sql in statements {
+        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).bind(by).execute(&mut **tx).await?;
+    }
+    // Their clocks run from the day it happened too.
+    let clocks = "update sla_clocks set started_at = started_at - $2, due_at = due_at - $2, next_check_at = 0
+        where subject like $1";
+    let ids: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("select id from items where {column} = $1")))
+        .bind(id)
+        .fetch_all(&mut **tx)
+        .await?;
+    for item in ids {
+        sqlx::query(clocks).bind(format!("item:{item}:%")).bind(by).execute(&mut **tx).await?;
+    }
     Ok(())
 }

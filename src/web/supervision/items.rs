@@ -65,6 +65,8 @@ pub struct ItemView {
     pub sheet_id: Option<String>,
     /// The case it comes from.
     pub case_id: Option<String>,
+    /// The meeting that decided it.
+    pub meeting_id: Option<String>,
     /// Where it stands.
     pub state: ItemState,
     /// Version, for the next action.
@@ -135,6 +137,7 @@ impl ItemView {
             visit_id: item.visit_id,
             sheet_id: item.sheet_id,
             case_id: item.case_id,
+            meeting_id: item.meeting_id,
             state: item.state,
             version: item.version,
             progress: item.progress,
@@ -627,6 +630,7 @@ pub async fn checked_item(state: &AppState, user: &CurrentUser, r: &ItemRequest,
         visit_id: None,
         sheet_id: None,
         case_id: r.case_id.clone().filter(|c| !c.is_empty()),
+        meeting_id: None,
         parent_id: r.parent_id.clone().filter(|c| !c.is_empty()),
     })
 }

@@ -3,6 +3,7 @@
 //! findings as items, and the items (in `items`). The pages are in `page`.
 
 pub mod items;
+pub mod meetings;
 pub mod page;
 pub mod report;
 pub mod transfer;
@@ -56,6 +57,9 @@ pub fn api(config: &Config) -> OpenApiRouter<AppState> {
         .routes(routes!(items::get_item))
         .routes(routes!(items::act_on_item))
         .routes(routes!(items::download_item_file))
+        .routes(routes!(meetings::list_meetings, meetings::create_meeting))
+        .routes(routes!(meetings::get_meeting))
+        .routes(routes!(meetings::issue_minutes))
         .routes(routes!(report::stats_api))
         .routes(routes!(report::bulletin_api))
         .routes(routes!(report::bulletin_export))

@@ -37,6 +37,9 @@ pub fn pages(config: &Config) -> Router<AppState> {
     let limit = DefaultBodyLimit::max(config.max_attachment_bytes.saturating_add(64 * 1024));
     Router::new()
         .route("/supervision", get(home))
+        .route("/meetings", get(super::meetings::list_page).post(super::meetings::create_form))
+        .route("/meetings/{id}", get(super::meetings::meeting_page))
+        .route("/meetings/{id}/minutes", post(super::meetings::minutes_form))
         .route("/supervision/dashboard", get(super::report::dashboard_page))
         .route("/supervision/bulletin", get(super::report::bulletin_page))
         .route("/visits/new", get(new_visit))
@@ -54,7 +57,7 @@ pub fn pages(config: &Config) -> Router<AppState> {
 }
 
 /// A page's refusal: shown on the page that was posted, with what was typed.
-fn kept(e: Error) -> Result<(axum::http::StatusCode, Vec<String>), PageError> {
+pub(super) fn kept(e: Error) -> Result<(axum::http::StatusCode, Vec<String>), PageError> {
     match e {
         e @ (Error::Forbidden | Error::NotFound | Error::Internal(_) | Error::Store(_) | Error::Unavailable) => {
             Err(PageError(e))
