@@ -242,3 +242,21 @@ create table item_milestones (
     done_at bigint
 );
 create index item_milestones_item on item_milestones (item_id);
+
+-- Data requests (报送要求) to units: the burden meter counts them, and a second request for the
+-- same data from the same unit for the same period is refused (the 2024 rules against
+-- repeated demands for the same data); the unique key holds under concurrent requests.
+create table data_requests (
+    id text primary key,
+    unit_code text not null references org_nodes (code),
+    -- what data, normalised (trimmed, spaces collapsed, lower case)
+    topic text not null,
+    -- the period the data covers, YYYY-MM
+    period text not null,
+    detail text not null,
+    due_at bigint not null,
+    requested_by text not null,
+    created_at bigint not null,
+    unique (unit_code, topic, period)
+);
+create index data_requests_unit on data_requests (unit_code, created_at);

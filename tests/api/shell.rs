@@ -172,11 +172,13 @@ crate::on_both_engines! {
             ("/api/v1/meetings", "post"),
             ("/api/v1/meetings/{id}", "get"),
             ("/api/v1/meetings/{id}/minutes", "post"),
+            ("/api/v1/data-requests", "get"),
+            ("/api/v1/data-requests", "post"),
         ] {
             assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} is not documented");
         }
         let documented: usize = paths.values().map(|p| p.as_object().unwrap().len()).sum();
-        assert_eq!(documented, 91, "a route was added: list it above too");
+        assert_eq!(documented, 93, "a route was added: list it above too");
         assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
     }
 }

@@ -490,3 +490,32 @@ crate::on_both_engines! {
         assert!(page.contains("一周内完成现场勘查"), "the previous decisions are on the page");
     }
 }
+
+crate::on_both_engines! {
+    async fn the_same_data_is_asked_of_a_unit_once_and_the_burden_is_shown(app) {
+        let inspector = app.login("inspector01").await;
+        let body = json!({"unit": UNIT, "topic": "窗口办件量 统计", "period": "2026-11", "detail": "按窗口分列"});
+        let r = inspector.post_json("/api/v1/data-requests", &body).await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        // The same data again, written a little differently: refused, naming the first.
+        let again = json!({"unit": UNIT, "topic": "  窗口办件量   统计 ", "period": "2026-11", "detail": "再要一次"});
+        let sup = app.login("supervisor").await;
+        let r = sup.post_json("/api/v1/data-requests", &again).await;
+        assert_eq!(r.status(), StatusCode::CONFLICT);
+        assert!(r.text().await.unwrap().contains("inspector01"), "the first request is named");
+        // Another period is another request; bad input is named field by field.
+        let other = json!({"unit": UNIT, "topic": "窗口办件量统计", "period": "2026-12", "detail": "d"});
+        assert_eq!(sup.post_json("/api/v1/data-requests", &other).await.status(), StatusCode::CREATED);
+        let r = sup.post_json("/api/v1/data-requests", &json!({"unit": UNIT, "period": "2026/12"})).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let text = r.text().await.unwrap();
+        assert!(text.contains("topic") && text.contains("period") && text.contains("detail"), "{text}");
+        let head = app.login("unithead").await;
+        assert_eq!(head.post_json("/api/v1/data-requests", &body).await.status(), StatusCode::FORBIDDEN);
+        let list = head.get_json(&format!("/api/v1/data-requests?unit={UNIT}"), StatusCode::OK).await;
+        assert_eq!(list.as_array().unwrap().len(), 2);
+        assert_eq!(head.get_json(&format!("/api/v1/burden?unit={UNIT}"), StatusCode::OK).await["requests"], 2);
+        let page = inspector.get(&format!("/data-requests?unit={UNIT}")).await.text().await.unwrap();
+        assert!(page.contains("窗口办件量 统计") && page.contains("id=\"burden\""));
+    }
+}

@@ -6,6 +6,7 @@ pub mod items;
 pub mod meetings;
 pub mod page;
 pub mod report;
+pub mod requests;
 pub mod transfer;
 
 use axum::body::Bytes;
@@ -60,6 +61,7 @@ pub fn api(config: &Config) -> OpenApiRouter<AppState> {
         .routes(routes!(meetings::list_meetings, meetings::create_meeting))
         .routes(routes!(meetings::get_meeting))
         .routes(routes!(meetings::issue_minutes))
+        .routes(routes!(requests::list_requests, requests::create_request))
         .routes(routes!(report::stats_api))
         .routes(routes!(report::bulletin_api))
         .routes(routes!(report::bulletin_export))

@@ -40,6 +40,7 @@ pub fn pages(config: &Config) -> Router<AppState> {
         .route("/meetings", get(super::meetings::list_page).post(super::meetings::create_form))
         .route("/meetings/{id}", get(super::meetings::meeting_page))
         .route("/meetings/{id}/minutes", post(super::meetings::minutes_form))
+        .route("/data-requests", get(super::requests::page).post(super::requests::form))
         .route("/supervision/dashboard", get(super::report::dashboard_page))
         .route("/supervision/bulletin", get(super::report::bulletin_page))
         .route("/visits/new", get(new_visit))
