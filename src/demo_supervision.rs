@@ -83,6 +83,7 @@ pub async fn generate(store: &Store, calendar: &CalendarHandle, files: &Path) ->
             plan.push((days_ago, t, unit));
         }
     }
+    plans(store, &teams).await?;
     plan.sort_by_key(|(days_ago, t, u)| (std::cmp::Reverse(*days_ago), *t, u.code.to_string()));
     let rule = Rule::default();
     for (days_ago, t, unit) in plan {
@@ -273,6 +274,40 @@ pub async fn generate(store: &Store, calendar: &CalendarHandle, files: &Path) ->
     ladder::sweep(store, &rule, now_ms()).await?;
     out.held = usize::try_from(items::held_to_account(store).await?).unwrap_or(0);
     Ok(out)
+}
+
+/// Each team's plans: this quarter's open inspection of its stations and a secret one this month.
+async fn plans(store: &Store, teams: &[crate::store::teams::Team]) -> Result<(), StoreError> {
+    let today = chrono::DateTime::from_timestamp_millis(now_ms() + crate::domain::time::CST_OFFSET_MS)
+        .unwrap_or_default()
+        .date_naive();
+    let day = |d: i64| (today + chrono::Duration::days(d)).format("%Y-%m-%d").to_string();
+    for team in teams {
+        let Some(station) = team.stations.first() else { continue };
+        let actor = Actor {
+            name: team.members.iter().find_map(|m| m.username.clone()).unwrap_or_else(|| "inspector01".into()),
+            client_addr: String::new(),
+        };
+        let leader = team.members.first().map(|m| m.name.clone()).unwrap_or_default();
+        for (title, mode, from, to) in [
+            (format!("{}政务服务窗口作风巡查", station.org_name), Mode::Open, -80, 10),
+            (format!("{}窗口工作纪律暗访", station.org_name), Mode::Secret, -5, 25),
+        ] {
+            let new = crate::store::inspection::NewPlan {
+                team_code: team.code.clone(),
+                title,
+                mode,
+                scope_code: station.org_code.clone(),
+                targets: "政务服务大厅、基层站所办事窗口：在岗在位、一次性告知、服务态度".into(),
+                leader: leader.clone(),
+                starts_on: day(from),
+                ends_on: day(to),
+                checklist: crate::domain::inspection::DEFAULT_CHECKLIST.iter().map(|(k, _)| (*k).to_owned()).collect(),
+            };
+            inspection::write_plan(store, &new, &actor).await?;
+        }
+    }
+    Ok(())
 }
 
 /// The coordination meetings on the demo enterprise's power connection: one held six weeks ago

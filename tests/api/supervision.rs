@@ -519,3 +519,43 @@ crate::on_both_engines! {
         assert!(page.contains("窗口办件量 统计") && page.contains("id=\"burden\""));
     }
 }
+
+crate::on_both_engines! {
+    async fn a_plan_names_its_leader_scope_and_checklist_and_a_secret_one_is_sealed(app) {
+        let inspector = app.login("inspector01").await;
+        let r = inspector.post_json("/api/v1/plans", &json!({"title": "t", "mode": "secret", "scope": "XN-CD", "targets": "x",
+            "starts_on": "2026-12-10", "ends_on": "2026-12-01"})).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text().await.unwrap().contains("ends_on"));
+        let r = inspector.post_json("/api/v1/plans", &json!({"title": "城东区派出所窗口作风暗访", "mode": "secret", "scope": "XN-CD",
+            "targets": "户籍、出入境窗口", "starts_on": "2026-12-01", "ends_on": "2026-12-31", "checklist": ["staff_at_post", "attitude"]})).await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let plan: Value = r.json().await.unwrap();
+        let id = plan["id"].as_str().unwrap();
+        assert!(!plan["leader"].as_str().unwrap().is_empty(), "the team leader is named");
+        // A visit under the plan takes its mode and its checklist only.
+        let r = inspector.post_json("/api/v1/visits", &json!({"plan_id": id, "unit": UNIT, "mode": "open", "place": "户籍窗口",
+            "checklist": [{"key": "rules_displayed", "ok": true}]})).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "a check the plan does not name");
+        let r = inspector.post_json("/api/v1/visits", &json!({"plan_id": id, "unit": UNIT, "mode": "open", "place": "户籍窗口",
+            "checklist": [{"key": "staff_at_post", "ok": false}]})).await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["mode"], "secret");
+        assert_eq!(v["plan_id"], id);
+        let d = inspector.get_json(&format!("/api/v1/plans/{id}"), StatusCode::OK).await;
+        assert_eq!(d["visits"].as_array().unwrap().len(), 1);
+        // Sealed: the unit and another team do not know it exists; the city does.
+        let head = app.login("unithead").await;
+        assert_eq!(head.get(&format!("/api/v1/plans/{id}")).await.status(), StatusCode::NOT_FOUND);
+        assert!(head.get_json("/api/v1/plans", StatusCode::OK).await.as_array().unwrap().is_empty());
+        assert_eq!(app.login("inspector02").await.get(&format!("/api/v1/plans/{id}")).await.status(), StatusCode::NOT_FOUND);
+        assert_eq!(app.login("supervisor").await.get(&format!("/api/v1/plans/{id}")).await.status(), StatusCode::OK);
+        // A plan outside the team's stations is refused.
+        let r = app.login("inspector02").await.post_json("/api/v1/plans", &json!({"title": "t", "mode": "open", "scope": "XN-CD",
+            "targets": "x", "starts_on": "2026-12-01", "ends_on": "2026-12-31"})).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        let page = inspector.get(&format!("/visits/new?plan={id}")).await.text().await.unwrap();
+        assert!(page.contains("check_staff_at_post") && !page.contains("check_rules_displayed"));
+    }
+}

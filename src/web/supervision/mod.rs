@@ -5,6 +5,7 @@
 pub mod items;
 pub mod meetings;
 pub mod page;
+pub mod plans;
 pub mod report;
 pub mod requests;
 pub mod transfer;
@@ -62,6 +63,8 @@ pub fn api(config: &Config) -> OpenApiRouter<AppState> {
         .routes(routes!(meetings::get_meeting))
         .routes(routes!(meetings::issue_minutes))
         .routes(routes!(requests::list_requests, requests::create_request))
+        .routes(routes!(plans::list_plans, plans::create_plan))
+        .routes(routes!(plans::get_plan))
         .routes(routes!(report::stats_api))
         .routes(routes!(report::bulletin_api))
         .routes(routes!(report::bulletin_export))
@@ -170,6 +173,9 @@ async fn team_history(
 #[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VisitRequest {
+    /// The plan the visit carries out (the team's): its mode and checklist apply, and the unit
+    /// must lie within its scope.
+    pub plan_id: Option<String>,
     /// The unit visited (within the team's stations).
     pub unit: String,
     /// `open` (明察) or `secret` (暗访).
@@ -191,7 +197,20 @@ pub(crate) async fn checked_visit(state: &AppState, user: &CurrentUser, r: &Visi
     user.may(Permission::Inspect)?;
     let team = my_teams(state, user).await?.into_iter().next().ok_or(Error::Forbidden)?;
     let mut errors = Vec::new();
-    let mode = Mode::parse(r.mode.trim());
+    let plan = match r.plan_id.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+        Some(id) => match inspection::plan(&state.store, id).await? {
+            Some(plan) if plan.team_code == team => Some(plan),
+            _ => {
+                errors.push(FieldError::new("plan_id", tr.t("ledger.err.no_plan")));
+                None
+            }
+        },
+        None => None,
+    };
+    let mode = match &plan {
+        Some(p) => Some(p.mode),
+        None => Mode::parse(r.mode.trim()),
+    };
     if mode.is_none() {
         errors.push(FieldError::new("mode", tr.t("ledger.err.mode")));
     }
@@ -210,7 +229,11 @@ pub(crate) async fn checked_visit(state: &AppState, user: &CurrentUser, r: &Visi
     }
     let checklist = r.checklist.clone().unwrap_or_default();
     for c in &checklist {
-        if !DEFAULT_CHECKLIST.iter().any(|(k, _)| *k == c.key) {
+        let allowed = match &plan {
+            Some(p) => p.checklist.contains(&c.key),
+            None => DEFAULT_CHECKLIST.iter().any(|(k, _)| *k == c.key),
+        };
+        if !allowed {
             errors.push(FieldError::new("checklist", format!("{}: {}", tr.t("ledger.err.check"), c.key)));
         }
     }
@@ -228,6 +251,12 @@ pub(crate) async fn checked_visit(state: &AppState, user: &CurrentUser, r: &Visi
     let (Some(mode), Some(unit), true) = (mode, unit, errors.is_empty()) else {
         return Err(Error::Validation(errors));
     };
+    if let Some(p) = &plan {
+        let scope = OrgCode::parse(&p.scope_code).map_err(|e| Error::Internal(e.0))?;
+        if !crate::store::org::within(&state.store, &unit, &[scope]).await? {
+            return Err(Error::field("unit", tr.t("ledger.err.outside_plan")));
+        }
+    }
     // Within the team's current stations (the inspector's scope), else 403.
     user.require_scope(state, &unit).await?;
     let members = r
@@ -237,7 +266,7 @@ pub(crate) async fn checked_visit(state: &AppState, user: &CurrentUser, r: &Visi
         .filter(|m| !m.is_empty())
         .map_or_else(|| user.user.display_name.clone(), |m| m.chars().take(200).collect());
     Ok(NewVisit {
-        plan_id: None,
+        plan_id: plan.map(|p| p.id),
         team_code: team,
         unit_code: unit.as_str().to_owned(),
         mode,

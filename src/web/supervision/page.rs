@@ -40,6 +40,8 @@ pub fn pages(config: &Config) -> Router<AppState> {
         .route("/meetings", get(super::meetings::list_page).post(super::meetings::create_form))
         .route("/meetings/{id}", get(super::meetings::meeting_page))
         .route("/meetings/{id}/minutes", post(super::meetings::minutes_form))
+        .route("/plans", get(super::plans::list_page).post(super::plans::create_form))
+        .route("/plans/{id}", get(super::plans::plan_page))
         .route("/data-requests", get(super::requests::page).post(super::requests::form))
         .route("/supervision/dashboard", get(super::report::dashboard_page))
         .route("/supervision/bulletin", get(super::report::bulletin_page))
@@ -188,6 +190,7 @@ struct NewVisitPage {
     members: String,
     note: String,
     checks: Vec<(String, String, String)>,
+    plan: Option<crate::store::inspection::Plan>,
 }
 
 async fn units_in_scope(state: &AppState, user: &CurrentUser) -> Result<Vec<(String, String)>, Error> {
@@ -208,10 +211,12 @@ fn visit_form(
     units: Vec<(String, String)>,
     r: &VisitRequest,
     errors: Vec<String>,
+    plan: Option<crate::store::inspection::Plan>,
 ) -> NewVisitPage {
     let checklist = r.checklist.clone().unwrap_or_default();
     let checks = DEFAULT_CHECKLIST
         .iter()
+        .filter(|(key, _)| plan.as_ref().is_none_or(|p| p.checklist.iter().any(|k| k == key)))
         .map(|(key, zh)| {
             let state = checklist.iter().find(|c| c.key == *key).map_or("", |c| if c.ok { "ok" } else { "bad" });
             let label = if tr.locale == crate::i18n::Locale::ZhCn {
@@ -222,6 +227,7 @@ fn visit_form(
             ((*key).to_owned(), label, state.to_owned())
         })
         .collect();
+    let mode = if r.mode.is_empty() { "open".to_owned() } else { r.mode.clone() };
     NewVisitPage {
         tr,
         nav,
@@ -229,11 +235,12 @@ fn visit_form(
         errors,
         units,
         unit: r.unit.clone(),
-        mode: if r.mode.is_empty() { "open".into() } else { r.mode.clone() },
         place: r.place.clone(),
         members: r.members.clone().unwrap_or_default(),
         note: r.note.clone().unwrap_or_default(),
+        mode: plan.as_ref().map_or(mode, |p| p.mode.as_str().to_owned()),
         checks,
+        plan,
     }
 }
 
@@ -245,9 +252,17 @@ async fn new_visit(
 ) -> Result<Response, PageError> {
     user.may(Permission::Inspect)?;
     let units = units_in_scope(&state, &user).await?;
-    let r = VisitRequest { unit: q.get("unit").cloned().unwrap_or_default(), ..Default::default() };
-    let page =
-        visit_form(Tr { locale }, Nav::new(Some(&user), "/visits/new"), user.csrf().to_owned(), units, &r, Vec::new());
+    let plan = match q.get("plan").filter(|p| !p.is_empty()) {
+        Some(id) => Some(super::plans::visible_plan(&state, &user, id).await?),
+        None => None,
+    };
+    let r = VisitRequest {
+        unit: q.get("unit").cloned().unwrap_or_default(),
+        plan_id: plan.as_ref().map(|p| p.id.clone()),
+        ..Default::default()
+    };
+    let nav = Nav::new(Some(&user), "/visits/new");
+    let page = visit_form(Tr { locale }, nav, user.csrf().to_owned(), units, &r, Vec::new(), plan);
     Ok(Page(page).into_response())
 }
 
@@ -269,6 +284,7 @@ async fn create_visit(
         })
         .collect();
     let r = VisitRequest {
+        plan_id: Some(field(&fields, "plan").to_owned()).filter(|p| !p.is_empty()),
         unit: field(&fields, "unit").to_owned(),
         mode: field(&fields, "mode").to_owned(),
         place: field(&fields, "place").to_owned(),
@@ -299,7 +315,12 @@ async fn create_visit(
         Err(e) => {
             let (status, errors) = kept(e)?;
             let units = units_in_scope(&state, &user).await?;
-            let page = visit_form(tr, Nav::new(Some(&user), "/visits/new"), user.csrf().to_owned(), units, &r, errors);
+            let plan = match r.plan_id.as_deref() {
+                Some(id) => super::plans::visible_plan(&state, &user, id).await.ok(),
+                None => None,
+            };
+            let nav = Nav::new(Some(&user), "/visits/new");
+            let page = visit_form(tr, nav, user.csrf().to_owned(), units, &r, errors, plan);
             Ok((status, Page(page)).into_response())
         }
     }
