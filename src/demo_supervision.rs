@@ -364,6 +364,7 @@ async fn meetings(
                     case_id: None,
                     meeting_id: None,
                     parent_id: None,
+                    weight: 1,
                 })
                 .collect();
             let m = meetings::issue_minutes(

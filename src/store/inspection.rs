@@ -358,6 +358,7 @@ pub async fn issue_sheet(
             case_id: None,
             meeting_id: None,
             parent_id: None,
+            weight: 1,
         };
         let item = items::open_in(&mut tx, &cal, &new, actor, role).await?;
         let (item_number, recurrence): (Option<String>, Option<String>) =

@@ -210,6 +210,7 @@ crate::on_both_engines! {
         let r = act(&staff, item, json!({"action": "request_extension", "days": 2, "note": "late"})).await;
         assert_eq!(r.status(), StatusCode::CONFLICT);
         assert!(r.text().await.unwrap().contains("deadline has passed"));
+        pingyi::store::items::ladder::sweep(&app.store, &pingyi::domain::item::ladder::Rule::default(), pingyi::store::now_ms()).await.unwrap();
         let overdue = sup.get_json(&format!("/api/v1/items/{item}"), StatusCode::OK).await;
         assert_eq!(overdue["item"]["colour"], "red", "overdue is red");
         // The supervisor reports in the unit's place? No: the unit reports; a supervisor who
@@ -557,5 +558,51 @@ crate::on_both_engines! {
         assert_eq!(r.status(), StatusCode::FORBIDDEN);
         let page = inspector.get(&format!("/visits/new?plan={id}")).await.text().await.unwrap();
         assert!(page.contains("check_staff_at_post") && !page.contains("check_rules_displayed"));
+    }
+}
+
+crate::on_both_engines! {
+    async fn milestones_set_the_plan_and_a_parent_rolls_up_from_its_children(app) {
+        let sup = app.login("supervisor").await;
+        let new = |title: &str, parent: Option<&str>, weight: u32| json!({"title": title, "requirements": "r", "source": "leader_instruction",
+            "category": format!("c-{title}"), "unit": UNIT, "responsible_leader": "王所长", "responsible_person": "李警官", "days": 20,
+            "parent_id": parent, "weight": weight});
+        let parent: Value = sup.post_json("/api/v1/items", &new("营商环境整改", None, 1)).await.json().await.unwrap();
+        let pid = parent["item"]["id"].as_str().unwrap().to_owned();
+        let a: Value = sup.post_json("/api/v1/items", &new("材料精简", Some(&pid), 3)).await.json().await.unwrap();
+        let b: Value = sup.post_json("/api/v1/items", &new("窗口整合", Some(&pid), 1)).await.json().await.unwrap();
+        let (a, b) = (a["item"]["id"].as_str().unwrap().to_owned(), b["item"]["id"].as_str().unwrap().to_owned());
+        let head = app.login("unithead").await;
+        for id in [&a, &b] {
+            ok(&head, id, json!({"action": "acknowledge"})).await;
+        }
+        ok(&head, &a, json!({"action": "report_progress", "percent": 100, "note": "已完成"})).await;
+        let d = sup.get_json(&format!("/api/v1/items/{pid}"), StatusCode::OK).await;
+        assert_eq!(d["item"]["progress"], 75, "3 of 4 weighted parts done");
+        assert_eq!(d["children"].as_array().unwrap().len(), 2);
+        ok(&head, &b, json!({"action": "report_progress", "percent": 40, "note": "进行中"})).await;
+        assert_eq!(sup.get_json(&format!("/api/v1/items/{pid}"), StatusCode::OK).await["item"]["progress"], 85);
+
+        // A milestone early on: half done by tomorrow makes the plan steep.
+        let tomorrow = chrono::Utc::now() + chrono::Duration::days(1);
+        let day = (tomorrow + chrono::Duration::hours(8)).format("%Y-%m-%d").to_string();
+        let r = head.post_json(&format!("/api/v1/items/{b}/milestones"), &json!({"title": "方案上报", "planned_on": day, "percent": 50})).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let d: Value = r.json().await.unwrap();
+        assert_eq!(d["item"]["milestones"].as_array().unwrap().len(), 1);
+        let r = head.post_json(&format!("/api/v1/items/{b}/milestones"), &json!({"title": "x", "planned_on": "2020-01-01", "percent": 150})).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let text = r.text().await.unwrap();
+        assert!(text.contains("planned_on") && text.contains("percent"), "{text}");
+        let m = d["item"]["milestones"][0]["id"].as_str().unwrap();
+        let r = head.post_json(&format!("/api/v1/items/{b}/milestones/{m}/reached"), &json!({})).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(head.post_json(&format!("/api/v1/items/{b}/milestones/{m}/reached"), &json!({})).await.status(), StatusCode::CONFLICT);
+        assert_eq!(sup.post_json(&format!("/api/v1/items/{b}/milestones/{m}/reached"), &json!({})).await.status(), StatusCode::FORBIDDEN);
+        // Past the milestone's date with 40% done against 50% planned: the sweep turns it yellow.
+        let after = pingyi::store::now_ms() + 2 * 86_400_000;
+        pingyi::store::items::ladder::sweep(&app.store, &pingyi::domain::item::ladder::Rule::default(), after).await.unwrap();
+        let d = sup.get_json(&format!("/api/v1/items/{b}"), StatusCode::OK).await;
+        assert_eq!(d["item"]["colour"], "yellow", "{}", d["item"]);
     }
 }

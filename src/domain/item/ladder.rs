@@ -142,6 +142,40 @@ impl Rule {
     }
 }
 
+/// The planned progress at `now` of work from `start` to `deadline` through its milestones
+/// (`(planned time, planned percent)`): straight lines from (start, 0) through each milestone to
+/// (deadline, 100); without milestones, [`planned_linear`]. Milestones out of order or past
+/// the deadline are taken in time order and clamped, so the plan never goes backwards.
+pub fn planned_with(start: i64, deadline: i64, milestones: &[(i64, u8)], now: i64) -> u8 {
+    if milestones.is_empty() {
+        return planned_linear(start, deadline, now);
+    }
+    let mut points: Vec<(i64, u8)> = vec![(start, 0)];
+    let mut sorted: Vec<(i64, u8)> =
+        milestones.iter().map(|(t, p)| ((*t).clamp(start, deadline.max(start)), (*p).min(100))).collect();
+    sorted.sort_unstable();
+    let mut highest = 0;
+    for (t, p) in sorted {
+        highest = highest.max(p);
+        points.push((t, highest));
+    }
+    points.push((deadline.max(start), 100));
+    if now >= deadline {
+        return 100;
+    }
+    for w in points.windows(2) {
+        let ((t0, p0), (t1, p1)) = (w[0], w[1]);
+        if now < t1 {
+            if now <= t0 || t1 <= t0 {
+                return p0;
+            }
+            let done = i64::from(p0) + (i64::from(p1) - i64::from(p0)) * (now - t0) / (t1 - t0);
+            return u8::try_from(done.clamp(0, 100)).unwrap_or(100);
+        }
+    }
+    100
+}
+
 /// The planned progress at `now` of work from `start` to `deadline` without milestones: even
 /// progress over the time (0 before the start, 100 from the deadline).
 pub fn planned_linear(start: i64, deadline: i64, now: i64) -> u8 {
@@ -222,6 +256,27 @@ mod tests {
             prop_assert!(later_colour >= c, "later: {:?} after {:?}", later_colour, c);
             prop_assert!(lagging >= c, "further behind: {:?} after {:?}", lagging, c);
             prop_assert_eq!(c == Colour::Red, now > deadline || i64::from(planned) - i64::from(actual) > 30);
+        }
+
+        /// Planned progress through milestones never goes backwards in time, stays within 0–100,
+        /// reaches each milestone's percent by its date, and is the even plan without milestones.
+        #[test]
+        fn the_plan_through_milestones_only_rises(
+            span in 1i64..100 * DAY_MS, marks in proptest::collection::vec((0i64..100 * DAY_MS, 0u8..=100), 0..5),
+            a in 0i64..120 * DAY_MS, b in 0i64..120 * DAY_MS,
+        ) {
+            let (start, deadline) = (0, span);
+            let (early, late) = (a.min(b), a.max(b));
+            let (p, q) = (planned_with(start, deadline, &marks, early), planned_with(start, deadline, &marks, late));
+            prop_assert!(p <= q && q <= 100, "planned {} then {}", p, q);
+            if marks.is_empty() {
+                prop_assert_eq!(p, planned_linear(start, deadline, early));
+            }
+            for (t, pct) in &marks {
+                if *t < deadline {
+                    prop_assert!(planned_with(start, deadline, &marks, *t) >= *pct, "a milestone's percent by its date");
+                }
+            }
         }
 
         /// Over any sequence of colours entered, the letters are the yellows divided by two, the

@@ -119,6 +119,9 @@ pub async fn apply_in(
     for effect in &t.effects {
         run.after_event(tx, *effect).await?;
     }
+    if let Some(parent) = &item.parent_id {
+        super::roll_up(tx, parent).await?;
+    }
     tell(tx, &item.id, &item.title, run.x.tell.flatten(), &item.unit_code, action).await?;
     let change = serde_json::json!({"before": t.from, "after": t.to, "version": item.version + 1, "note": d.note, "data": run.x.data});
     run.x.audit(tx, actor, action, &change).await?;

@@ -9,7 +9,7 @@
 use sqlx::Row;
 
 use super::apply::{TABLES, tell};
-use crate::domain::item::ladder::{Colour, Rule, Rung, Standing, planned_linear};
+use crate::domain::item::ladder::{Colour, Rule, Rung, Standing, planned_with};
 use crate::domain::role::Role;
 use crate::store::{Result, Store, Tx, new_id};
 
@@ -73,9 +73,9 @@ async fn open_items(store: &Store) -> Result<Vec<Open>> {
         .collect()
 }
 
-/// The colour `item` should have at `now` under `rule`.
-pub fn colour_of(item: &Open, rule: &Rule, now: i64) -> Colour {
-    let planned = planned_linear(item.started_at, item.deadline_at, now);
+/// The colour `item` should have at `now` under `rule`, against its plan (its milestones).
+pub fn colour_of(item: &Open, milestones: &[(i64, u8)], rule: &Rule, now: i64) -> Colour {
+    let planned = planned_with(item.started_at, item.deadline_at, milestones, now);
     let actual = u8::try_from(item.progress.clamp(0, 100)).unwrap_or(0);
     rule.colour(Standing { now, deadline: item.deadline_at, planned, actual })
 }
@@ -84,8 +84,9 @@ pub fn colour_of(item: &Open, rule: &Rule, now: i64) -> Colour {
 /// how many changed.
 pub async fn sweep(store: &Store, rule: &Rule, now: i64) -> Result<usize> {
     let mut changed = 0;
+    let plans = super::plans_of(store).await?;
     for item in open_items(store).await? {
-        let colour = colour_of(&item, rule, now);
+        let colour = colour_of(&item, plans.get(&item.id).map_or(&[][..], Vec::as_slice), rule, now);
         if colour.as_str() != item.colour && enter(store, &item, colour, rule, now).await? {
             changed += 1;
         }

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::domain::FieldError;
 use crate::domain::ids::OrgCode;
-use crate::domain::item::ladder::{Rule, Standing, planned_linear};
+use crate::domain::item::ladder::planned_with;
 use crate::domain::item::{Action, Facts, Level, Outcome, Refusal, Source, State as ItemState, transition};
 use crate::domain::permission::Permission;
 use crate::domain::role::Role;
@@ -71,11 +71,19 @@ pub struct ItemView {
     pub state: ItemState,
     /// Version, for the next action.
     pub version: i64,
-    /// Percent done, as reported.
+    /// Percent done, as reported (a parent's: rolled up from its children, weighted).
     pub progress: i64,
-    /// Percent that should be done by now (even over the time to the deadline).
+    /// Percent that should be done by now: through its milestones, else even over the time to
+    /// the deadline.
     pub planned: u8,
-    /// `green`, `blue`, `yellow` or `red` (closed items: `green`).
+    /// Milestones.
+    pub milestones: Vec<items::Milestone>,
+    /// The parent item.
+    pub parent_id: Option<String>,
+    /// Weight in the parent's progress.
+    pub weight: i64,
+    /// `green`, `blue`, `yellow` or `red`, as the minute's sweep set it from the deadline and the
+    /// progress against plan (closed items: `green`).
     pub colour: String,
     /// Assigned, ms.
     pub started_at: i64,
@@ -112,13 +120,15 @@ pub struct ItemView {
 impl ItemView {
     /// The view of `item` at `now`.
     pub fn of(item: Item, now: i64) -> ItemView {
-        let planned = planned_linear(item.started_at, item.deadline_at, now);
-        let colour = if item.state == ItemState::Closed {
-            "green".to_owned()
-        } else {
-            let actual = u8::try_from(item.progress.clamp(0, 100)).unwrap_or(0);
-            Rule::default().colour(Standing { now, deadline: item.deadline_at, planned, actual }).as_str().to_owned()
-        };
+        let marks: Vec<(i64, u8)> = item
+            .milestones
+            .iter()
+            .map(|m| (m.planned_at, u8::try_from(m.planned_percent.clamp(0, 100)).unwrap_or(100)))
+            .collect();
+        let planned = planned_with(item.started_at, item.deadline_at, &marks, now);
+        // The colour is the sweep's (domain::item::ladder, every minute): the one the ladder's
+        // slips and rungs followed, never set by hand and never recomputed apart from them.
+        let colour = if item.state == ItemState::Closed { "green".to_owned() } else { item.colour.clone() };
         ItemView {
             id: item.id,
             number: item.number,
@@ -142,6 +152,9 @@ impl ItemView {
             version: item.version,
             progress: item.progress,
             planned,
+            milestones: item.milestones,
+            parent_id: item.parent_id,
+            weight: item.weight,
             colour,
             started_at: item.started_at,
             deadline_at: item.deadline_at,
@@ -179,6 +192,8 @@ pub struct ItemDetail {
     pub rechecks: Vec<items::Recheck>,
     /// The closed item this one repeats: number and title.
     pub repeats: Option<(String, String)>,
+    /// Its sub-items (their progress rolls up into this one's).
+    pub children: Vec<ItemView>,
 }
 
 /// Every action name, in the loop's order.
@@ -270,6 +285,7 @@ pub async fn detail(state: &AppState, user: &CurrentUser, item: Item) -> Result<
         attachments: workflow::attachments(&state.store, &apply::TABLES.files(), &id).await?,
         rechecks: items::rechecks(&state.store, &id).await?,
         repeats,
+        children: items::children(&state.store, &id).await?.into_iter().map(|c| ItemView::of(c, now_ms())).collect(),
         item: ItemView::of(item, now_ms()),
     })
 }
@@ -542,8 +558,10 @@ pub struct ItemRequest {
     pub days: Option<u32>,
     /// The case it comes from (a rating case or a "could not get it done" case).
     pub case_id: Option<String>,
-    /// The parent item.
+    /// The parent item (its progress rolls up from its children).
     pub parent_id: Option<String>,
+    /// Weight in the parent's progress (1–100, 1 if left out).
+    pub weight: Option<u32>,
 }
 
 /// A required text of at most `max` characters, trimmed; an error names `field` otherwise.
@@ -607,9 +625,12 @@ pub async fn checked_item(state: &AppState, user: &CurrentUser, r: &ItemRequest,
         }
     }
     if let Some(parent) = r.parent_id.as_deref().filter(|c| !c.is_empty())
-        && items::get(&state.store, parent).await?.is_none()
+        && items::get(&state.store, parent).await?.is_none_or(|p| p.state == ItemState::Closed)
     {
         errors.push(FieldError::new("parent_id", tr.t("ledger.err.no_item")));
+    }
+    if r.weight.is_some_and(|w| !(1..=100).contains(&w)) {
+        errors.push(FieldError::new("weight", tr.t("ledger.err.weight")));
     }
     let (Some(source), Some(level), true) = (source, level, errors.is_empty()) else {
         return Err(Error::Validation(errors));
@@ -632,6 +653,7 @@ pub async fn checked_item(state: &AppState, user: &CurrentUser, r: &ItemRequest,
         case_id: r.case_id.clone().filter(|c| !c.is_empty()),
         meeting_id: None,
         parent_id: r.parent_id.clone().filter(|c| !c.is_empty()),
+        weight: r.weight.unwrap_or(1),
     })
 }
 
@@ -715,4 +737,98 @@ pub(super) async fn download_item_file(
     let (a, item) = workflow::attachment(&state.store, &apply::TABLES.files(), &id).await?.ok_or(Error::NotFound)?;
     visible_item(&state, &user, &item).await?;
     crate::web::evidence::serve_file(&state, &a).await
+}
+
+/// A milestone to add.
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct MilestoneRequest {
+    /// What is done by then.
+    pub title: String,
+    /// By when, YYYY-MM-DD (from the assignment to the deadline).
+    pub planned_on: String,
+    /// Percent done by then (1–100).
+    pub percent: u8,
+}
+
+/// Adds a milestone for `user` (the unit plans its work; verifiers may too).
+pub async fn add_milestone(
+    state: &AppState,
+    user: &CurrentUser,
+    id: &str,
+    r: &MilestoneRequest,
+    tr: Tr,
+) -> Result<Item> {
+    let item = visible_item(state, user, id).await?;
+    if !matches!(user.user.role, Role::UnitHead | Role::Staff | Role::Inspector | Role::Supervisor) {
+        return Err(Error::Forbidden);
+    }
+    if item.state == ItemState::Closed {
+        return Err(Error::Conflict(tr.t("ledger.refusal.state").into()));
+    }
+    let mut errors = Vec::new();
+    let title = required(&mut errors, tr, "title", &r.title, 200);
+    if !(1..=100).contains(&r.percent) {
+        errors.push(FieldError::new("percent", tr.t("ledger.err.percent")));
+    }
+    let at = chrono::NaiveDate::parse_from_str(r.planned_on.trim(), "%Y-%m-%d")
+        .ok()
+        .and_then(|d| crate::domain::time::day_start(d + chrono::Days::new(1)))
+        .map(|end_of_day| end_of_day - 1);
+    match at {
+        Some(t) if t >= item.started_at && t <= item.deadline_at + 86_400_000 => {}
+        _ => errors.push(FieldError::new("planned_on", tr.t("ledger.err.milestone_date"))),
+    }
+    let (Some(at), true) = (at, errors.is_empty()) else {
+        return Err(Error::Validation(errors));
+    };
+    items::add_milestone(&state.store, &item.id, &title, at.min(item.deadline_at), r.percent, &user.actor()).await?;
+    items::get(&state.store, &item.id).await?.ok_or(Error::NotFound)
+}
+
+/// Add a milestone (planned date and percent): the item's planned progress, and so its colour,
+/// follows its milestones.
+#[utoipa::path(post, path = "/items/{id}/milestones", tag = "supervision", params(("id" = String, Path, description = "Item id")),
+    request_body = MilestoneRequest,
+    responses((status = 200, body = ItemDetail), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody)),
+    security(("session" = []), ("bearer" = [])))]
+pub(super) async fn post_milestone(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(r): ApiJson<MilestoneRequest>,
+) -> Result<axum::Json<ItemDetail>> {
+    let item = add_milestone(&state, &user, &id, &r, API).await?;
+    Ok(axum::Json(detail(&state, &user, item).await?))
+}
+
+/// Marks a milestone reached for `user` (the unit).
+pub async fn reach(state: &AppState, user: &CurrentUser, id: &str, milestone: &str, tr: Tr) -> Result<Item> {
+    let item = visible_item(state, user, id).await?;
+    if !matches!(user.user.role, Role::UnitHead | Role::Staff) {
+        return Err(Error::Forbidden);
+    }
+    if !item.milestones.iter().any(|m| m.id == milestone) {
+        return Err(Error::NotFound);
+    }
+    if !items::reach_milestone(&state.store, &item.id, milestone, &user.actor()).await? {
+        return Err(Error::Conflict(tr.t("ledger.err.milestone_reached").into()));
+    }
+    items::get(&state.store, &item.id).await?.ok_or(Error::NotFound)
+}
+
+/// Mark a milestone reached (the unit), once.
+#[utoipa::path(post, path = "/items/{id}/milestones/{milestone}/reached", tag = "supervision",
+    params(("id" = String, Path, description = "Item id"), ("milestone" = String, Path, description = "Milestone id")),
+    responses((status = 200, body = ItemDetail), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody)),
+    security(("session" = []), ("bearer" = [])))]
+pub(super) async fn post_reached(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiPath((id, milestone)): ApiPath<(String, String)>,
+) -> Result<axum::Json<ItemDetail>> {
+    let item = reach(&state, &user, &id, &milestone, API).await?;
+    Ok(axum::Json(detail(&state, &user, item).await?))
 }

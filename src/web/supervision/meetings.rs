@@ -198,6 +198,7 @@ async fn checked_minutes(
             days: d.days,
             case_id: None,
             parent_id: None,
+            weight: None,
         };
         match items::checked_item(state, user, &req, tr).await {
             Ok(new) => out.push(new),

@@ -59,6 +59,8 @@ pub fn api(config: &Config) -> OpenApiRouter<AppState> {
         .routes(routes!(items::get_item))
         .routes(routes!(items::act_on_item))
         .routes(routes!(items::download_item_file))
+        .routes(routes!(items::post_milestone))
+        .routes(routes!(items::post_reached))
         .routes(routes!(meetings::list_meetings, meetings::create_meeting))
         .routes(routes!(meetings::get_meeting))
         .routes(routes!(meetings::issue_minutes))

@@ -57,6 +57,8 @@ pub fn pages(config: &Config) -> Router<AppState> {
         .route("/items/{id}", get(item_page))
         .route("/items/{id}/act", post(act_form).layer(limit))
         .route("/items/{id}/documents/{doc}", get(document_page))
+        .route("/items/{id}/milestones", post(milestone_form))
+        .route("/items/{id}/milestones/{milestone}/reached", post(reached_form))
 }
 
 /// A page's refusal: shown on the page that was posted, with what was typed.
@@ -673,6 +675,7 @@ fn blank_item() -> ItemRequest {
         days: None,
         case_id: None,
         parent_id: None,
+        weight: None,
     }
 }
 
@@ -736,6 +739,7 @@ async fn new_item(
         days: None,
         case_id: Some(get("case_id")),
         parent_id: None,
+        weight: None,
     };
     let result = async {
         user.may(Permission::AssignItems)?;
@@ -783,6 +787,10 @@ struct ItemPage {
     outcomes: Vec<(String, String)>,
     errors: Vec<String>,
     note: String,
+    milestones: Vec<(crate::store::items::Milestone, String)>,
+    plans: bool,
+    reaches: bool,
+    children: Vec<ItemRow>,
 }
 
 async fn render_item(
@@ -816,6 +824,11 @@ async fn render_item(
         })
         .collect();
     let actions = d.actions.iter().map(|a| (a.clone(), tr.t(&format!("item.action.{a}")).to_owned())).collect();
+    let open = d.item.state != crate::domain::item::State::Closed;
+    let unit_role = matches!(user.user.role, Role::UnitHead | Role::Staff);
+    let milestones =
+        d.item.milestones.iter().map(|m| (m.clone(), crate::domain::time::date_zh(m.planned_at))).collect();
+    let children = rows(d.children.clone());
     let rechecks = d
         .rechecks
         .iter()
@@ -843,6 +856,10 @@ async fn render_item(
         outcomes: label(tr, Outcome::ALL, |o| o.as_str().to_owned(), Outcome::label_zh),
         errors,
         note,
+        milestones,
+        plans: open && (unit_role || matches!(user.user.role, Role::Inspector | Role::Supervisor)),
+        reaches: open && unit_role,
+        children,
         tr,
         d,
     })
@@ -949,4 +966,51 @@ async fn document_page(
         tr,
     };
     Ok(Page(page).into_response())
+}
+
+async fn milestone_form(
+    State(state): State<AppState>,
+    Lang(locale): Lang,
+    PageUser(user): PageUser,
+    ApiPath(id): ApiPath<String>,
+    axum::Form(f): axum::Form<HashMap<String, String>>,
+) -> Result<Response, PageError> {
+    let tr = Tr { locale };
+    let get = |k: &str| f.get(k).map(|v| v.trim().to_owned()).unwrap_or_default();
+    let result = async {
+        let percent = number::<u8>(&get("percent"), "percent", tr)?.unwrap_or(0);
+        let r = super::items::MilestoneRequest { title: get("title"), planned_on: get("planned_on"), percent };
+        super::items::add_milestone(&state, &user, &id, &r, tr).await
+    }
+    .await;
+    after_item_form(&state, tr, &user, &id, result.map(|_| ())).await
+}
+
+async fn reached_form(
+    State(state): State<AppState>,
+    Lang(locale): Lang,
+    PageUser(user): PageUser,
+    ApiPath((id, milestone)): ApiPath<(String, String)>,
+) -> Result<Response, PageError> {
+    let tr = Tr { locale };
+    let result = super::items::reach(&state, &user, &id, &milestone, tr).await.map(|_| ());
+    after_item_form(&state, tr, &user, &id, result).await
+}
+
+/// Back to the item page after one of its forms, or the page with the form's errors.
+async fn after_item_form(
+    state: &AppState,
+    tr: Tr,
+    user: &CurrentUser,
+    id: &str,
+    result: Result<(), Error>,
+) -> Result<Response, PageError> {
+    match result {
+        Ok(()) => Ok(Redirect::to(&format!("/items/{id}")).into_response()),
+        Err(e) => {
+            let (status, errors) = kept(e)?;
+            let item = items::visible_item(state, user, id).await?;
+            Ok((status, Page(render_item(state, tr, user, item, errors, String::new()).await?)).into_response())
+        }
+    }
 }

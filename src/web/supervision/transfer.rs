@@ -210,6 +210,7 @@ pub async fn run_import(
                 },
                 case_id: None,
                 parent_id: None,
+                weight: None,
             };
             match items::checked_item(state, user, &req, tr).await {
                 Ok(new) => news.push(new),
