@@ -5,6 +5,7 @@
 /// How a visit is made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = VisitMode)]
 pub enum Mode {
     /// 明察: announced.
     Open,

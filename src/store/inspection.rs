@@ -19,6 +19,7 @@ pub static VISIT_FILES: Files = Files { table: "visit_attachments", key: "visit_
 
 /// One checklist line of a visit.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[schema(as = VisitCheck)]
 pub struct Check {
     /// What was checked (`staff_at_post`, …).
     pub key: String,

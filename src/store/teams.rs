@@ -96,6 +96,7 @@ pub struct Team {
 
 /// A team member.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = TeamMember)]
 pub struct Member {
     /// Name.
     pub name: String,
@@ -107,6 +108,7 @@ pub struct Member {
 
 /// A station period: a subtree, from when, until when (open while current).
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = TeamStation)]
 pub struct Station {
     /// The subtree's root.
     pub org_code: String,

@@ -45,6 +45,7 @@ pub fn step_limit(step: Step) -> crate::domain::sla::Clock {
 /// Where an item stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = ItemState)]
 pub enum State {
     /// 已交办: assigned, waiting for the lead unit to sign for it.
     Assigned,

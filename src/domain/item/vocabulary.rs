@@ -1,10 +1,11 @@
 //! The ledger's words: where an item comes from, how high it is listed, how it ended.
 
 macro_rules! vocabulary {
-    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $text:literal / $zh:literal,)+ }) => {
+    ($(#[$doc:meta])* $name:ident as $schema:ident { $($(#[$vdoc:meta])* $variant:ident = $text:literal / $zh:literal,)+ }) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
         #[serde(rename_all = "snake_case")]
+        #[schema(as = $schema)]
         pub enum $name {
             $($(#[$vdoc])* $variant,)+
         }
@@ -37,7 +38,7 @@ macro_rules! vocabulary {
 
 vocabulary!(
     /// Where an item comes from.
-    Source {
+    Source as ItemSource {
         /// 巡查发现: an inspection visit's finding.
         InspectionFinding = "inspection_finding" / "巡查发现",
         /// 暗访发现: a secret visit's finding.
@@ -61,7 +62,7 @@ vocabulary!(
 
 vocabulary!(
     /// How high an item is listed.
-    Level {
+    Level as ItemLevel {
         /// 一般.
         General = "general" / "一般",
         /// 重点.
@@ -73,7 +74,7 @@ vocabulary!(
 
 vocabulary!(
     /// How an item ended.
-    Outcome {
+    Outcome as ItemOutcome {
         /// 已落实: done as required.
         Implemented = "implemented" / "已落实",
         /// 部分落实: partly done (what remains is said).

@@ -132,6 +132,7 @@ pub struct ImportParams {
 
 /// What an import did (or, dry, would do).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = ItemImportReport)]
 pub struct ImportReport {
     /// Nothing was written.
     pub dry_run: bool,

@@ -66,4 +66,19 @@ crate::on_both_engines! {
             assert_eq!(body["error"]["fields"][0]["field"], "under", "{path}: {body}");
         }
     }
+
+    async fn the_ledgers_words_are_schemas_of_their_own_beside_the_case_loops(app) {
+        // Schemathesis found the ledger's states and sources validated against the case loop's
+        // (`State`, `Source`) and a team member against the dashboard's `Member`: one name, two
+        // shapes. Each has its own name now.
+        let doc = app.anonymous().get_json("/api/openapi.json", StatusCode::OK).await;
+        let schemas = &doc["components"]["schemas"];
+        let words = |name: &str| schemas[name]["enum"].as_array().unwrap_or_else(|| panic!("{name}")).iter().map(|v| v.as_str().unwrap().to_owned()).collect::<Vec<_>>();
+        assert!(words("State").contains(&"acknowledged".to_owned()) && words("ItemState").contains(&"in_progress".to_owned()));
+        assert!(words("Source").contains(&"rating".to_owned()) && words("ItemSource").contains(&"inspection_finding".to_owned()));
+        assert!(words("VisitMode").contains(&"secret".to_owned()));
+        assert!(schemas["Member"]["properties"]["counts"].is_object() && schemas["TeamMember"]["properties"]["position"].is_object());
+        assert!(!schemas["ImportReport"].to_string().contains("unchanged\":{\"description\":\"Rows that changed nothing"), "the org import's report is its own");
+        assert!(schemas["ItemImportReport"]["properties"]["unchanged"].is_object());
+    }
 }
