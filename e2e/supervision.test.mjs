@@ -139,3 +139,38 @@ test('a secret visit becomes an item that is fixed, closed by another verifier, 
   await fits(inspector, 'the recurring item');
   await inspector.screenshot({ path: `${SHOTS}supervision-recurrence-phone.png`, fullPage: true });
 });
+
+test('every supervision page fits a 390 px phone, with the demo ledger in it', async () => {
+  const [inspectorAgain, headAgain] = [await launchPhone(), await launchPhone()];
+  after(async () => {
+    await inspectorAgain.close();
+    await headAgain.close();
+  });
+  const page = await inspectorAgain.newPage();
+  await login(page, 'inspector01');
+  const paths = ['/supervision', '/plans', '/items', '/items?colour=red', '/meetings', `/data-requests?unit=${UNIT}`,
+    '/supervision/dashboard', '/supervision/bulletin', '/visits/new'];
+  for (const path of paths) {
+    const r = await page.goto(`${BASE}${path}`);
+    assert.equal(r.status(), 200, path);
+    await fits(page, path);
+  }
+  // The ledger is not empty: the demo's four months are there, in several colours.
+  assert.ok(Number((await page.goto(`${BASE}/items`), await page.locator('#items-total').textContent()).match(/\d+/)[0]) > 50);
+  await page.goto(`${BASE}/plans`);
+  const plan = await page.locator('a[href^="/plans/"]').first().getAttribute('href');
+  await page.goto(`${BASE}${plan}`);
+  await fits(page, 'a plan');
+  const meeting = await (await page.goto(`${BASE}/meetings`), page.locator('a[href^="/meetings/"]').first().getAttribute('href'));
+  await page.goto(`${BASE}${meeting}`);
+  await fits(page, 'a meeting');
+  await page.goto(`${BASE}/supervision/dashboard`);
+  await page.screenshot({ path: `${SHOTS}supervision-dashboard-phone.png`, fullPage: true });
+  // The unit head on a phone: its items and the bulletin.
+  const head = await headAgain.newPage();
+  await login(head, 'unithead');
+  for (const path of ['/supervision', '/items', '/supervision/bulletin']) {
+    await head.goto(`${BASE}${path}`);
+    await fits(head, `${path} (unit head)`);
+  }
+});
