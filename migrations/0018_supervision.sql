@@ -260,3 +260,13 @@ create table data_requests (
     unique (unit_code, topic, period)
 );
 create index data_requests_unit on data_requests (unit_code, created_at);
+
+-- The city's own numbers for the ledger (domain::item::settings): one row, absent until an admin
+-- changes the defaults.
+create table ledger_settings (
+    id bigint primary key check (id = 1),
+    -- JSON of domain::item::settings::Settings
+    settings text not null,
+    updated_by text not null,
+    updated_at bigint not null
+);

@@ -12,7 +12,7 @@ use std::path::Path;
 use crate::calendar_data::CalendarHandle;
 use crate::demo::Rng;
 use crate::domain::inspection::Mode;
-use crate::domain::item::ladder::{Colour, Rule};
+use crate::domain::item::ladder::Colour;
 use crate::domain::item::{Action, Facts, Level, Outcome, transition};
 use crate::domain::role::Role;
 use crate::store::audit::Actor;
@@ -85,7 +85,7 @@ pub async fn generate(store: &Store, calendar: &CalendarHandle, files: &Path) ->
     }
     plans(store, &teams).await?;
     plan.sort_by_key(|(days_ago, t, u)| (std::cmp::Reverse(*days_ago), *t, u.code.to_string()));
-    let rule = Rule::default();
+    let rule = items::settings(store.pool()).await?.rule();
     for (days_ago, t, unit) in plan {
         let team = &teams[t];
         let inspector = team.members.iter().find_map(|m| m.username.clone()).unwrap_or_else(|| "inspector01".into());

@@ -24,7 +24,8 @@ pub async fn sweeps(store: &Store, calendar: &CalendarHandle, now: i64) -> Resul
         }
     }
     // Supervision items whose colour changed: the slip, and the rungs of the ladder it reaches.
-    crate::store::items::ladder::sweep(store, &crate::domain::item::ladder::Rule::default(), now).await?;
+    let rule = crate::store::items::settings(store.pool()).await?.rule();
+    crate::store::items::ladder::sweep(store, &rule, now).await?;
     // Rating request keys older than a day answer nothing any more.
     crate::store::ratings::forget_request_keys(store, now).await?;
     invitations::record_defaults(store, calendar, now).await

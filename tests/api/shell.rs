@@ -179,11 +179,13 @@ crate::on_both_engines! {
             ("/api/v1/plans/{id}", "get"),
             ("/api/v1/items/{id}/milestones", "post"),
             ("/api/v1/items/{id}/milestones/{milestone}/reached", "post"),
+            ("/api/v1/supervision/settings", "get"),
+            ("/api/v1/supervision/settings", "put"),
         ] {
             assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} is not documented");
         }
         let documented: usize = paths.values().map(|p| p.as_object().unwrap().len()).sum();
-        assert_eq!(documented, 98, "a route was added: list it above too");
+        assert_eq!(documented, 100, "a route was added: list it above too");
         assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
     }
 }

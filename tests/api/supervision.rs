@@ -606,3 +606,45 @@ crate::on_both_engines! {
         assert_eq!(d["item"]["colour"], "yellow", "{}", d["item"]);
     }
 }
+
+crate::on_both_engines! {
+    async fn the_city_sets_its_own_ledger_numbers_and_they_apply(app) {
+        let admin = app.login("admin").await;
+        let mut s = admin.get_json("/api/v1/supervision/settings", StatusCode::OK).await;
+        assert_eq!(s["recheck_days"], json!([30, 90]));
+        assert_eq!(s["source_days"]["media"], 3);
+        let put = |c: &crate::helpers::Client, body: &Value| {
+            c.http.put(app.url("/api/v1/supervision/settings")).header("x-csrf-token", c.csrf.clone().unwrap_or_default()).json(body).send()
+        };
+        let mut bad = s.clone();
+        bad["red_behind"] = json!(5);
+        bad["recheck_days"] = json!([]);
+        let r = put(&admin, &bad).await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let text = r.text().await.unwrap();
+        assert!(text.contains("red_behind") && text.contains("recheck_days"), "{text}");
+        s["recheck_days"] = json!([7]);
+        s["source_days"]["leader_instruction"] = json!(2);
+        let sup = app.login("supervisor").await;
+        assert_eq!(put(&sup, &s).await.unwrap().status(), StatusCode::FORBIDDEN, "admins set the city's numbers");
+        assert_eq!(put(&admin, &s).await.unwrap().status(), StatusCode::OK);
+        // A new leader's instruction gets 2 working days; its closing schedules one re-check a week on.
+        let r = sup.post_json("/api/v1/items", &json!({"title": "t", "requirements": "r", "source": "leader_instruction", "category": "c",
+            "unit": UNIT, "responsible_leader": "a", "responsible_person": "b"})).await;
+        let d: Value = r.json().await.unwrap();
+        let (start, due) = (d["item"]["started_at"].as_i64().unwrap(), d["item"]["deadline_at"].as_i64().unwrap());
+        assert!(due - start <= 6 * 86_400_000, "2 working days, at most a weekend and a holiday between: {}", (due - start) / 3_600_000);
+        let id = d["item"]["id"].as_str().unwrap().to_owned();
+        let head = app.login("unithead").await;
+        ok(&head, &id, json!({"action": "acknowledge"})).await;
+        let file = upload(&head, &id).await;
+        ok(&head, &id, json!({"action": "submit_final", "note": "done", "attachments": [file]})).await;
+        let d = ok(&sup, &id, json!({"action": "close", "outcome": "implemented", "note": "ok"})).await;
+        assert_eq!(d["rechecks"].as_array().unwrap().len(), 1);
+        assert_eq!(d["rechecks"][0]["due_at"].as_i64().unwrap() - d["item"]["closed_at"].as_i64().unwrap(), 7 * 86_400_000);
+        let page = admin.get("/admin/ledger-settings").await;
+        assert_eq!(page.status(), StatusCode::OK);
+        let r = admin.post_form("/admin/ledger-settings", &[("blue_days", "x")]).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+}

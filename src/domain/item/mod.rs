@@ -11,6 +11,7 @@
 
 pub mod bulletin;
 pub mod ladder;
+pub mod settings;
 #[cfg(test)]
 mod tests;
 mod vocabulary;

@@ -288,7 +288,7 @@ impl Run<'_> {
             }
             Effect::ScheduleRechecks => {
                 let mut due = Vec::new();
-                for days in crate::domain::item::RECHECK_AFTER_DAYS {
+                for days in super::settings(&mut **tx).await?.recheck_days {
                     let at = self.x.now + days * DAY_MS;
                     sqlx::query("insert into item_rechecks (id, item_id, due_at) values ($1, $2, $3)")
                         .bind(new_id())

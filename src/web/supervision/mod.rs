@@ -8,6 +8,7 @@ pub mod page;
 pub mod plans;
 pub mod report;
 pub mod requests;
+pub mod settings;
 pub mod transfer;
 
 use axum::body::Bytes;
@@ -67,6 +68,7 @@ pub fn api(config: &Config) -> OpenApiRouter<AppState> {
         .routes(routes!(requests::list_requests, requests::create_request))
         .routes(routes!(plans::list_plans, plans::create_plan))
         .routes(routes!(plans::get_plan))
+        .routes(routes!(settings::get_settings, settings::put_settings))
         .routes(routes!(report::stats_api))
         .routes(routes!(report::bulletin_api))
         .routes(routes!(report::bulletin_export))
@@ -399,7 +401,12 @@ pub struct SheetRequest {
 }
 
 /// Checks a sheet request; every bad field is listed, by row (`findings[0].problem`).
-pub(crate) fn checked_sheet(r: &SheetRequest, mode: Mode, tr: Tr) -> Result<(Vec<Finding>, inspection::Naming)> {
+pub(crate) fn checked_sheet(
+    r: &SheetRequest,
+    mode: Mode,
+    defaults: &crate::domain::item::settings::Settings,
+    tr: Tr,
+) -> Result<(Vec<Finding>, inspection::Naming)> {
     let mut errors = Vec::new();
     let leader = items::required(&mut errors, tr, "responsible_leader", &r.responsible_leader, 60);
     let person = items::required(&mut errors, tr, "responsible_person", &r.responsible_person, 60);
@@ -420,7 +427,7 @@ pub(crate) fn checked_sheet(r: &SheetRequest, mode: Mode, tr: Tr) -> Result<(Vec
                 Level::General
             }),
         };
-        let days = days.unwrap_or_else(|| mode.source().default_days());
+        let days = days.unwrap_or_else(|| defaults.days_for(mode.source()));
         if !(1..=crate::domain::item::MAX_DAYS).contains(&days) {
             errors.push(FieldError::new(format!("findings[{i}].days"), tr.t("ledger.err.days")));
         }
@@ -466,7 +473,8 @@ pub(crate) async fn issue(state: &AppState, user: &CurrentUser, id: &str, r: &Sh
     if v.sheet_id.is_some() {
         return Err(Error::Conflict(tr.t("ledger.err.issued").into()));
     }
-    let (findings, naming) = checked_sheet(r, v.mode, tr)?;
+    let defaults = crate::store::items::settings(state.store.pool()).await?;
+    let (findings, naming) = checked_sheet(r, v.mode, &defaults, tr)?;
     inspection::issue_sheet(&state.store, &state.calendar, &v, &findings, &naming, &user.actor(), user.user.role)
         .await
         .map_err(|e| match e {

@@ -43,6 +43,7 @@ pub fn pages(config: &Config) -> Router<AppState> {
         .route("/plans", get(super::plans::list_page).post(super::plans::create_form))
         .route("/plans/{id}", get(super::plans::plan_page))
         .route("/data-requests", get(super::requests::page).post(super::requests::form))
+        .route("/admin/ledger-settings", get(super::settings::settings_page).post(super::settings::settings_form))
         .route("/supervision/dashboard", get(super::report::dashboard_page))
         .route("/supervision/bulletin", get(super::report::bulletin_page))
         .route("/visits/new", get(new_visit))
