@@ -144,6 +144,7 @@ pub struct TrendPoint {
 
 /// One stage of the case funnel.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = FunnelStage)]
 pub struct Stage {
     /// Stable key.
     pub key: &'static str,

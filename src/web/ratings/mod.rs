@@ -204,6 +204,7 @@ async fn list_appeals(
 
 /// A decision on an appeal.
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[schema(as = AppealDecision)]
 pub struct Decision {
     /// Uphold (the rating stops counting) or reject (it keeps counting).
     pub upheld: bool,

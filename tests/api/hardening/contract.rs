@@ -80,5 +80,17 @@ crate::on_both_engines! {
         assert!(schemas["Member"]["properties"]["counts"].is_object() && schemas["TeamMember"]["properties"]["position"].is_object());
         assert!(!schemas["ImportReport"].to_string().contains("unchanged\":{\"description\":\"Rows that changed nothing"), "the org import's report is its own");
         assert!(schemas["ItemImportReport"]["properties"]["unchanged"].is_object());
+        // The same held for two older pairs: an appeal's decision and a register row, the
+        // dashboard's funnel stage and an SLA clock's stage.
+        assert!(schemas["AppealDecision"]["properties"]["upheld"].is_object());
+        assert!(schemas["FunnelStage"]["properties"]["key"].is_object());
+        for (name, schema) in schemas.as_object().unwrap() {
+            if name == "Decision" {
+                assert!(schema["properties"].get("upheld").is_none(), "Decision is the register's row: {schema}");
+            }
+            if name == "Stage" {
+                assert!(schema.get("enum").is_some(), "Stage is the SLA engine's: {schema}");
+            }
+        }
     }
 }
