@@ -6,7 +6,15 @@
 
 pub mod apply;
 pub mod ladder;
+mod progress;
+mod record;
+mod settings;
 pub mod stats;
+
+pub use progress::{Milestone, add_milestone, children, milestones, reach_milestone};
+pub(crate) use progress::{plans_of, roll_up};
+pub use record::{Document, Event, Recheck, documents, events, rechecks, rechecks_due};
+pub use settings::{set_settings, settings};
 
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -194,138 +202,6 @@ pub async fn get(store: &Store, id: &str) -> Result<Option<Item>> {
     .await?;
     item.milestones = milestones(store, id).await?;
     Ok(Some(item))
-}
-
-/// A milestone of an item: by when, how far.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
-pub struct Milestone {
-    /// Id.
-    pub id: String,
-    /// What is done by then.
-    pub title: String,
-    /// By when, ms.
-    pub planned_at: i64,
-    /// Percent done by then.
-    pub planned_percent: i64,
-    /// Reached, ms.
-    pub done_at: Option<i64>,
-}
-
-/// An item's milestones, in time order.
-pub async fn milestones(store: &Store, id: &str) -> Result<Vec<Milestone>> {
-    let rows = sqlx::query(
-        "select id, title, planned_at, planned_percent, done_at from item_milestones where item_id = $1
-         order by planned_at, seq",
-    )
-    .bind(id)
-    .fetch_all(store.pool())
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Milestone {
-                id: r.try_get("id")?,
-                title: r.try_get("title")?,
-                planned_at: r.try_get("planned_at")?,
-                planned_percent: r.try_get("planned_percent")?,
-                done_at: r.try_get("done_at")?,
-            })
-        })
-        .collect()
-}
-
-/// Adds a milestone to an open item, audited.
-pub async fn add_milestone(
-    store: &Store,
-    item: &str,
-    title: &str,
-    planned_at: i64,
-    percent: u8,
-    actor: &Actor,
-) -> Result<()> {
-    let mut tx = store.write().await?;
-    let seq: i64 =
-        sqlx::query_scalar("select cast(coalesce(max(seq), 0) + 1 as bigint) from item_milestones where item_id = $1")
-            .bind(item)
-            .fetch_one(&mut *tx)
-            .await?;
-    sqlx::query(
-        "insert into item_milestones (id, item_id, seq, title, planned_at, planned_percent) values ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(new_id())
-    .bind(item)
-    .bind(seq)
-    .bind(title)
-    .bind(planned_at)
-    .bind(i64::from(percent))
-    .execute(&mut *tx)
-    .await?;
-    let change = serde_json::json!({"title": title, "planned_at": planned_at, "percent": percent});
-    crate::store::audit::append(&mut tx, actor, "item.milestone", &format!("item:{item}"), &change).await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-/// Marks a milestone of `item` reached (once); answers whether it was open.
-pub async fn reach_milestone(store: &Store, item: &str, milestone: &str, actor: &Actor) -> Result<bool> {
-    let mut tx = store.write().await?;
-    let done =
-        sqlx::query("update item_milestones set done_at = $3 where id = $1 and item_id = $2 and done_at is null")
-            .bind(milestone)
-            .bind(item)
-            .bind(now_ms())
-            .execute(&mut *tx)
-            .await?;
-    if done.rows_affected() != 1 {
-        return Ok(false);
-    }
-    let change = serde_json::json!({"milestone": milestone});
-    crate::store::audit::append(&mut tx, actor, "item.milestone_reached", &format!("item:{item}"), &change).await?;
-    tx.commit().await?;
-    Ok(true)
-}
-
-/// The milestones of the items in `ids`, as (time, percent) per item, for the planned progress.
-pub(crate) async fn plans_of(store: &Store) -> Result<std::collections::HashMap<String, Vec<(i64, u8)>>> {
-    let rows = sqlx::query(
-        "select m.item_id, m.planned_at, m.planned_percent from item_milestones m join items i on i.id = m.item_id
-         where i.state in ('assigned', 'in_progress')",
-    )
-    .fetch_all(store.pool())
-    .await?;
-    let mut out: std::collections::HashMap<String, Vec<(i64, u8)>> = std::collections::HashMap::new();
-    for r in rows {
-        let pct: i64 = r.try_get("planned_percent")?;
-        out.entry(r.try_get("item_id")?)
-            .or_default()
-            .push((r.try_get("planned_at")?, u8::try_from(pct.clamp(0, 100)).unwrap_or(100)));
-    }
-    Ok(out)
-}
-
-/// Rolls the progress of `parent` up from its children (weighted; a closed child counts as
-/// done), inside `tx`.
-pub(crate) async fn roll_up(tx: &mut Tx, parent: &str) -> Result<()> {
-    let rows = sqlx::query("select weight, progress, state from items where parent_id = $1")
-        .bind(parent)
-        .fetch_all(&mut **tx)
-        .await?;
-    let mut children = Vec::with_capacity(rows.len());
-    for r in rows {
-        let (weight, progress, state): (i64, i64, String) =
-            (r.try_get("weight")?, r.try_get("progress")?, r.try_get("state")?);
-        let done = if state == "closed" { 100 } else { progress.clamp(0, 100) };
-        children.push((u32::try_from(weight.max(1)).unwrap_or(1), u8::try_from(done).unwrap_or(0)));
-    }
-    if children.is_empty() {
-        return Ok(());
-    }
-    let rolled = crate::domain::item::ladder::rolled_up(&children);
-    sqlx::query("update items set progress = $2 where id = $1 and state <> 'closed'")
-        .bind(parent)
-        .bind(i64::from(rolled))
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
 }
 
 /// Which items a list shows.
@@ -587,138 +463,6 @@ pub async fn open(store: &Store, calendar: &CalendarHandle, new: &NewItem, actor
     get(store, &id).await?.ok_or(StoreError::Missing("the item just opened"))
 }
 
-/// A timeline entry.
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
-#[schema(as = ItemEvent)]
-pub struct Event {
-    /// Id.
-    pub id: String,
-    /// Order within the item.
-    pub seq: i64,
-    /// The action.
-    pub action: String,
-    /// State before.
-    pub from_state: String,
-    /// State after.
-    pub to_state: String,
-    /// Who.
-    pub actor: String,
-    /// In what role.
-    pub actor_role: String,
-    /// What they wrote.
-    pub note: String,
-    /// Details.
-    #[schema(value_type = Object)]
-    pub data: serde_json::Value,
-    /// When, ms.
-    pub created_at: i64,
-}
-
-/// An item's timeline, in order.
-pub async fn events(store: &Store, id: &str) -> Result<Vec<Event>> {
-    let rows = sqlx::query(
-        "select id, seq, action, from_state, to_state, actor, actor_role, note, data, created_at from item_events
-         where item_id = $1 order by seq",
-    )
-    .bind(id)
-    .fetch_all(store.pool())
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Event {
-                id: r.try_get("id")?,
-                seq: r.try_get("seq")?,
-                action: r.try_get("action")?,
-                from_state: r.try_get("from_state")?,
-                to_state: r.try_get("to_state")?,
-                actor: r.try_get("actor")?,
-                actor_role: r.try_get("actor_role")?,
-                note: r.try_get("note")?,
-                data: crate::store::decode_json(&r.try_get::<String, _>("data")?, "item_events.data")?,
-                created_at: r.try_get("created_at")?,
-            })
-        })
-        .collect()
-}
-
-/// A numbered document of an item.
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
-#[schema(as = ItemDocument)]
-pub struct Document {
-    /// Id.
-    pub id: String,
-    /// The timeline entry it was issued with.
-    pub event_id: Option<String>,
-    /// `item_assignment`, `item_closing`, `supervision_letter`, `talk` or `referral`.
-    pub kind: String,
-    /// The issuing office's name.
-    pub office_name: String,
-    /// The printed number.
-    pub number: String,
-    /// What it says.
-    #[schema(value_type = Object)]
-    pub body: serde_json::Value,
-    /// Issued, ms.
-    pub created_at: i64,
-}
-
-/// An item's documents, in order of issue.
-pub async fn documents(store: &Store, id: &str) -> Result<Vec<Document>> {
-    let rows = sqlx::query(
-        "select d.id, d.event_id, d.kind, o.name as office_name, d.number, d.body, d.created_at from item_documents d
-         join org_nodes o on o.code = d.office_code where d.item_id = $1 order by d.created_at, d.serial",
-    )
-    .bind(id)
-    .fetch_all(store.pool())
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Document {
-                id: r.try_get("id")?,
-                event_id: opt_text(r, "event_id")?,
-                kind: r.try_get("kind")?,
-                office_name: r.try_get("office_name")?,
-                number: r.try_get("number")?,
-                body: crate::store::decode_json(&r.try_get::<String, _>("body")?, "item_documents.body")?,
-                created_at: r.try_get("created_at")?,
-            })
-        })
-        .collect()
-}
-
-/// A re-check (回头看).
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
-pub struct Recheck {
-    /// Due, ms.
-    pub due_at: i64,
-    /// Done, ms.
-    pub done_at: Option<i64>,
-    /// The fix held.
-    pub passed: Option<bool>,
-    /// By whom.
-    pub checked_by: Option<String>,
-}
-
-/// An item's re-checks, by due date.
-pub async fn rechecks(store: &Store, id: &str) -> Result<Vec<Recheck>> {
-    let rows = sqlx::query(
-        "select due_at, done_at, passed, checked_by from item_rechecks where item_id = $1 order by due_at, id",
-    )
-    .bind(id)
-    .fetch_all(store.pool())
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Recheck {
-                due_at: r.try_get("due_at")?,
-                done_at: r.try_get("done_at")?,
-                passed: r.try_get::<Option<i64>, _>("passed")?.map(|v| v != 0),
-                checked_by: opt_text(r, "checked_by")?,
-            })
-        })
-        .collect()
-}
-
 /// The users of `role` whose scope covers `unit` (who is told of an item there).
 pub(crate) async fn users_told(conn: &mut sqlx::AnyConnection, role: Role, unit: &str) -> Result<Vec<String>> {
     Ok(sqlx::query_scalar(
@@ -730,35 +474,6 @@ pub(crate) async fn users_told(conn: &mut sqlx::AnyConnection, role: Role, unit:
     .bind(role.as_str())
     .fetch_all(conn)
     .await?)
-}
-
-/// Re-checks not yet done that fall due by `until`, of closed items whose lead unit lies within
-/// `scopes`: item id, title and due time, soonest first.
-pub async fn rechecks_due(
-    store: &Store,
-    scopes: &[OrgCode],
-    until: i64,
-    limit: i64,
-) -> Result<Vec<(String, String, i64)>> {
-    let mut binds = vec![Bind::Int(until)];
-    let mut marks = Vec::new();
-    for s in scopes {
-        binds.push(Bind::Text(s.as_str().to_owned()));
-        marks.push(format!("${}", binds.len()));
-    }
-    if marks.is_empty() {
-        return Ok(Vec::new());
-    }
-    let sql = format!(
-        "select i.id, i.title, r.due_at from item_rechecks r join items i on i.id = r.item_id
-         where r.done_at is null and r.due_at <= $1 and i.state = 'closed'
-           and i.unit_code in (select descendant from org_closure where ancestor in ({}))
-         order by r.due_at, i.id limit {}",
-        marks.join(", "),
-        limit.clamp(1, 200)
-    );
-    let rows = bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), binds).fetch_all(store.pool()).await?;
-    rows.iter().map(|r| Ok((r.try_get("id")?, r.try_get("title")?, r.try_get("due_at")?))).collect()
 }
 
 /// How many items the ledger holds.
@@ -839,47 +554,5 @@ pub(crate) async fn move_back(tx: &mut Tx, column: &'static str, id: &str, by: i
     for item in ids {
         sqlx::query(clocks).bind(format!("item:{item}:%")).bind(by).execute(&mut **tx).await?;
     }
-    Ok(())
-}
-
-/// The items whose parent is `id`, in order of assignment.
-pub async fn children(store: &Store, id: &str) -> Result<Vec<Item>> {
-    let sql = format!("select {ITEM_COLUMNS} where i.parent_id = $1 order by i.created_at, i.id");
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_all(store.pool()).await?;
-    rows.iter().map(item_from).collect()
-}
-
-/// The city's ledger settings (the defaults until an admin changed them).
-pub async fn settings(
-    conn: impl sqlx::Executor<'_, Database = sqlx::Any>,
-) -> Result<crate::domain::item::settings::Settings> {
-    let text: Option<String> =
-        sqlx::query_scalar("select settings from ledger_settings where id = 1").fetch_optional(conn).await?;
-    match text {
-        Some(t) => {
-            serde_json::from_str(&t).map_err(|e| crate::store::undecodable("ledger_settings.settings", e.to_string()))
-        }
-        None => Ok(crate::domain::item::settings::Settings::default()),
-    }
-}
-
-/// Replaces the city's ledger settings, audited with the before and after.
-pub async fn set_settings(store: &Store, new: &crate::domain::item::settings::Settings, actor: &Actor) -> Result<()> {
-    let mut tx = store.write().await?;
-    let before = settings(&mut *tx).await?;
-    let text =
-        serde_json::to_string(new).map_err(|e| crate::store::undecodable("ledger_settings.settings", e.to_string()))?;
-    sqlx::query(
-        "insert into ledger_settings (id, settings, updated_by, updated_at) values (1, $1, $2, $3)
-         on conflict (id) do update set settings = $1, updated_by = $2, updated_at = $3",
-    )
-    .bind(&text)
-    .bind(&actor.name)
-    .bind(now_ms())
-    .execute(&mut *tx)
-    .await?;
-    let change = serde_json::json!({"before": before, "after": new});
-    crate::store::audit::append(&mut tx, actor, "ledger.settings", "ledger:settings", &change).await?;
-    tx.commit().await?;
     Ok(())
 }
