@@ -6,6 +6,7 @@ pub mod appeal;
 pub mod audit;
 pub mod calendar;
 pub mod case;
+pub mod enterprise;
 pub mod ids;
 pub mod inspection;
 pub mod item;

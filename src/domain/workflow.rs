@@ -39,6 +39,8 @@ pub enum Start {
     Now,
     /// The deadline in force (an extension counts from the deadline it extends).
     Deadline,
+    /// A given moment, ms (a desk request's reply clock starts when the desk opens).
+    At(i64),
 }
 
 /// An effect every machine has, run by the shared executor.

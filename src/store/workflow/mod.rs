@@ -255,6 +255,7 @@ impl Execution<'_> {
                 let at = match from {
                     Start::Now => self.now,
                     Start::Deadline => timing.deadline.unwrap_or(self.now),
+                    Start::At(at) => at,
                 };
                 let (clock_id, due) =
                     start_clock(tx, self.cal, self.tables, self.id, self.unit, step.as_str(), clock, at).await?;
