@@ -106,6 +106,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/0018_supervision.sql"),
         postgres: None,
     },
+    Migration {
+        version: 19,
+        name: "enterprise",
+        sql: include_str!("../../migrations/0019_enterprise.sql"),
+        postgres: None,
+    },
 ];
 
 pub(super) async fn run(store: &Store) -> Result<usize> {

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod calendar;
 pub mod cases;
 pub mod dashboard;
+pub mod enterprise;
 mod dialect;
 pub mod fingerprint;
 pub use dialect::Dialect;

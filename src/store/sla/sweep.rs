@@ -62,17 +62,27 @@ pub async fn sweep(store: &Store, t: &Thresholds, now: i64, limit: i64) -> Resul
             recipients = users.len();
             let shown = shown_subject(&mut tx, &subject).await?;
             let (title, body) = notice_text(kind, &shown, due);
-            for user in users {
-                sqlx::query("insert into inbox (id, user_id, kind, title, body, link, created_at) values ($1, $2, $3, $4, $5, $6, $7)")
-                    .bind(new_id())
-                    .bind(user)
-                    .bind(format!("sla.{}", serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()))
-                    .bind(&title)
-                    .bind(&body)
-                    .bind(link_of(&subject).unwrap_or_else(|| format!("/inbox#{id}")))
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
+            if subject.starts_with("request:") {
+                // A desk request's clock is minutes long: its warnings also go by email and
+                // to the city's messaging bridge (a signed webhook event).
+                let link = link_of(&subject).unwrap_or_default();
+                crate::store::enterprise::desk::notify(&mut tx, &users, "desk.clock", &title, &body, &link).await?;
+                let event = serde_json::json!({"clock": id, "subject": subject, "stage": stage.as_str(), "notice": kind,
+                    "tier": tier, "due_at": due, "title": title, "recipients": recipients});
+                crate::store::webhooks::enqueue_event(&mut tx, "desk.clock", &event).await?;
+            } else {
+                for user in users {
+                    sqlx::query("insert into inbox (id, user_id, kind, title, body, link, created_at) values ($1, $2, $3, $4, $5, $6, $7)")
+                        .bind(new_id())
+                        .bind(user)
+                        .bind(format!("sla.{}", serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()))
+                        .bind(&title)
+                        .bind(&body)
+                        .bind(link_of(&subject).unwrap_or_else(|| format!("/inbox#{id}")))
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                }
             }
             audit::append(
                 &mut tx,
@@ -97,6 +107,7 @@ fn timed(subject: &str) -> Option<(&'static str, &'static str, &str, &str)> {
     match noun {
         "case" => Some(("cases", "/cases", id, step)),
         "item" => Some(("items", "/items", id, step)),
+        "request" => Some(("desk_requests", "/requests", id, step)),
         _ => None,
     }
 }

@@ -1,0 +1,763 @@
+//! Desk requests (企业诉求): the desk's thin module on the shared workflow executor, as
+//! `store::items::apply` is the ledger's. A request opens from a channel message the firm marks
+//! as a problem: numbered per park and year, its reply clock started at the posting (or the
+//! desk's next opening), the desk's cadres told in the app, by email and by a signed webhook
+//! event. Each move appears in the channel as a message, tells whoever moves next the same
+//! three ways, and is audited, all in one transaction.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{Viewer, channel};
+use crate::calendar_data::CalendarHandle;
+use crate::domain::calendar::Calendar;
+use crate::domain::enterprise::desk::{self as machine, Action, DeskSettings, Effect, Facts, State, Transition};
+use crate::domain::ids::OrgCode;
+use crate::domain::role::Role;
+use crate::domain::workflow::{Flow, FlowEffect};
+use crate::store::audit::Actor;
+pub use crate::store::workflow::ApplyError;
+use crate::store::workflow::{self, Execution, Tables, Timing};
+use crate::store::{Bind, Result, Store, StoreError, Tx, bind_all, new_id, now_ms, opt_text};
+
+/// The desk's tables.
+pub static TABLES: Tables = Tables {
+    subject: "desk_requests",
+    events: "request_events",
+    key: "request_id",
+    attachments: "request_attachments",
+    documents: "request_documents",
+    noun: "request",
+};
+
+/// The webhook event sent on every change of a request.
+pub const EVENT: &str = "desk.request";
+
+/// A request as stored, with the names the pages show.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = DeskRequest)]
+pub struct Request {
+    /// Id.
+    pub id: String,
+    /// Its number (`南川工业园区管委会企诉〔2026〕3号`).
+    pub number: String,
+    /// The project.
+    pub project_id: String,
+    /// The project's code.
+    pub project_code: String,
+    /// The project's name.
+    pub project_name: String,
+    /// The park.
+    pub park_code: String,
+    /// The firm.
+    pub enterprise_id: String,
+    /// The firm's name.
+    pub enterprise_name: String,
+    /// One line.
+    pub title: String,
+    /// What the firm wrote.
+    pub body: String,
+    /// The unit that holds it.
+    pub unit_code: String,
+    /// Its name.
+    pub unit_name: String,
+    /// Where it stands.
+    pub state: State,
+    /// Version (for the guarded update).
+    pub version: i64,
+    /// The step being timed: `reply`, `plan`, `resolve`, `rework`.
+    pub step: Option<String>,
+    /// When that step falls due, ms.
+    pub step_due_at: Option<i64>,
+    /// When that step's clock started, ms.
+    pub step_started_at: Option<i64>,
+    /// The colour of the step's clock (`green` … `red`), from the SLA engine.
+    pub colour: Option<String>,
+    #[serde(skip)]
+    pub(crate) step_clock_id: Option<String>,
+    /// Who posted it (login name).
+    pub posted_by: String,
+    /// Posted, ms.
+    pub posted_at: i64,
+    /// When the reply clock started (the posting, or the desk's opening), ms.
+    pub reply_from: i64,
+    /// When the first reply fell due, ms.
+    pub reply_due_at: i64,
+    /// First reply, ms.
+    pub replied_at: Option<i64>,
+    /// The first reply came within the reply clock.
+    pub replied_on_time: Option<bool>,
+    /// Classified as complex.
+    pub complex: bool,
+    /// When the solution plan fell due, ms.
+    pub plan_due_at: Option<i64>,
+    /// The plan came in, ms.
+    pub planned_at: Option<i64>,
+    /// Within the solution clock.
+    pub plan_on_time: Option<bool>,
+    /// Resolved, ms.
+    pub resolved_at: Option<i64>,
+    /// Confirmed by the firm, ms.
+    pub confirmed_at: Option<i64>,
+    /// The firm's rating, 1–5.
+    pub rating: Option<i64>,
+    /// How often the firm rejected a fix.
+    pub rejections: i64,
+    /// How often it was handed over.
+    pub handovers: i64,
+    /// Until when it may be handed over, ms.
+    pub handover_until: i64,
+    /// The unit a second hand-over proposed (waiting for a ruling).
+    pub proposed_unit: Option<String>,
+    /// The legal basis of the last hand-over.
+    pub basis: Option<String>,
+    /// Withdrawn, ms (flagged for an independent check).
+    pub withdrawn_at: Option<i64>,
+    /// The withdrawal was checked, ms.
+    pub withdrawal_checked_at: Option<i64>,
+    /// By whom.
+    pub withdrawal_checked_by: Option<String>,
+    /// The firm said it was pressed to withdraw.
+    pub withdrawal_pressed: Option<bool>,
+    /// The supervision item it became.
+    pub item_id: Option<String>,
+    /// That item's number.
+    pub item_number: Option<String>,
+    /// Closed (confirmed or withdrawn), ms.
+    pub closed_at: Option<i64>,
+    #[serde(skip)]
+    pub(crate) manager: Option<String>,
+}
+
+const COLUMNS: &str = "r.*, p.code as project_code, p.name as project_name, p.park_code, p.manager,
+    e.name as enterprise_name, u.name as unit_name, i.number as item_number,
+    k.colour as clock_colour, k.started_at as clock_started_at
+    from desk_requests r join projects p on p.id = r.project_id join enterprises e on e.id = r.enterprise_id
+    join org_nodes u on u.code = r.unit_code left join items i on i.id = r.item_id
+    left join sla_clocks k on k.id = r.step_clock_id";
+
+fn flag(r: &AnyRow, c: &str) -> Result<Option<bool>> {
+    Ok(r.try_get::<Option<i64>, _>(c)?.map(|v| v != 0))
+}
+
+fn request_from(r: &AnyRow) -> Result<Request> {
+    let state: String = r.try_get("state")?;
+    let colour = opt_text(r, "clock_colour")?.map(|c| match c.as_str() {
+        "long_overdue" => "red".to_owned(),
+        _ => c,
+    });
+    Ok(Request {
+        id: r.try_get("id")?,
+        number: r.try_get("number")?,
+        project_id: r.try_get("project_id")?,
+        project_code: r.try_get("project_code")?,
+        project_name: r.try_get("project_name")?,
+        park_code: r.try_get("park_code")?,
+        enterprise_id: r.try_get("enterprise_id")?,
+        enterprise_name: r.try_get("enterprise_name")?,
+        title: r.try_get("title")?,
+        body: r.try_get("body")?,
+        unit_code: r.try_get("unit_code")?,
+        unit_name: r.try_get("unit_name")?,
+        state: State::parse(&state)
+            .ok_or_else(|| StoreError::Decode { column: "desk_requests.state", reason: state.clone() })?,
+        version: r.try_get("version")?,
+        step: opt_text(r, "step")?,
+        step_due_at: r.try_get("step_due_at")?,
+        step_started_at: r.try_get("clock_started_at")?,
+        colour,
+        step_clock_id: opt_text(r, "step_clock_id")?,
+        posted_by: r.try_get("posted_by")?,
+        posted_at: r.try_get("posted_at")?,
+        reply_from: r.try_get("reply_from")?,
+        reply_due_at: r.try_get("reply_due_at")?,
+        replied_at: r.try_get("replied_at")?,
+        replied_on_time: flag(r, "replied_on_time")?,
+        complex: r.try_get::<i64, _>("complex")? != 0,
+        plan_due_at: r.try_get("plan_due_at")?,
+        planned_at: r.try_get("planned_at")?,
+        plan_on_time: flag(r, "plan_on_time")?,
+        resolved_at: r.try_get("resolved_at")?,
+        confirmed_at: r.try_get("confirmed_at")?,
+        rating: r.try_get("rating")?,
+        rejections: r.try_get("rejections")?,
+        handovers: r.try_get("handovers")?,
+        handover_until: r.try_get("handover_until")?,
+        proposed_unit: opt_text(r, "proposed_unit")?,
+        basis: opt_text(r, "basis")?,
+        withdrawn_at: r.try_get("withdrawn_at")?,
+        withdrawal_checked_at: r.try_get("withdrawal_checked_at")?,
+        withdrawal_checked_by: opt_text(r, "withdrawal_checked_by")?,
+        withdrawal_pressed: flag(r, "withdrawal_pressed")?,
+        item_id: opt_text(r, "item_id")?,
+        item_number: opt_text(r, "item_number")?,
+        closed_at: r.try_get("closed_at")?,
+        manager: opt_text(r, "manager")?,
+    })
+}
+
+/// Request `id`, whoever looks (callers check [`visible`]).
+pub async fn get(store: &Store, id: &str) -> Result<Option<Request>> {
+    let sql = format!("select {COLUMNS} where r.id = $1");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(store.pool()).await?;
+    row.as_ref().map(request_from).transpose()
+}
+
+/// Whether `viewer` sees request `r`: its firm's users, and whoever sees its project or the unit
+/// that holds it now.
+pub async fn visible(store: &Store, viewer: &Viewer<'_>, r: &Request) -> Result<bool> {
+    match viewer {
+        Viewer::Firm(firm) => Ok(*firm == Some(r.enterprise_id.as_str())),
+        Viewer::Staff { scopes, .. } => {
+            if super::projects::id_of(store, viewer, &r.project_code).await?.is_some() {
+                return Ok(true);
+            }
+            let mut binds = vec![Bind::Text(r.unit_code.clone())];
+            let list: Vec<String> = scopes
+                .iter()
+                .map(|s| {
+                    binds.push(Bind::Text(s.as_str().to_owned()));
+                    format!("${}", binds.len())
+                })
+                .collect();
+            if list.is_empty() {
+                return Ok(false);
+            }
+            let sql = format!(
+                "select cast(count(*) as bigint) from org_closure where descendant = $1 and ancestor in ({})",
+                list.join(", ")
+            );
+            let n: i64 =
+                bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), binds).fetch_one(store.pool()).await?.try_get(0)?;
+            Ok(n > 0)
+        }
+    }
+}
+
+/// Which requests a list shows.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// Only this project's.
+    pub project: Option<String>,
+    /// Only these states (empty: all).
+    pub states: Vec<State>,
+    /// Only open requests past their clock.
+    pub overdue_at: Option<i64>,
+    /// Only withdrawals not yet checked.
+    pub unchecked_withdrawals: bool,
+    /// Page size.
+    pub limit: i64,
+    /// Rows skipped.
+    pub offset: i64,
+}
+
+/// The requests `viewer` sees that `f` selects, the most urgent first (the nearest clock), closed
+/// ones last, with how many in all.
+pub async fn list(store: &Store, viewer: &Viewer<'_>, f: &Filter) -> Result<(Vec<Request>, i64)> {
+    let mut binds = Vec::new();
+    let scope = match viewer {
+        Viewer::Firm(None) => "1 = 0".to_owned(),
+        Viewer::Firm(Some(firm)) => {
+            binds.push(Bind::Text((*firm).to_owned()));
+            format!("r.enterprise_id = ${}", binds.len())
+        }
+        Viewer::Staff { scopes, .. } => {
+            let projects = viewer.clause(&mut binds);
+            let list: Vec<String> = scopes
+                .iter()
+                .map(|s| {
+                    binds.push(Bind::Text(s.as_str().to_owned()));
+                    format!("${}", binds.len())
+                })
+                .collect();
+            let unit = if list.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " or exists (select 1 from org_closure a where a.descendant = r.unit_code and a.ancestor in ({}))",
+                    list.join(", ")
+                )
+            };
+            format!("(exists (select 1 from projects p where p.id = r.project_id and {projects}){unit})")
+        }
+    };
+    let mut wheres = vec![scope];
+    if let Some(p) = &f.project {
+        binds.push(Bind::Text(p.clone()));
+        wheres.push(format!("r.project_id = ${}", binds.len()));
+    }
+    if !f.states.is_empty() {
+        let ps: Vec<String> = f
+            .states
+            .iter()
+            .map(|s| {
+                binds.push(Bind::Text(s.as_str().to_owned()));
+                format!("${}", binds.len())
+            })
+            .collect();
+        wheres.push(format!("r.state in ({})", ps.join(", ")));
+    }
+    if let Some(now) = f.overdue_at {
+        binds.push(Bind::Int(now));
+        wheres.push(format!("r.closed_at is null and r.step_due_at < ${}", binds.len()));
+    }
+    if f.unchecked_withdrawals {
+        wheres.push("r.state = 'withdrawn' and r.withdrawal_checked_at is null".into());
+    }
+    let where_sql = wheres.join(" and ");
+    let count_sql = format!("select cast(count(*) as bigint) from desk_requests r where {where_sql}");
+    let total: i64 =
+        bind_all(sqlx::query(sqlx::AssertSqlSafe(count_sql)), binds.clone()).fetch_one(store.pool()).await?.try_get(0)?;
+    binds.push(Bind::Int(f.limit.clamp(1, 500)));
+    let limit = binds.len();
+    binds.push(Bind::Int(f.offset.max(0)));
+    let offset = binds.len();
+    let sql = format!(
+        "select {COLUMNS} where {where_sql}
+         order by case when r.closed_at is null then 0 else 1 end, coalesce(r.step_due_at, r.posted_at + 9000000000000),
+                  r.posted_at desc, r.id limit ${limit} offset ${offset}"
+    );
+    let rows = bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), binds).fetch_all(store.pool()).await?;
+    Ok((rows.iter().map(request_from).collect::<Result<_>>()?, total))
+}
+
+/// What a project needs to open a request in its channel.
+#[derive(Debug, Clone)]
+pub struct ProjectRef {
+    /// Id.
+    pub id: String,
+    /// Park (whose desk promises apply and whose office numbers requests).
+    pub park_code: String,
+    /// The unit that serves it.
+    pub unit_code: String,
+}
+
+/// Who is acting, as the channel and the notices name them.
+#[derive(Debug, Clone)]
+pub struct Author<'a> {
+    /// Audit actor.
+    pub actor: &'a Actor,
+    /// Role.
+    pub role: Role,
+    /// Name shown.
+    pub name: &'a str,
+}
+
+/// Opens a request inside `tx` from the message `message` of firm `firm` in project `p`'s
+/// channel, posted at `now`. Returns its id.
+#[allow(clippy::too_many_arguments)]
+pub async fn open_in(
+    tx: &mut Tx,
+    cal: &Calendar,
+    p: &ProjectRef,
+    firm: &str,
+    title: &str,
+    body: &str,
+    message: &str,
+    who: &Author<'_>,
+    now: i64,
+) -> Result<String> {
+    let settings = super::desk_settings(&mut **tx, &p.park_code).await?;
+    let id = new_id();
+    let (year, serial, number) = workflow::next_number(&mut **tx, "desk_request", "企诉", &p.park_code, now).await?;
+    let reply_from = settings.reply_start(cal, now);
+    let hours = crate::domain::calendar::BusinessHours::default();
+    let handover_until =
+        crate::domain::sla::Clock::WorkingDays(settings.handover_days).due(cal, now, &hours).map_err(StoreError::from)?;
+    sqlx::query(
+        "insert into desk_requests (id, number, office_code, project_id, enterprise_id, message_id, title, body, unit_code,
+            state, version, posted_by, posted_at, reply_from, reply_due_at, complex, rejections, handovers, handover_until,
+            created_at, updated_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'posted', 1, $10, $11, $12, $12, 0, 0, 0, $13, $11, $11)",
+    )
+    .bind(&id)
+    .bind(&number)
+    .bind(&p.park_code)
+    .bind(&p.id)
+    .bind(firm)
+    .bind(message)
+    .bind(title)
+    .bind(body)
+    .bind(&p.unit_code)
+    .bind(&who.actor.name)
+    .bind(now)
+    .bind(reply_from)
+    .bind(handover_until)
+    .execute(&mut **tx)
+    .await?;
+    let _ = (year, serial);
+    sqlx::query("update channel_messages set request_id = $2 where id = $1").bind(message).bind(&id).execute(&mut **tx).await?;
+    let policy = move |s| settings.limit(s);
+    let timing = Timing { policy: &policy, requested_days: 0, deadline: None };
+    let mut x = Execution {
+        tables: &TABLES,
+        id: &id,
+        unit: &p.unit_code,
+        now,
+        cal,
+        step_clock: None,
+        subject_clock: None,
+        last_due: None,
+        data: serde_json::json!({"reply_from": reply_from, "number": number}),
+        event: None,
+        tell: None,
+    };
+    for e in machine::opening_effects(reply_from) {
+        if let Some(flow) = e.flow() {
+            x.before_event(tx, flow, &timing).await?;
+        }
+    }
+    let due = x.last_due.unwrap_or(reply_from);
+    sqlx::query("update desk_requests set reply_due_at = $2 where id = $1").bind(&id).bind(due).execute(&mut **tx).await?;
+    x.data["reply_due_at"] = due.into();
+    x.append_event(tx, "post", ("posted", "posted"), who.actor, who.role.as_str(), body).await?;
+    settle(tx, &id, "post", x.tell.flatten(), &x.data).await?;
+    x.audit(tx, who.actor, "post", &serde_json::json!({"title": title, "number": number})).await?;
+    Ok(id)
+}
+
+/// What travels beside an action, validated at the edge.
+#[derive(Debug, Clone, Default)]
+pub struct Details {
+    /// What the actor wrote (the reply, the plan, the fix, the reason): posted in the channel.
+    pub note: String,
+    /// The unit a hand-over or a ruling names.
+    pub unit: Option<OrgCode>,
+    /// Files uploaded to the project, posted with the note.
+    pub attachments: Vec<String>,
+}
+
+/// The facts the machine decides on, for `actor` acting on `r` at `now`.
+pub async fn facts(store: &Store, r: &Request, actor: &str, now: i64) -> Result<Facts> {
+    let handled: i64 = sqlx::query_scalar(
+        "select cast(count(*) as bigint) from request_events where request_id = $1 and actor = $2
+         and action in ('reply', 'mark_complex', 'submit_plan', 'resolve', 'hand_over')",
+    )
+    .bind(&r.id)
+    .bind(actor)
+    .fetch_one(store.pool())
+    .await?;
+    Ok(Facts {
+        state: r.state,
+        now,
+        replied: r.replied_at.is_some(),
+        handovers: u32::try_from(r.handovers).unwrap_or(u32::MAX),
+        handover_until: r.handover_until,
+        overdue: r.step_due_at.is_some_and(|d| d < now),
+        escalated: r.item_id.is_some(),
+        withdrawal_checked: r.withdrawal_checked_at.is_some(),
+        actor_handled: handled > 0 || r.manager.as_deref().is_some_and(|m| m == actor),
+    })
+}
+
+/// Applies `t` to request `r`: the guarded update, the effects, the timeline entry, the
+/// channel message, the notices (app, email, webhook) and the audit row, or nothing.
+pub async fn apply(
+    store: &Store,
+    calendar: &CalendarHandle,
+    r: &Request,
+    t: Transition,
+    d: &Details,
+    who: &Author<'_>,
+) -> Result<Request, ApplyError> {
+    let cal = calendar.for_node(store, &r.unit_code).await?;
+    let mut tx = store.write().await?;
+    let settings = super::desk_settings(&mut *tx, &r.park_code).await?;
+    apply_in(&mut tx, &cal, &settings, r, t, d, who).await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    get(store, &r.id).await?.ok_or(ApplyError::Stale(TABLES.noun))
+}
+
+/// [`apply`] inside the caller's transaction.
+#[allow(clippy::too_many_arguments)]
+pub async fn apply_in(
+    tx: &mut Tx,
+    cal: &Calendar,
+    settings: &DeskSettings,
+    r: &Request,
+    t: Transition,
+    d: &Details,
+    who: &Author<'_>,
+) -> Result<(), ApplyError> {
+    let now = now_ms();
+    let policy = move |s| settings.limit(s);
+    let timing = Timing { policy: &policy, requested_days: 0, deadline: r.step_due_at };
+    workflow::guard(tx, &TABLES, &r.id, (t.from.as_str(), t.to.as_str()), r.version, now).await?;
+    let mut x = Execution {
+        tables: &TABLES,
+        id: &r.id,
+        unit: &r.unit_code,
+        now,
+        cal,
+        step_clock: r.step_clock_id.clone(),
+        subject_clock: None,
+        last_due: None,
+        data: serde_json::to_value(t.action).unwrap_or_default(),
+        event: None,
+        tell: None,
+    };
+    for effect in &t.effects {
+        match effect.flow() {
+            Some(flow) if !flow.after_event() => x.before_event(tx, flow, &timing).await?,
+            Some(_) => {}
+            None => own(tx, &mut x, r, *effect, d, who).await?,
+        }
+    }
+    if t.action == Action::MarkComplex {
+        sqlx::query("update desk_requests set plan_due_at = $2 where id = $1").bind(&r.id).bind(x.last_due).execute(&mut **tx).await?;
+    }
+    let action = t.action.name();
+    x.append_event(tx, action, (t.from.as_str(), t.to.as_str()), who.actor, who.role.as_str(), &d.note).await?;
+    for effect in &t.effects {
+        if let Effect::Flow(Flow::Issue(kind)) = effect {
+            let body = serde_json::json!({"request": r.number, "title": r.title, "plan": d.note, "unit": r.unit_name,
+                "fix_due_at": x.last_due, "project": r.project_name, "firm": r.enterprise_name});
+            let doc = x.issue(tx, *kind, &r.park_code, &body).await?;
+            x.data["document"] = doc.into();
+        }
+    }
+    // The move, in the channel: what was written, under the action's name.
+    let key = format!("desk.action.{action}");
+    let label = crate::i18n::t(crate::i18n::Locale::ZhCn, &key);
+    let text = if d.note.is_empty() { format!("【{label}】") } else { format!("【{label}】{}", d.note) };
+    channel::append(tx, &r.project_id, (&who.actor.name, who.role.as_str(), who.name), &text, Some(&r.id), &d.attachments, now)
+        .await?;
+    settle(tx, &r.id, action, x.tell.flatten(), &x.data).await?;
+    let change = serde_json::json!({"before": t.from, "after": t.to, "version": r.version + 1, "note": d.note, "data": x.data});
+    x.audit(tx, who.actor, action, &change).await?;
+    Ok(())
+}
+
+/// Runs one of the request's own effects.
+async fn own(
+    tx: &mut Tx,
+    x: &mut Execution<'_>,
+    r: &Request,
+    effect: Effect,
+    d: &Details,
+    who: &Author<'_>,
+) -> Result<(), ApplyError> {
+    let now = x.now;
+    let set = |sql: &'static str| sqlx::query(sql).bind(&r.id).bind(now);
+    match effect {
+        Effect::RecordReply => {
+            let on_time = now <= r.reply_due_at;
+            sqlx::query("update desk_requests set replied_at = $2, replied_on_time = $3 where id = $1")
+                .bind(&r.id)
+                .bind(now)
+                .bind(i64::from(on_time))
+                .execute(&mut **tx)
+                .await?;
+            x.data["on_time"] = on_time.into();
+        }
+        Effect::MarkComplex => {
+            set("update desk_requests set complex = 1, updated_at = $2 where id = $1").execute(&mut **tx).await?;
+        }
+        Effect::RecordPlan => {
+            let on_time = r.step_due_at.is_none_or(|due| now <= due);
+            sqlx::query("update desk_requests set planned_at = $2, plan_on_time = $3 where id = $1")
+                .bind(&r.id)
+                .bind(now)
+                .bind(i64::from(on_time))
+                .execute(&mut **tx)
+                .await?;
+            x.data["on_time"] = on_time.into();
+        }
+        Effect::RecordResolved => {
+            set("update desk_requests set resolved_at = $2 where id = $1").execute(&mut **tx).await?;
+        }
+        Effect::RecordConfirmation(rating) => {
+            sqlx::query("update desk_requests set confirmed_at = $2, rating = $3 where id = $1")
+                .bind(&r.id)
+                .bind(now)
+                .bind(i64::from(rating))
+                .execute(&mut **tx)
+                .await?;
+        }
+        Effect::CountRejection => {
+            set("update desk_requests set rejections = rejections + 1, resolved_at = null, updated_at = $2 where id = $1")
+                .execute(&mut **tx)
+                .await?;
+        }
+        Effect::FlagWithdrawal => {
+            set("update desk_requests set withdrawn_at = $2, withdrawal_checked_at = null, withdrawal_checked_by = null,
+                 withdrawal_pressed = null where id = $1")
+            .execute(&mut **tx)
+            .await?;
+        }
+        Effect::RecordWithdrawalCheck { pressed } => {
+            sqlx::query(
+                "update desk_requests set withdrawal_checked_at = $2, withdrawal_checked_by = $3, withdrawal_pressed = $4 where id = $1",
+            )
+            .bind(&r.id)
+            .bind(now)
+            .bind(&who.actor.name)
+            .bind(i64::from(pressed))
+            .execute(&mut **tx)
+            .await?;
+        }
+        Effect::ChangeUnit => {
+            let unit = match (&d.unit, &r.proposed_unit) {
+                (Some(u), _) => u.as_str().to_owned(),
+                (None, Some(p)) => p.clone(),
+                (None, None) => return Err(workflow::invalid("unit", "name the unit that takes the request")),
+            };
+            known_unit(tx, &unit).await?;
+            let counted: i64 = if r.state == State::Ruling { 0 } else { 1 };
+            sqlx::query(
+                "update desk_requests set unit_code = $2, handovers = handovers + $3, proposed_unit = null,
+                 basis = coalesce($4, basis) where id = $1",
+            )
+            .bind(&r.id)
+            .bind(&unit)
+            .bind(counted)
+            .bind((counted == 1).then_some(d.note.as_str()))
+            .execute(&mut **tx)
+            .await?;
+            // The clocks run on, now the new unit's: its head is the one warned.
+            sqlx::query("update sla_clocks set unit_code = $2 where subject like $1 and state = 'running'")
+                .bind(format!("request:{}:%", r.id))
+                .bind(&unit)
+                .execute(&mut **tx)
+                .await?;
+            x.data["from_unit"] = r.unit_code.clone().into();
+            x.data["to_unit"] = unit.into();
+        }
+        Effect::AwaitRuling => {
+            let unit = d.unit.as_ref().ok_or_else(|| workflow::invalid("unit", "name the unit that takes the request"))?;
+            known_unit(tx, unit.as_str()).await?;
+            sqlx::query("update desk_requests set handovers = handovers + 1, proposed_unit = $2, basis = $3 where id = $1")
+                .bind(&r.id)
+                .bind(unit.as_str())
+                .bind(&d.note)
+                .execute(&mut **tx)
+                .await?;
+            x.data["proposed_unit"] = unit.as_str().into();
+        }
+        Effect::OpenItem => {
+            let days = crate::store::items::settings(&mut **tx)
+                .await?
+                .days_for(crate::domain::item::Source::EnterpriseRequest);
+            let new = crate::store::items::NewItem {
+                title: format!("企业诉求：{}", r.title),
+                requirements: format!("{}（{}，{}）：{}", r.number, r.enterprise_name, r.project_name, r.body),
+                source: crate::domain::item::Source::EnterpriseRequest,
+                level: crate::domain::item::Level::Key,
+                category: "企业诉求".into(),
+                unit_code: r.unit_code.clone(),
+                assisting: Vec::new(),
+                responsible_leader: String::new(),
+                responsible_person: String::new(),
+                days,
+                team_code: None,
+                visit_id: None,
+                sheet_id: None,
+                case_id: None,
+                meeting_id: None,
+                parent_id: None,
+                weight: 1,
+            };
+            let item = crate::store::items::open_in(tx, x.cal, &new, who.actor, who.role).await?;
+            sqlx::query("update desk_requests set item_id = $2 where id = $1").bind(&r.id).bind(&item).execute(&mut **tx).await?;
+            x.data["item_id"] = item.into();
+        }
+        Effect::Flow(_) => {}
+    }
+    Ok(())
+}
+
+async fn known_unit(tx: &mut Tx, unit: &str) -> Result<(), ApplyError> {
+    let found: Option<String> =
+        sqlx::query_scalar("select code from org_nodes where code = $1").bind(unit).fetch_optional(&mut **tx).await?;
+    found.map(|_| ()).ok_or_else(|| workflow::invalid("unit", format!("{unit} is not a unit")))
+}
+
+/// After a change: the step's clock names the project's manager as its handler (so the
+/// reminder reaches them first), whoever moves next is told in the app and by email, and the
+/// webhooks get the request as it now stands.
+async fn settle(tx: &mut Tx, id: &str, action: &str, tell: Option<Role>, data: &serde_json::Value) -> Result<()> {
+    let sql = format!("select {COLUMNS} where r.id = $1");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_one(&mut **tx).await?;
+    let r = request_from(&row)?;
+    if let (Some(clock), Some(manager)) = (&r.step_clock_id, &r.manager) {
+        sqlx::query("update sla_clocks set handler = $2 where id = $1").bind(clock).bind(manager).execute(&mut **tx).await?;
+    }
+    if let Some(role) = tell {
+        let users = told(tx, &r, role).await?;
+        let zh = |key: String| crate::i18n::t(crate::i18n::Locale::ZhCn, &key).to_owned();
+        let title = format!("【{}】{}（{}）", zh(format!("desk.action.{action}")), r.title, r.enterprise_name);
+        let due = r.step_due_at.map(minute).unwrap_or_default();
+        let body = if due.is_empty() {
+            format!("{} {}", r.number, zh(format!("desk.state.{}", r.state.as_str())))
+        } else {
+            format!("{} {}，期限 {due}", r.number, zh(format!("desk.state.{}", r.state.as_str())))
+        };
+        notify(tx, &users, "desk", &title, &body, &format!("/requests/{id}")).await?;
+    }
+    let body = serde_json::json!({"action": action, "request": r, "data": data});
+    crate::store::webhooks::enqueue_event(tx, EVENT, &body).await?;
+    Ok(())
+}
+
+/// `ms` as a China-time minute (`2026-12-08 14:10`).
+pub fn minute(ms: i64) -> String {
+    use chrono::TimeZone;
+    crate::domain::calendar::cst()
+        .timestamp_millis_opt(ms)
+        .single()
+        .map(|d| d.format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_default()
+}
+
+/// Sends `title` and `body` to each of `users` in the app and, where they gave an address, by
+/// email.
+pub(crate) async fn notify(tx: &mut Tx, users: &[String], kind: &str, title: &str, body: &str, link: &str) -> Result<()> {
+    let now = now_ms();
+    let mut emails = Vec::new();
+    for user in users {
+        sqlx::query("insert into inbox (id, user_id, kind, title, body, link, created_at) values ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(new_id())
+            .bind(user)
+            .bind(kind)
+            .bind(title)
+            .bind(body)
+            .bind(link)
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+        let email: Option<String> = sqlx::query_scalar("select email from users where id = $1 and email is not null")
+            .bind(user)
+            .fetch_optional(&mut **tx)
+            .await?
+            .flatten();
+        if let Some(to) = email.filter(|e| !e.is_empty()) {
+            emails.push(crate::store::jobs::email(&to, title, &format!("{body}\n\n{link}"), None));
+        }
+    }
+    crate::store::jobs::enqueue(tx, &emails).await?;
+    Ok(())
+}
+
+/// The users `role` names for request `r`: the firm's users; the desk's cadres (the project's
+/// manager, the unit heads and staff over the unit that holds it); or the supervisors over it.
+async fn told(tx: &mut Tx, r: &Request, role: Role) -> Result<Vec<String>> {
+    let mut users: Vec<String> = match role {
+        Role::Enterprise => sqlx::query_scalar(
+            "select u.id from enterprise_users f join users u on u.id = f.user_id
+             where f.enterprise_id = $1 and u.disabled = 0 order by u.id",
+        )
+        .bind(&r.enterprise_id)
+        .fetch_all(&mut **tx)
+        .await?,
+        Role::UnitHead | Role::Staff => {
+            let mut v = crate::store::items::users_told(tx, Role::UnitHead, &r.unit_code).await?;
+            v.extend(crate::store::items::users_told(tx, Role::Staff, &r.unit_code).await?);
+            v.extend(r.manager.clone());
+            v
+        }
+        other => crate::store::items::users_told(tx, other, &r.unit_code).await?,
+    };
+    users.sort();
+    users.dedup();
+    Ok(users)
+}
