@@ -58,6 +58,13 @@ pub enum Permission {
     ReadLedger,
     /// Assign items to the ledger (督办).
     AssignItems,
+    /// See key projects, their channels and desk requests of one's scope (firms see their own
+    /// through the desk's scope rule, not this).
+    ReadProjects,
+    /// Register parks, chains, firms and key projects, and set a park's desk promises.
+    ManageProjects,
+    /// Report a project's monthly figures and its stage nodes (park cadres, 项目管家).
+    ReportProjects,
 }
 
 use Permission as P;
@@ -91,6 +98,9 @@ pub const PERMISSIONS: &[(Permission, &[Role])] = &[
     (P::Inspect, &[I]),
     (P::ReadLedger, &[A, Su, I, U, St]),
     (P::AssignItems, &[Su, I]),
+    (P::ReadProjects, &[A, Su, I, U, St]),
+    (P::ManageProjects, &[A, Su]),
+    (P::ReportProjects, &[A, Su, U, St]),
 ];
 
 impl Role {
@@ -128,7 +138,7 @@ mod tests {
         for (p, _) in PERMISSIONS {
             assert!(seen.insert(*p), "{p:?} twice");
         }
-        assert_eq!(seen.len(), 25, "a permission was added: give it a row");
+        assert_eq!(seen.len(), 28, "a permission was added: give it a row");
     }
 
     #[test]

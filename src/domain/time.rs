@@ -25,6 +25,11 @@ pub fn date_zh(ms: i64) -> String {
     formatted(ms, "%Y年%m月%d日")
 }
 
+/// The local date `ms` falls on.
+pub fn date_of(ms: i64) -> chrono::NaiveDate {
+    chrono::DateTime::from_timestamp_millis(ms + CST_OFFSET_MS).unwrap_or_default().date_naive()
+}
+
 /// The start of a local day, in milliseconds.
 pub fn day_start(date: chrono::NaiveDate) -> Option<i64> {
     Some(date.and_hms_opt(0, 0, 0)?.and_utc().timestamp_millis() - CST_OFFSET_MS)

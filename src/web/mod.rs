@@ -21,6 +21,7 @@ pub mod pages;
 pub mod rankings;
 pub mod rate;
 pub mod ratings;
+pub mod enterprise;
 pub mod supervision;
 
 use std::sync::Arc;
@@ -135,7 +136,8 @@ pub fn router(state: AppState) -> Router {
                 .merge(dashboard::api())
                 .merge(rankings::api())
                 .merge(dashboard::reports::api())
-                .merge(supervision::api(&state.config)),
+                .merge(supervision::api(&state.config))
+                .merge(enterprise::api(&state.config)),
         )
         // Citizens' ratings, the hot path, at their full path: nesting would wrap every rating
         // request in two more layers (a rewritten URI and a nested-path extension). Merged after

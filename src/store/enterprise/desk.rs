@@ -686,7 +686,7 @@ async fn settle(tx: &mut Tx, id: &str, action: &str, tell: Option<Role>, data: &
         let users = told(tx, &r, role).await?;
         let zh = |key: String| crate::i18n::t(crate::i18n::Locale::ZhCn, &key).to_owned();
         let title = format!("【{}】{}（{}）", zh(format!("desk.action.{action}")), r.title, r.enterprise_name);
-        let due = r.step_due_at.map(minute).unwrap_or_default();
+        let due = r.step_due_at.map(crate::domain::time::minute).unwrap_or_default();
         let body = if due.is_empty() {
             format!("{} {}", r.number, zh(format!("desk.state.{}", r.state.as_str())))
         } else {
@@ -697,16 +697,6 @@ async fn settle(tx: &mut Tx, id: &str, action: &str, tell: Option<Role>, data: &
     let body = serde_json::json!({"action": action, "request": r, "data": data});
     crate::store::webhooks::enqueue_event(tx, EVENT, &body).await?;
     Ok(())
-}
-
-/// `ms` as a China-time minute (`2026-12-08 14:10`).
-pub fn minute(ms: i64) -> String {
-    use chrono::TimeZone;
-    crate::domain::calendar::cst()
-        .timestamp_millis_opt(ms)
-        .single()
-        .map(|d| d.format("%Y-%m-%d %H:%M").to_string())
-        .unwrap_or_default()
 }
 
 /// Sends `title` and `body` to each of `users` in the app and, where they gave an address, by
@@ -760,4 +750,68 @@ async fn told(tx: &mut Tx, r: &Request, role: Role) -> Result<Vec<String>> {
     users.sort();
     users.dedup();
     Ok(users)
+}
+
+/// A message to post in a project's channel.
+#[derive(Debug, Clone)]
+pub struct Post<'a> {
+    /// The text.
+    pub body: &'a str,
+    /// Files uploaded to the project, posted with it.
+    pub files: &'a [String],
+    /// For a firm's problem: the request's one-line title and the firm.
+    pub problem: Option<(&'a str, &'a str)>,
+}
+
+/// Posts a message in project `p`'s channel; a firm's problem opens a desk request in the same
+/// transaction, its reply clock starting now. Returns the message's id and the request's.
+pub async fn post(
+    store: &Store,
+    calendar: &CalendarHandle,
+    p: &ProjectRef,
+    who: &Author<'_>,
+    m: &Post<'_>,
+) -> Result<(String, Option<String>), ApplyError> {
+    let cal = calendar.for_node(store, &p.unit_code).await?;
+    let mut tx = store.write().await?;
+    let now = now_ms();
+    let (message, _) =
+        channel::append(&mut tx, &p.id, (&who.actor.name, who.role.as_str(), who.name), m.body, None, m.files, now).await?;
+    let request = match m.problem {
+        Some((title, firm)) => Some(open_in(&mut tx, &cal, p, firm, title, m.body, &message, who, now).await?),
+        None => None,
+    };
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok((message, request))
+}
+
+/// Opens a desk request from message `message` a firm's user posted in project `p`'s channel
+/// (a cadre converts what the firm did not mark): the reply clock counts from the message, not
+/// from the conversion. `Ok(None)` when the message is not a firm's unraised message of this
+/// project.
+pub async fn convert(
+    store: &Store,
+    calendar: &CalendarHandle,
+    p: &ProjectRef,
+    message: &str,
+    title: &str,
+    who: &Author<'_>,
+) -> Result<Option<String>, ApplyError> {
+    let row = sqlx::query(
+        "select m.body, m.created_at, f.enterprise_id from channel_messages m
+         join users u on u.username = m.author join enterprise_users f on f.user_id = u.id
+         where m.id = $1 and m.project_id = $2 and m.author_role = 'enterprise' and m.request_id is null",
+    )
+    .bind(message)
+    .bind(&p.id)
+    .fetch_optional(store.pool())
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let (body, posted, firm): (String, i64, String) =
+        (row.try_get("body")?, row.try_get("created_at")?, row.try_get("enterprise_id")?);
+    let cal = calendar.for_node(store, &p.unit_code).await?;
+    let mut tx = store.write().await?;
+    let id = open_in(&mut tx, &cal, p, &firm, title, &body, message, who, posted).await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(Some(id))
 }

@@ -2,7 +2,7 @@
 //! monthly (investment completed, funds arrived by source); coloured from their dates and
 //! reports by `domain::enterprise::project`, on every change and on the minute's sweep.
 
-use chrono::{NaiveDate, TimeZone};
+use chrono::NaiveDate;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -156,11 +156,7 @@ fn bad(column: &'static str, v: &str) -> StoreError {
 
 /// Midnight (China time) of a `YYYY-MM-DD` date, ms.
 pub fn day_ms(d: &str) -> i64 {
-    NaiveDate::parse_from_str(d, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .and_then(|t| crate::domain::calendar::cst().from_local_datetime(&t).single())
-        .map_or(0, |t| t.timestamp_millis())
+    NaiveDate::parse_from_str(d, "%Y-%m-%d").ok().and_then(crate::domain::time::day_start).unwrap_or(0)
 }
 
 fn project_from(r: &AnyRow, now: i64) -> Result<Project> {
@@ -725,4 +721,9 @@ pub async fn id_of(store: &Store, viewer: &Viewer<'_>, code: &str) -> Result<Opt
         .await?
         .map(|r| r.try_get::<String, _>(0))
         .transpose()?)
+}
+
+/// The code of project `id`.
+pub async fn code_of(store: &Store, id: &str) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar("select code from projects where id = $1").bind(id).fetch_optional(store.pool()).await?)
 }

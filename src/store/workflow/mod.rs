@@ -372,3 +372,62 @@ impl Execution<'_> {
         Ok(())
     }
 }
+
+/// A timeline entry of any machine, with the evidence linked to it.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = TimelineEntry)]
+pub struct Event {
+    /// Id.
+    pub id: String,
+    /// 1, 2, … in order.
+    pub seq: i64,
+    /// The action.
+    pub action: String,
+    /// State before.
+    pub from_state: String,
+    /// State after.
+    pub to_state: String,
+    /// Who (login name).
+    pub actor: String,
+    /// In which role.
+    pub actor_role: String,
+    /// What they wrote.
+    pub note: String,
+    /// The action's details.
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+    /// When, ms.
+    pub created_at: i64,
+    /// Evidence linked to this step.
+    pub attachments: Vec<Attachment>,
+}
+
+/// Subject `id`'s timeline in `tables`, oldest first, with each step's evidence.
+pub async fn timeline(store: &crate::store::Store, tables: &Tables, id: &str) -> Result<Vec<Event>> {
+    use sqlx::Row;
+    let sql = format!(
+        "select id, seq, action, from_state, to_state, actor, actor_role, note, data, created_at from {}
+         where {} = $1 order by seq",
+        tables.events, tables.key
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_all(store.pool()).await?;
+    let files = attachments(store, &tables.files(), id).await?;
+    rows.iter()
+        .map(|r| {
+            let id: String = r.try_get("id")?;
+            Ok(Event {
+                attachments: files.iter().filter(|a| a.event_id.as_deref() == Some(id.as_str())).cloned().collect(),
+                id,
+                seq: r.try_get("seq")?,
+                action: r.try_get("action")?,
+                from_state: r.try_get("from_state")?,
+                to_state: r.try_get("to_state")?,
+                actor: r.try_get("actor")?,
+                actor_role: r.try_get("actor_role")?,
+                note: r.try_get("note")?,
+                data: crate::store::decode_json(&r.try_get::<String, _>("data")?, "timeline data")?,
+                created_at: r.try_get("created_at")?,
+            })
+        })
+        .collect()
+}
