@@ -222,6 +222,12 @@ fn generate(units: usize) -> Result<(Vec<OrgRecord>, Vec<StaffRecord>), DemoErro
         departments.push((dept, "西宁市".to_owned(), unit_type));
     }
 
+    // The industrial parks' management committees, directly under the city (no service units
+    // below them: their desks serve firms, see `demo_enterprise`).
+    for (pc, pname, pen) in crate::demo_enterprise::PARKS {
+        nodes.push(node(pc, Some(ROOT), OrgKind::Department, pname.into(), Some(pen.into()))?);
+    }
+
     let mut staff = Vec::new();
     let mut per_dept: HashMap<usize, usize> = HashMap::new();
     for i in 0..units {
@@ -278,6 +284,8 @@ fn demo_users() -> Vec<(String, String, Role, String)> {
     out.push(("unithead".into(), "城东区八一路派出所 所长".into(), Role::UnitHead, first_unit.clone()));
     out.push(("staff".into(), "城东区八一路派出所 1号窗口".into(), Role::Staff, format!("{first_unit}-W1")));
     out.push(("enterprise".into(), "青海高原光伏科技有限公司".into(), Role::Enterprise, format!("{ROOT}-CD")));
+    out.push(("enterprise2".into(), "青海康源药业有限公司".into(), Role::Enterprise, ROOT.into()));
+    out.push(("cadre".into(), "南川工业园区管委会 项目管家".into(), Role::UnitHead, "XN-NCYQ".into()));
     out
 }
 
@@ -412,6 +420,7 @@ pub async fn load(store: &Store, opts: DemoOptions) -> Result<DemoSummary, DemoE
     if let Some(key) = keys.last() {
         summary.codes = rating_codes::issue_missing_codes(store, key, &root, &actor).await?;
     }
+    crate::demo_enterprise::base(store).await?;
     Ok(summary)
 }
 
@@ -424,7 +433,7 @@ mod tests {
         let (nodes, staff) = generate(3200).unwrap_or_else(|e| panic!("{e}"));
         let count = |k| nodes.iter().filter(|n| n.kind == k).count();
         assert_eq!(count(OrgKind::Region), 8, "the city and its 7 districts and counties");
-        assert_eq!(count(OrgKind::Department), 40);
+        assert_eq!(count(OrgKind::Department), 44, "40 departments and 4 parks");
         assert_eq!(count(OrgKind::Unit), 3200);
         assert!(count(OrgKind::Window) >= 3200);
         assert!(staff.len() >= count(OrgKind::Window));

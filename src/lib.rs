@@ -9,6 +9,7 @@ pub mod calendar_data;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod demo_enterprise;
 pub mod demo_history;
 pub mod demo_supervision;
 pub mod domain;

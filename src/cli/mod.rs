@@ -348,6 +348,13 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
                         "Inspection: {} visits, {} items in the ledger, {} closed, {} cadres held to account.",
                         l.visits, l.items, l.closed, l.held
                     );
+                    let d = crate::demo_enterprise::generate(app.store(), &app.state().calendar)
+                        .await
+                        .map_err(|e| CliError::Failed(e.to_string()))?;
+                    println!(
+                        "Key projects: 36 projects, {} monthly reports, {} channel messages, {} desk requests.",
+                        d.reports, d.messages, d.requests
+                    );
                 }
                 print_demo_logins(&summary, &url);
             }
@@ -426,6 +433,13 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
                 println!(
                     "Inspection: {} visits, {} items in the ledger, {} closed, {} cadres held to account.",
                     l.visits, l.items, l.closed, l.held
+                );
+                let d = crate::demo_enterprise::generate(&store, &calendar)
+                    .await
+                    .map_err(|e| CliError::Failed(e.to_string()))?;
+                println!(
+                    "Key projects: 36 projects, {} monthly reports, {} channel messages, {} desk requests.",
+                    d.reports, d.messages, d.requests
                 );
             }
             print_demo_logins(&summary, &format!("http://{}", config.listen));

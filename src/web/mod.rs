@@ -10,6 +10,7 @@ pub mod cases;
 pub mod charts;
 pub mod codes;
 pub mod dashboard;
+pub mod enterprise;
 pub mod error;
 pub mod evidence;
 pub mod headers;
@@ -21,7 +22,6 @@ pub mod pages;
 pub mod rankings;
 pub mod rate;
 pub mod ratings;
-pub mod enterprise;
 pub mod supervision;
 
 use std::sync::Arc;

@@ -12,6 +12,7 @@ mod cases;
 mod cli;
 mod dashboard;
 mod durability;
+mod enterprise;
 mod hardening;
 mod import;
 mod inbox;

@@ -127,9 +127,12 @@ pub struct Request {
     pub closed_at: Option<i64>,
     #[serde(skip)]
     pub(crate) manager: Option<String>,
+    #[serde(skip)]
+    pub(crate) manager_username: Option<String>,
 }
 
 const COLUMNS: &str = "r.*, p.code as project_code, p.name as project_name, p.park_code, p.manager,
+    (select username from users where id = p.manager) as manager_username,
     e.name as enterprise_name, u.name as unit_name, i.number as item_number,
     k.colour as clock_colour, k.started_at as clock_started_at
     from desk_requests r join projects p on p.id = r.project_id join enterprises e on e.id = r.enterprise_id
@@ -193,6 +196,7 @@ fn request_from(r: &AnyRow) -> Result<Request> {
         item_number: opt_text(r, "item_number")?,
         closed_at: r.try_get("closed_at")?,
         manager: opt_text(r, "manager")?,
+        manager_username: opt_text(r, "manager_username")?,
     })
 }
 
@@ -306,8 +310,10 @@ pub async fn list(store: &Store, viewer: &Viewer<'_>, f: &Filter) -> Result<(Vec
     }
     let where_sql = wheres.join(" and ");
     let count_sql = format!("select cast(count(*) as bigint) from desk_requests r where {where_sql}");
-    let total: i64 =
-        bind_all(sqlx::query(sqlx::AssertSqlSafe(count_sql)), binds.clone()).fetch_one(store.pool()).await?.try_get(0)?;
+    let total: i64 = bind_all(sqlx::query(sqlx::AssertSqlSafe(count_sql)), binds.clone())
+        .fetch_one(store.pool())
+        .await?
+        .try_get(0)?;
     binds.push(Bind::Int(f.limit.clamp(1, 500)));
     let limit = binds.len();
     binds.push(Bind::Int(f.offset.max(0)));
@@ -362,8 +368,9 @@ pub async fn open_in(
     let (year, serial, number) = workflow::next_number(&mut **tx, "desk_request", "企诉", &p.park_code, now).await?;
     let reply_from = settings.reply_start(cal, now);
     let hours = crate::domain::calendar::BusinessHours::default();
-    let handover_until =
-        crate::domain::sla::Clock::WorkingDays(settings.handover_days).due(cal, now, &hours).map_err(StoreError::from)?;
+    let handover_until = crate::domain::sla::Clock::WorkingDays(settings.handover_days)
+        .due(cal, now, &hours)
+        .map_err(StoreError::from)?;
     sqlx::query(
         "insert into desk_requests (id, number, office_code, project_id, enterprise_id, message_id, title, body, unit_code,
             state, version, posted_by, posted_at, reply_from, reply_due_at, complex, rejections, handovers, handover_until,
@@ -386,7 +393,11 @@ pub async fn open_in(
     .execute(&mut **tx)
     .await?;
     let _ = (year, serial);
-    sqlx::query("update channel_messages set request_id = $2 where id = $1").bind(message).bind(&id).execute(&mut **tx).await?;
+    sqlx::query("update channel_messages set request_id = $2 where id = $1")
+        .bind(message)
+        .bind(&id)
+        .execute(&mut **tx)
+        .await?;
     let policy = move |s| settings.limit(s);
     let timing = Timing { policy: &policy, requested_days: 0, deadline: None };
     let mut x = Execution {
@@ -408,10 +419,14 @@ pub async fn open_in(
         }
     }
     let due = x.last_due.unwrap_or(reply_from);
-    sqlx::query("update desk_requests set reply_due_at = $2 where id = $1").bind(&id).bind(due).execute(&mut **tx).await?;
+    sqlx::query("update desk_requests set reply_due_at = $2 where id = $1")
+        .bind(&id)
+        .bind(due)
+        .execute(&mut **tx)
+        .await?;
     x.data["reply_due_at"] = due.into();
     x.append_event(tx, "post", ("posted", "posted"), who.actor, who.role.as_str(), body).await?;
-    settle(tx, &id, "post", x.tell.flatten(), &x.data).await?;
+    settle(tx, &id, "post", x.tell.flatten(), &x.data, now).await?;
     x.audit(tx, who.actor, "post", &serde_json::json!({"title": title, "number": number})).await?;
     Ok(id)
 }
@@ -446,7 +461,7 @@ pub async fn facts(store: &Store, r: &Request, actor: &str, now: i64) -> Result<
         overdue: r.step_due_at.is_some_and(|d| d < now),
         escalated: r.item_id.is_some(),
         withdrawal_checked: r.withdrawal_checked_at.is_some(),
-        actor_handled: handled > 0 || r.manager.as_deref().is_some_and(|m| m == actor),
+        actor_handled: handled > 0 || r.manager_username.as_deref().is_some_and(|m| m == actor),
     })
 }
 
@@ -460,15 +475,29 @@ pub async fn apply(
     d: &Details,
     who: &Author<'_>,
 ) -> Result<Request, ApplyError> {
+    apply_at(store, calendar, r, t, d, who, now_ms()).await
+}
+
+/// [`apply`] at moment `now` (the demo's history runs the machine in its own time).
+#[allow(clippy::too_many_arguments)]
+pub async fn apply_at(
+    store: &Store,
+    calendar: &CalendarHandle,
+    r: &Request,
+    t: Transition,
+    d: &Details,
+    who: &Author<'_>,
+    now: i64,
+) -> Result<Request, ApplyError> {
     let cal = calendar.for_node(store, &r.unit_code).await?;
     let mut tx = store.write().await?;
     let settings = super::desk_settings(&mut *tx, &r.park_code).await?;
-    apply_in(&mut tx, &cal, &settings, r, t, d, who).await?;
+    apply_in(&mut tx, &cal, &settings, r, t, d, who, now).await?;
     tx.commit().await.map_err(StoreError::from)?;
     get(store, &r.id).await?.ok_or(ApplyError::Stale(TABLES.noun))
 }
 
-/// [`apply`] inside the caller's transaction.
+/// [`apply`] inside the caller's transaction, at `now`.
 #[allow(clippy::too_many_arguments)]
 pub async fn apply_in(
     tx: &mut Tx,
@@ -478,8 +507,8 @@ pub async fn apply_in(
     t: Transition,
     d: &Details,
     who: &Author<'_>,
+    now: i64,
 ) -> Result<(), ApplyError> {
-    let now = now_ms();
     let policy = move |s| settings.limit(s);
     let timing = Timing { policy: &policy, requested_days: 0, deadline: r.step_due_at };
     workflow::guard(tx, &TABLES, &r.id, (t.from.as_str(), t.to.as_str()), r.version, now).await?;
@@ -504,7 +533,11 @@ pub async fn apply_in(
         }
     }
     if t.action == Action::MarkComplex {
-        sqlx::query("update desk_requests set plan_due_at = $2 where id = $1").bind(&r.id).bind(x.last_due).execute(&mut **tx).await?;
+        sqlx::query("update desk_requests set plan_due_at = $2 where id = $1")
+            .bind(&r.id)
+            .bind(x.last_due)
+            .execute(&mut **tx)
+            .await?;
     }
     let action = t.action.name();
     x.append_event(tx, action, (t.from.as_str(), t.to.as_str()), who.actor, who.role.as_str(), &d.note).await?;
@@ -520,10 +553,19 @@ pub async fn apply_in(
     let key = format!("desk.action.{action}");
     let label = crate::i18n::t(crate::i18n::Locale::ZhCn, &key);
     let text = if d.note.is_empty() { format!("【{label}】") } else { format!("【{label}】{}", d.note) };
-    channel::append(tx, &r.project_id, (&who.actor.name, who.role.as_str(), who.name), &text, Some(&r.id), &d.attachments, now)
-        .await?;
-    settle(tx, &r.id, action, x.tell.flatten(), &x.data).await?;
-    let change = serde_json::json!({"before": t.from, "after": t.to, "version": r.version + 1, "note": d.note, "data": x.data});
+    channel::append(
+        tx,
+        &r.project_id,
+        (&who.actor.name, who.role.as_str(), who.name),
+        &text,
+        Some(&r.id),
+        &d.attachments,
+        now,
+    )
+    .await?;
+    settle(tx, &r.id, action, x.tell.flatten(), &x.data, now).await?;
+    let change =
+        serde_json::json!({"before": t.from, "after": t.to, "version": r.version + 1, "note": d.note, "data": x.data});
     x.audit(tx, who.actor, action, &change).await?;
     Ok(())
 }
@@ -624,14 +666,17 @@ async fn own(
             x.data["to_unit"] = unit.into();
         }
         Effect::AwaitRuling => {
-            let unit = d.unit.as_ref().ok_or_else(|| workflow::invalid("unit", "name the unit that takes the request"))?;
+            let unit =
+                d.unit.as_ref().ok_or_else(|| workflow::invalid("unit", "name the unit that takes the request"))?;
             known_unit(tx, unit.as_str()).await?;
-            sqlx::query("update desk_requests set handovers = handovers + 1, proposed_unit = $2, basis = $3 where id = $1")
-                .bind(&r.id)
-                .bind(unit.as_str())
-                .bind(&d.note)
-                .execute(&mut **tx)
-                .await?;
+            sqlx::query(
+                "update desk_requests set handovers = handovers + 1, proposed_unit = $2, basis = $3 where id = $1",
+            )
+            .bind(&r.id)
+            .bind(unit.as_str())
+            .bind(&d.note)
+            .execute(&mut **tx)
+            .await?;
             x.data["proposed_unit"] = unit.as_str().into();
         }
         Effect::OpenItem => {
@@ -658,7 +703,11 @@ async fn own(
                 weight: 1,
             };
             let item = crate::store::items::open_in(tx, x.cal, &new, who.actor, who.role).await?;
-            sqlx::query("update desk_requests set item_id = $2 where id = $1").bind(&r.id).bind(&item).execute(&mut **tx).await?;
+            sqlx::query("update desk_requests set item_id = $2 where id = $1")
+                .bind(&r.id)
+                .bind(&item)
+                .execute(&mut **tx)
+                .await?;
             x.data["item_id"] = item.into();
         }
         Effect::Flow(_) => {}
@@ -675,12 +724,23 @@ async fn known_unit(tx: &mut Tx, unit: &str) -> Result<(), ApplyError> {
 /// After a change: the step's clock names the project's manager as its handler (so the
 /// reminder reaches them first), whoever moves next is told in the app and by email, and the
 /// webhooks get the request as it now stands.
-async fn settle(tx: &mut Tx, id: &str, action: &str, tell: Option<Role>, data: &serde_json::Value) -> Result<()> {
+async fn settle(
+    tx: &mut Tx,
+    id: &str,
+    action: &str,
+    tell: Option<Role>,
+    data: &serde_json::Value,
+    now: i64,
+) -> Result<()> {
     let sql = format!("select {COLUMNS} where r.id = $1");
     let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_one(&mut **tx).await?;
     let r = request_from(&row)?;
     if let (Some(clock), Some(manager)) = (&r.step_clock_id, &r.manager) {
-        sqlx::query("update sla_clocks set handler = $2 where id = $1").bind(clock).bind(manager).execute(&mut **tx).await?;
+        sqlx::query("update sla_clocks set handler = $2 where id = $1")
+            .bind(clock)
+            .bind(manager)
+            .execute(&mut **tx)
+            .await?;
     }
     if let Some(role) = tell {
         let users = told(tx, &r, role).await?;
@@ -692,7 +752,7 @@ async fn settle(tx: &mut Tx, id: &str, action: &str, tell: Option<Role>, data: &
         } else {
             format!("{} {}，期限 {due}", r.number, zh(format!("desk.state.{}", r.state.as_str())))
         };
-        notify(tx, &users, "desk", &title, &body, &format!("/requests/{id}")).await?;
+        notify(tx, &users, "desk", &title, &body, &format!("/desk/{id}"), now).await?;
     }
     let body = serde_json::json!({"action": action, "request": r, "data": data});
     crate::store::webhooks::enqueue_event(tx, EVENT, &body).await?;
@@ -701,20 +761,29 @@ async fn settle(tx: &mut Tx, id: &str, action: &str, tell: Option<Role>, data: &
 
 /// Sends `title` and `body` to each of `users` in the app and, where they gave an address, by
 /// email.
-pub(crate) async fn notify(tx: &mut Tx, users: &[String], kind: &str, title: &str, body: &str, link: &str) -> Result<()> {
-    let now = now_ms();
+pub(crate) async fn notify(
+    tx: &mut Tx,
+    users: &[String],
+    kind: &str,
+    title: &str,
+    body: &str,
+    link: &str,
+    now: i64,
+) -> Result<()> {
     let mut emails = Vec::new();
     for user in users {
-        sqlx::query("insert into inbox (id, user_id, kind, title, body, link, created_at) values ($1, $2, $3, $4, $5, $6, $7)")
-            .bind(new_id())
-            .bind(user)
-            .bind(kind)
-            .bind(title)
-            .bind(body)
-            .bind(link)
-            .bind(now)
-            .execute(&mut **tx)
-            .await?;
+        sqlx::query(
+            "insert into inbox (id, user_id, kind, title, body, link, created_at) values ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(new_id())
+        .bind(user)
+        .bind(kind)
+        .bind(title)
+        .bind(body)
+        .bind(link)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
         let email: Option<String> = sqlx::query_scalar("select email from users where id = $1 and email is not null")
             .bind(user)
             .fetch_optional(&mut **tx)
@@ -732,13 +801,15 @@ pub(crate) async fn notify(tx: &mut Tx, users: &[String], kind: &str, title: &st
 /// manager, the unit heads and staff over the unit that holds it); or the supervisors over it.
 async fn told(tx: &mut Tx, r: &Request, role: Role) -> Result<Vec<String>> {
     let mut users: Vec<String> = match role {
-        Role::Enterprise => sqlx::query_scalar(
-            "select u.id from enterprise_users f join users u on u.id = f.user_id
+        Role::Enterprise => {
+            sqlx::query_scalar(
+                "select u.id from enterprise_users f join users u on u.id = f.user_id
              where f.enterprise_id = $1 and u.disabled = 0 order by u.id",
-        )
-        .bind(&r.enterprise_id)
-        .fetch_all(&mut **tx)
-        .await?,
+            )
+            .bind(&r.enterprise_id)
+            .fetch_all(&mut **tx)
+            .await?
+        }
         Role::UnitHead | Role::Staff => {
             let mut v = crate::store::items::users_told(tx, Role::UnitHead, &r.unit_code).await?;
             v.extend(crate::store::items::users_told(tx, Role::Staff, &r.unit_code).await?);
@@ -763,20 +834,21 @@ pub struct Post<'a> {
     pub problem: Option<(&'a str, &'a str)>,
 }
 
-/// Posts a message in project `p`'s channel; a firm's problem opens a desk request in the same
-/// transaction, its reply clock starting now. Returns the message's id and the request's.
+/// Posts a message in project `p`'s channel at `now`; a firm's problem opens a desk request in
+/// the same transaction, its reply clock starting then. Returns the message's id and the request's.
 pub async fn post(
     store: &Store,
     calendar: &CalendarHandle,
     p: &ProjectRef,
     who: &Author<'_>,
     m: &Post<'_>,
+    now: i64,
 ) -> Result<(String, Option<String>), ApplyError> {
     let cal = calendar.for_node(store, &p.unit_code).await?;
     let mut tx = store.write().await?;
-    let now = now_ms();
     let (message, _) =
-        channel::append(&mut tx, &p.id, (&who.actor.name, who.role.as_str(), who.name), m.body, None, m.files, now).await?;
+        channel::append(&mut tx, &p.id, (&who.actor.name, who.role.as_str(), who.name), m.body, None, m.files, now)
+            .await?;
     let request = match m.problem {
         Some((title, firm)) => Some(open_in(&mut tx, &cal, p, firm, title, m.body, &message, who, now).await?),
         None => None,

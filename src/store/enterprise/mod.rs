@@ -54,10 +54,11 @@ fn park_from(r: &sqlx::any::AnyRow) -> Result<Park> {
 
 /// The desk settings of park `code` (the defaults when it has none).
 pub async fn desk_settings(conn: &mut sqlx::AnyConnection, code: &str) -> Result<DeskSettings> {
-    let row = sqlx::query("select p.*, n.name from parks p join org_nodes n on n.code = p.org_code where p.org_code = $1")
-        .bind(code)
-        .fetch_optional(conn)
-        .await?;
+    let row =
+        sqlx::query("select p.*, n.name from parks p join org_nodes n on n.code = p.org_code where p.org_code = $1")
+            .bind(code)
+            .fetch_optional(conn)
+            .await?;
     Ok(row.map(|r| park_from(&r)).transpose()?.map(|p| p.settings).unwrap_or_default())
 }
 
@@ -70,10 +71,9 @@ pub async fn set_park(store: &Store, code: &str, s: &DeskSettings, actor: &Actor
     if exists.is_none() {
         return Ok(None);
     }
-    sqlx::query("delete from parks where org_code = $1").bind(code).execute(&mut *tx).await?;
-    sqlx::query(
-        "insert into parks (org_code, reply_minutes, solution_days, handover_days, open_minute, close_minute, working_days_only, updated_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8)",
+    let updated = sqlx::query(
+        "update parks set reply_minutes = $2, solution_days = $3, handover_days = $4, open_minute = $5, close_minute = $6,
+            working_days_only = $7, updated_at = $8 where org_code = $1",
     )
     .bind(code)
     .bind(i64::from(s.reply_minutes))
@@ -85,6 +85,22 @@ pub async fn set_park(store: &Store, code: &str, s: &DeskSettings, actor: &Actor
     .bind(now_ms())
     .execute(&mut *tx)
     .await?;
+    if updated.rows_affected() == 0 {
+        sqlx::query(
+            "insert into parks (org_code, reply_minutes, solution_days, handover_days, open_minute, close_minute, working_days_only, updated_at)
+             values ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(code)
+        .bind(i64::from(s.reply_minutes))
+        .bind(i64::from(s.solution_days))
+        .bind(i64::from(s.handover_days))
+        .bind(i64::from(s.open_minute))
+        .bind(i64::from(s.close_minute))
+        .bind(i64::from(s.working_days_only))
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
+    }
     audit::append(&mut tx, actor, "park.set", &format!("park:{code}"), &serde_json::json!(s)).await?;
     tx.commit().await?;
     Ok(parks(store).await?.into_iter().find(|p| p.code == code))
@@ -143,15 +159,17 @@ pub async fn create_chain(
         unit_code: unit.map(str::to_owned),
         description: description.to_owned(),
     };
-    sqlx::query("insert into chains (id, name, leader, unit_code, description, created_at) values ($1, $2, $3, $4, $5, $6)")
-        .bind(&chain.id)
-        .bind(name)
-        .bind(leader)
-        .bind(unit)
-        .bind(description)
-        .bind(now_ms())
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "insert into chains (id, name, leader, unit_code, description, created_at) values ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&chain.id)
+    .bind(name)
+    .bind(leader)
+    .bind(unit)
+    .bind(description)
+    .bind(now_ms())
+    .execute(&mut *tx)
+    .await?;
     audit::append(&mut tx, actor, "chain.create", &format!("chain:{}", chain.id), &serde_json::json!({"name": name}))
         .await?;
     tx.commit().await?;
@@ -240,8 +258,10 @@ pub async fn register_in(tx: &mut Tx, new: &NewEnterprise, actor: &Actor) -> Res
         return Err(RegisterError::Taken);
     }
     if let Some(park) = &new.park_code {
-        let found: Option<String> =
-            sqlx::query_scalar("select org_code from parks where org_code = $1").bind(park).fetch_optional(&mut **tx).await?;
+        let found: Option<String> = sqlx::query_scalar("select org_code from parks where org_code = $1")
+            .bind(park)
+            .fetch_optional(&mut **tx)
+            .await?;
         found.ok_or(RegisterError::Unknown("park_code"))?;
     }
     if let Some(chain) = &new.chain_id {
@@ -276,8 +296,14 @@ pub async fn register_in(tx: &mut Tx, new: &NewEnterprise, actor: &Actor) -> Res
     .bind(now_ms())
     .execute(&mut **tx)
     .await?;
-    audit::append(tx, actor, "enterprise.register", &format!("enterprise:{}", firm.id), &serde_json::json!({"uscc": firm.uscc, "name": firm.name}))
-        .await?;
+    audit::append(
+        tx,
+        actor,
+        "enterprise.register",
+        &format!("enterprise:{}", firm.id),
+        &serde_json::json!({"uscc": firm.uscc, "name": firm.name}),
+    )
+    .await?;
     Ok(firm)
 }
 
@@ -331,8 +357,14 @@ pub async fn add_user(store: &Store, firm: &str, user: &str, actor: &Actor) -> R
         .bind(firm)
         .execute(&mut *tx)
         .await?;
-    audit::append(&mut tx, actor, "enterprise.add_user", &format!("enterprise:{firm}"), &serde_json::json!({"user": user}))
-        .await?;
+    audit::append(
+        &mut tx,
+        actor,
+        "enterprise.add_user",
+        &format!("enterprise:{firm}"),
+        &serde_json::json!({"user": user}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(true)
 }
@@ -382,7 +414,10 @@ impl<'a> Viewer<'a> {
             Viewer::Firm(None) => "1 = 0".into(),
             Viewer::Firm(Some(firm)) => {
                 binds.push(Bind::Text((*firm).to_owned()));
-                format!("exists (select 1 from project_firms f where f.project_id = p.id and f.enterprise_id = ${})", binds.len())
+                format!(
+                    "exists (select 1 from project_firms f where f.project_id = p.id and f.enterprise_id = ${})",
+                    binds.len()
+                )
             }
             Viewer::Staff { user, scopes } => {
                 binds.push(Bind::Text((*user).to_owned()));

@@ -7,7 +7,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::Viewer;
-use crate::domain::enterprise::project::{FundingSource, ProjectLevel, ProjectStage, Progress};
+use crate::domain::enterprise::project::{FundingSource, Progress, ProjectLevel, ProjectStage};
 use crate::store::audit::{self, Actor};
 use crate::store::{Bind, Result, Store, StoreError, Tx, bind_all, new_id, now_ms, opt_text};
 
@@ -501,8 +501,14 @@ pub async fn create_in(tx: &mut Tx, new: &NewProject, actor: &Actor) -> Result<S
             .await?;
     }
     recolour_in(tx, &id, now).await?;
-    audit::append(tx, actor, "project.create", &format!("project:{id}"), &serde_json::json!({"code": new.code, "name": new.name}))
-        .await?;
+    audit::append(
+        tx,
+        actor,
+        "project.create",
+        &format!("project:{id}"),
+        &serde_json::json!({"code": new.code, "name": new.name}),
+    )
+    .await?;
     Ok(id)
 }
 
@@ -530,11 +536,12 @@ pub struct NewReport {
 /// Records a monthly report of project `id` inside `tx`: the month's figures, the cumulative
 /// totals and the colour. Audited.
 pub async fn report_in(tx: &mut Tx, id: &str, r: &NewReport, actor: &Actor) -> Result<(), ProjectError> {
-    let taken: Option<String> = sqlx::query_scalar("select id from project_reports where project_id = $1 and month = $2")
-        .bind(id)
-        .bind(&r.month)
-        .fetch_optional(&mut **tx)
-        .await?;
+    let taken: Option<String> =
+        sqlx::query_scalar("select id from project_reports where project_id = $1 and month = $2")
+            .bind(id)
+            .bind(&r.month)
+            .fetch_optional(&mut **tx)
+            .await?;
     if taken.is_some() {
         return Err(ProjectError::MonthTaken);
     }
@@ -726,4 +733,38 @@ pub async fn id_of(store: &Store, viewer: &Viewer<'_>, code: &str) -> Result<Opt
 /// The code of project `id`.
 pub async fn code_of(store: &Store, id: &str) -> Result<Option<String>> {
     Ok(sqlx::query_scalar("select code from projects where id = $1").bind(id).fetch_optional(store.pool()).await?)
+}
+
+/// Adds `amount` 万元 (positive or negative) of `source` to the funds arrived in project
+/// `id`'s latest report, and to its total (the demo rounds its figures to the source's).
+pub async fn adjust_last_funds(tx: &mut Tx, id: &str, source: FundingSource, amount: f64) -> Result<()> {
+    let report: Option<String> =
+        sqlx::query_scalar("select id from project_reports where project_id = $1 order by month desc limit 1")
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    let Some(report) = report else { return Ok(()) };
+    let updated = sqlx::query(
+        "update project_report_funds set arrived_wan = arrived_wan + $3 where report_id = $1 and source = $2",
+    )
+    .bind(&report)
+    .bind(source.as_str())
+    .bind(amount)
+    .execute(&mut **tx)
+    .await?;
+    if updated.rows_affected() == 0 {
+        sqlx::query("insert into project_report_funds (report_id, source, arrived_wan) values ($1, $2, $3)")
+            .bind(&report)
+            .bind(source.as_str())
+            .bind(amount)
+            .execute(&mut **tx)
+            .await?;
+    }
+    sqlx::query("update projects set arrived_wan = arrived_wan + $2 where id = $1")
+        .bind(id)
+        .bind(amount)
+        .execute(&mut **tx)
+        .await?;
+    recolour_in(tx, id, now_ms()).await?;
+    Ok(())
 }

@@ -66,7 +66,8 @@ pub async fn sweep(store: &Store, t: &Thresholds, now: i64, limit: i64) -> Resul
                 // A desk request's clock is minutes long: its warnings also go by email and
                 // to the city's messaging bridge (a signed webhook event).
                 let link = link_of(&subject).unwrap_or_default();
-                crate::store::enterprise::desk::notify(&mut tx, &users, "desk.clock", &title, &body, &link).await?;
+                crate::store::enterprise::desk::notify(&mut tx, &users, "desk.clock", &title, &body, &link, now)
+                    .await?;
                 let event = serde_json::json!({"clock": id, "subject": subject, "stage": stage.as_str(), "notice": kind,
                     "tier": tier, "due_at": due, "title": title, "recipients": recipients});
                 crate::store::webhooks::enqueue_event(&mut tx, "desk.clock", &event).await?;
@@ -107,7 +108,7 @@ fn timed(subject: &str) -> Option<(&'static str, &'static str, &str, &str)> {
     match noun {
         "case" => Some(("cases", "/cases", id, step)),
         "item" => Some(("items", "/items", id, step)),
-        "request" => Some(("desk_requests", "/requests", id, step)),
+        "request" => Some(("desk_requests", "/desk", id, step)),
         _ => None,
     }
 }

@@ -38,7 +38,11 @@ fn cadre(role: Role) -> bool {
 
 /// The project's reference for the desk.
 pub fn project_ref(p: &ProjectDetail) -> ProjectRef {
-    ProjectRef { id: p.project.id.clone(), park_code: p.project.park_code.clone(), unit_code: p.project.unit_code.clone() }
+    ProjectRef {
+        id: p.project.id.clone(),
+        park_code: p.project.park_code.clone(),
+        unit_code: p.project.unit_code.clone(),
+    }
 }
 
 /// Which messages to read.
@@ -149,7 +153,7 @@ pub async fn post(state: &AppState, user: &CurrentUser, code: &str, r: &MessageR
     let firm = firm.unwrap_or_default();
     let post = Post { body: &body, files: &r.attachments, problem: problem.as_deref().map(|t| (t, firm.as_str())) };
     let (message, request) =
-        store_desk::post(&state.store, &state.calendar, &p, &who, &post).await.map_err(applied)?;
+        store_desk::post(&state.store, &state.calendar, &p, &who, &post, now_ms()).await.map_err(applied)?;
     let request = match request {
         Some(id) => store_desk::get(&state.store, &id).await?,
         None => None,
@@ -193,7 +197,8 @@ pub(super) async fn upload_project_file(
     if user.user.role != Role::Enterprise && !cadre(user.user.role) {
         return Err(Error::Forbidden);
     }
-    let a = crate::web::evidence::save_file(&state, &user, &FILES, &project.project.id, p.name.as_deref(), &body).await?;
+    let a =
+        crate::web::evidence::save_file(&state, &user, &FILES, &project.project.id, p.name.as_deref(), &body).await?;
     Ok((StatusCode::CREATED, axum::Json(a)).into_response())
 }
 
@@ -427,7 +432,10 @@ impl RequestAction {
             errors.push(FieldError::new("note", format!("{} ({MAX_TEXT})", tr.t("ent.err.too_long"))));
         }
         if note.is_empty() && !matches!(name, "mark_complex" | "confirm" | "escalate") {
-            errors.push(FieldError::new("note", tr.t(if name == "hand_over" { "ent.err.basis" } else { "ent.err.note" })));
+            errors.push(FieldError::new(
+                "note",
+                tr.t(if name == "hand_over" { "ent.err.basis" } else { "ent.err.note" }),
+            ));
         }
         let unit = match self.unit.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             Some(u) => match OrgCode::parse(u) {

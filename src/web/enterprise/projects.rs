@@ -441,7 +441,10 @@ pub(super) async fn post_progress(
         Some(s) => match ProjectStage::parse(&s) {
             Some(st) if st != ProjectStage::Signed => Some(st),
             _ => {
-                errors.push(FieldError::new("stage", format!("{} building, producing, terminated", API.t("ent.err.one_of"))));
+                errors.push(FieldError::new(
+                    "stage",
+                    format!("{} building, producing, terminated", API.t("ent.err.one_of")),
+                ));
                 None
             }
         },

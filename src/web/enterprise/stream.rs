@@ -14,8 +14,8 @@ use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::stream::{self, Stream, StreamExt};
 
-use super::projects::visible as visible_project;
 use super::firm_of;
+use super::projects::visible as visible_project;
 use crate::store::enterprise::{channel, desk};
 use crate::web::AppState;
 use crate::web::auth::CurrentUser;
@@ -58,7 +58,8 @@ impl Watch {
             let data = serde_json::to_string(&m).unwrap_or_default();
             out.push(Event::default().event("message").id(m.seq.to_string()).data(data));
         }
-        let viewer = crate::store::enterprise::Viewer::of(self.role, &self.viewer_user, &self.scopes, self.firm.as_deref());
+        let viewer =
+            crate::store::enterprise::Viewer::of(self.role, &self.viewer_user, &self.scopes, self.firm.as_deref());
         let f = desk::Filter { project: Some(self.project.clone()), limit: 200, ..Default::default() };
         let (requests, _) = desk::list(&self.state.store, &viewer, &f).await?;
         for r in requests {
@@ -103,7 +104,8 @@ pub(super) async fn project_stream(
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = std::result::Result<Event, Infallible>>>> {
     let project = visible_project(&state, &user, &code).await?;
-    let last_event = headers.get("last-event-id").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<i64>().ok());
+    let last_event =
+        headers.get("last-event-id").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<i64>().ok());
     let after = match p.after.or(last_event) {
         Some(a) if a < 0 => return Err(Error::field("after", super::API.t("ent.err.after"))),
         Some(a) => a,

@@ -15,7 +15,7 @@ use crate::web::auth::CurrentUser;
 use crate::web::error::{ApiJson, ApiPath, ApiQuery, Error, ErrorBody, Result};
 
 /// Events a webhook may subscribe to.
-pub const EVENTS: [&str; 3] = ["alert.opened", "sms", "*"];
+pub const EVENTS: [&str; 5] = ["alert.opened", "desk.request", "desk.clock", "sms", "*"];
 
 /// The notifications API.
 pub fn api() -> OpenApiRouter<AppState> {
@@ -31,8 +31,9 @@ pub fn api() -> OpenApiRouter<AppState> {
 pub struct CreateWebhook {
     /// http:// or https:// URL that receives POSTs.
     pub url: String,
-    /// Events: `alert.opened`; `sms` for an SMS gateway adapter (`{"to", "text"}`); `*` for every
-    /// event but `sms`.
+    /// Events: `alert.opened`; `desk.request` (every change of a desk request, with the request
+    /// as it now stands); `desk.clock` (a desk request's clock warnings: 提醒, 催办, 督办); `sms`
+    /// for an SMS gateway adapter (`{"to", "text"}`); `*` for every event but `sms`.
     pub events: Vec<String>,
 }
 

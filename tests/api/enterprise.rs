@@ -1,0 +1,393 @@
+//! Key projects and the enterprise desk over HTTP, on both engines: credit codes, the request
+//! machine (the clock starts at the firm's posting, the first reply stops it, complex → plan,
+//! hand-over limits and rulings, withdrawal checks, confirmation, escalation), the notices
+//! (app, email, webhook, clock warnings), monthly reports, and scope (a firm sees its own
+//! projects, requests and channel only).
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{Client, TestApp};
+
+/// The demo firm's (青海高原光伏科技有限公司's) project in 南川园区, managed by `cadre`.
+const PROJECT: &str = "XN-ZD-001";
+/// The other demo firm's (青海康源药业有限公司's) project in the biotech park.
+const OTHER_PROJECT: &str = "XN-ZD-028";
+
+/// 南川's desk open round the clock, so the test does not depend on the hour it runs at.
+async fn open_all_day(app: &TestApp) {
+    let admin = app.login("admin").await;
+    let r = admin
+        .http
+        .put(app.url("/api/v1/parks/XN-NCYQ"))
+        .header("x-csrf-token", admin.csrf.clone().unwrap_or_default())
+        .json(&json!({"reply_minutes": 10, "solution_days": 3, "handover_days": 2, "open_minute": 0,
+            "close_minute": 1440, "working_days_only": false}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
+/// The firm raises a problem in the project's channel; returns the request.
+async fn raise(firm: &Client, title: &str) -> Value {
+    let body = json!({"body": "二期厂房施工用电报装两周未接，请协调供电公司。", "problem": true, "title": title});
+    let r = firm.post_json(&format!("/api/v1/projects/{PROJECT}/messages"), &body).await;
+    let status = r.status();
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    v["request"].clone()
+}
+
+async fn act(c: &Client, id: &str, body: Value) -> reqwest::Response {
+    c.post_json(&format!("/api/v1/desk-requests/{id}/actions"), &body).await
+}
+
+async fn ok(c: &Client, id: &str, body: Value) -> Value {
+    let r = act(c, id, body.clone()).await;
+    let status = r.status();
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{body}: {v}");
+    v
+}
+
+async fn fields(r: reqwest::Response) -> Vec<String> {
+    let v: Value = r.json().await.unwrap();
+    v["error"]["fields"]
+        .as_array()
+        .map(|a| a.iter().map(|f| f["field"].as_str().unwrap_or_default().to_owned()).collect())
+        .unwrap_or_default()
+}
+
+async fn clock(app: &TestApp, id: &str) -> (String, i64, i64) {
+    sqlx::query_as("select state, started_at, due_at from sla_clocks where id = $1")
+        .bind(id)
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap()
+}
+
+async fn step_clock(app: &TestApp, request: &str) -> Option<String> {
+    sqlx::query_scalar("select step_clock_id from desk_requests where id = $1")
+        .bind(request)
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap()
+}
+
+async fn jobs(app: &TestApp, kind: &str, needle: &str) -> i64 {
+    sqlx::query_scalar::<_, i64>("select cast(count(*) as bigint) from jobs where kind = $1 and payload like $2")
+        .bind(kind)
+        .bind(format!("%{needle}%"))
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap()
+}
+
+crate::on_both_engines! {
+    async fn a_credit_code_is_checked_to_its_last_character(app) {
+        let admin = app.login("admin").await;
+        let firm = |uscc: &str| json!({"uscc": uscc, "name": "西宁新材料有限公司", "industry": "新材料", "size": "small", "contact": "王经理"});
+        // One character mistyped: the check character no longer matches.
+        let r = admin.post_json("/api/v1/enterprises", &firm("914403001922038217")).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["error"]["fields"][0]["field"], "uscc");
+        assert!(v["error"]["fields"][0]["message"].as_str().unwrap().contains("check character"), "{v}");
+        let r = admin.post_json("/api/v1/enterprises", &firm("9144030019220382")).await;
+        assert_eq!(fields(r).await, ["uscc"]);
+        // A real firm's code is accepted once; the second registration is a conflict.
+        let r = admin.post_json("/api/v1/enterprises", &firm("914403001922038216")).await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        assert_eq!(r.json::<Value>().await.unwrap()["uscc"], "914403001922038216");
+        assert_eq!(admin.post_json("/api/v1/enterprises", &firm("914403001922038216")).await.status(), StatusCode::CONFLICT);
+        // A firm's user may not register firms.
+        let firm_user = app.login("enterprise").await;
+        assert_eq!(firm_user.post_json("/api/v1/enterprises", &firm("9144030071526726XG")).await.status(), StatusCode::FORBIDDEN);
+    }
+
+    async fn the_reply_clock_starts_when_the_firm_posts_and_the_first_reply_stops_it(app) {
+        open_all_day(&app).await;
+        let firm = app.login("enterprise").await;
+        let before = pingyi::store::now_ms();
+        let req = raise(&firm, "施工用电报装迟迟未接").await;
+        let id = req["id"].as_str().unwrap().to_owned();
+        assert_eq!(req["state"], "posted");
+        assert!(req["number"].as_str().unwrap().starts_with("南川工业园区管委会企诉〔"), "{req}");
+        // The clock started at the posting, not when anyone signed: 10 natural minutes.
+        let posted = req["posted_at"].as_i64().unwrap();
+        assert!(posted >= before);
+        assert_eq!(req["reply_from"].as_i64(), Some(posted));
+        assert_eq!(req["reply_due_at"].as_i64(), Some(posted + 10 * 60_000));
+        assert_eq!(req["step"], "reply");
+        let reply_clock = step_clock(&app, &id).await.unwrap();
+        assert_eq!(clock(&app, &reply_clock).await, ("running".to_owned(), posted, posted + 10 * 60_000));
+
+        // The cadre is told in the app, linking to the request.
+        let cadre = app.login("cadre").await;
+        let inbox = cadre.get_json("/api/v1/inbox", StatusCode::OK).await;
+        assert!(inbox.as_array().unwrap().iter().any(|m| m["link"] == format!("/desk/{id}")), "{inbox}");
+        // The request shows in the cadre's desk queue and in the channel.
+        let queue = cadre.get_json("/api/v1/desk-requests?state=open", StatusCode::OK).await;
+        assert!(queue["requests"].as_array().unwrap().iter().any(|r| r["id"] == id.as_str()));
+        let messages = cadre.get_json(&format!("/api/v1/projects/{PROJECT}/messages"), StatusCode::OK).await;
+        assert!(messages.as_array().unwrap().iter().any(|m| m["request_id"] == id.as_str()));
+
+        // A firm may not answer itself; the cadre's first reply stops the clock, on time.
+        assert_eq!(act(&firm, &id, json!({"action": "reply", "note": "好"})).await.status(), StatusCode::FORBIDDEN);
+        let r = act(&cadre, &id, json!({"action": "reply"})).await;
+        assert_eq!(fields(r).await, ["note"]);
+        let d = ok(&cadre, &id, json!({"action": "reply", "note": "收到，已联系供电公司，今天答复。"})).await;
+        assert_eq!(d["state"], "replied");
+        assert_eq!(d["replied_on_time"], true);
+        assert_eq!(clock(&app, &reply_clock).await.0, "stopped");
+        // The fix is timed next (3 working days), and the firm is told.
+        assert_eq!(d["step"], "resolve");
+        let firm_inbox = firm.get_json("/api/v1/inbox", StatusCode::OK).await;
+        assert!(firm_inbox.as_array().unwrap().iter().any(|m| m["link"] == format!("/desk/{id}")));
+        // The reply is in the channel under the cadre's name.
+        let messages = firm.get_json(&format!("/api/v1/projects/{PROJECT}/messages"), StatusCode::OK).await;
+        let last = messages.as_array().unwrap().last().unwrap().clone();
+        assert_eq!(last["author"], "cadre");
+        assert!(last["body"].as_str().unwrap().contains("已联系供电公司"), "{last}");
+    }
+
+    async fn a_complex_request_gets_a_numbered_plan_and_the_firm_confirms_the_fix(app) {
+        open_all_day(&app).await;
+        let firm = app.login("enterprise").await;
+        let cadre = app.login("cadre").await;
+        let id = raise(&firm, "环评批复进度").await["id"].as_str().unwrap().to_owned();
+        ok(&cadre, &id, json!({"action": "reply", "note": "收到"})).await;
+        let d = ok(&cadre, &id, json!({"action": "mark_complex"})).await;
+        assert_eq!((d["state"].as_str(), d["step"].as_str(), d["complex"].as_bool()), (Some("planning"), Some("plan"), Some(true)));
+        assert!(d["plan_due_at"].as_i64().unwrap() > pingyi::store::now_ms());
+        let r = act(&cadre, &id, json!({"action": "submit_plan", "note": "方案", "days": 0})).await;
+        assert_eq!(fields(r).await, ["days"]);
+        let d = ok(&cadre, &id, json!({"action": "submit_plan", "note": "一、协调会；二、十个工作日内办结。", "days": 10})).await;
+        assert_eq!((d["state"].as_str(), d["plan_on_time"].as_bool()), (Some("solving"), Some(true)));
+        let plan = d["timeline"].as_array().unwrap().iter().find(|e| e["action"] == "submit_plan").unwrap().clone();
+        // The plan is a numbered document, issued with the plan's timeline entry.
+        let number: String = sqlx::query_scalar("select number from request_documents where request_id = $1 and event_id = $2")
+            .bind(&id).bind(plan["id"].as_str().unwrap()).fetch_one(app.store.pool()).await.unwrap();
+        assert!(number.contains("企服方案〔"), "{number}");
+        // The firm cannot confirm before the fix; then confirms it with a rating.
+        assert_eq!(act(&firm, &id, json!({"action": "confirm", "rating": 5})).await.status(), StatusCode::CONFLICT);
+        ok(&cadre, &id, json!({"action": "resolve", "note": "已办结"})).await;
+        let r = act(&firm, &id, json!({"action": "confirm", "rating": 6})).await;
+        assert_eq!(fields(r).await, ["rating"]);
+        // Rejected once: worked again; then confirmed.
+        let d = ok(&firm, &id, json!({"action": "reject", "note": "没解决"})).await;
+        assert_eq!((d["state"].as_str(), d["rejections"].as_i64()), (Some("solving"), Some(1)));
+        ok(&cadre, &id, json!({"action": "resolve", "note": "已重新办结"})).await;
+        let d = ok(&firm, &id, json!({"action": "confirm", "rating": 4, "note": "满意"})).await;
+        assert_eq!((d["state"].as_str(), d["rating"].as_i64()), (Some("confirmed"), Some(4)));
+        assert!(d["closed_at"].is_i64());
+        assert!(d["actions"].as_array().unwrap().is_empty());
+    }
+
+    async fn a_hand_over_needs_a_basis_and_its_limit_and_a_second_one_goes_to_a_ruling(app) {
+        open_all_day(&app).await;
+        let firm = app.login("enterprise").await;
+        let cadre = app.login("cadre").await;
+        let id = raise(&firm, "道路开口审批").await["id"].as_str().unwrap().to_owned();
+        let r = act(&cadre, &id, json!({"action": "hand_over", "unit": "XN-CZ-SJ"})).await;
+        assert_eq!(fields(r).await, ["note"], "the legal basis is required");
+        let r = act(&cadre, &id, json!({"action": "hand_over", "unit": "NO-SUCH", "note": "依据"})).await;
+        assert_eq!(fields(r).await, ["unit"]);
+        let d = ok(&cadre, &id, json!({"action": "hand_over", "unit": "XN-CZ-SJ", "note": "依据《优化营商环境条例》第三十五条"})).await;
+        assert_eq!((d["unit_code"].as_str(), d["handovers"].as_i64(), d["state"].as_str()), (Some("XN-CZ-SJ"), Some(1), Some("posted")));
+        // The reply clock ran on, now the new unit's.
+        let reply = step_clock(&app, &id).await.unwrap();
+        let unit: String = sqlx::query_scalar("select unit_code from sla_clocks where id = $1").bind(&reply).fetch_one(app.store.pool()).await.unwrap();
+        assert_eq!(unit, "XN-CZ-SJ");
+        assert_eq!(clock(&app, &reply).await.0, "running");
+        // A second hand-over goes to the desk's owner; a cadre cannot rule, a supervisor does.
+        let d = ok(&cadre, &id, json!({"action": "hand_over", "unit": "XN-NCYQ", "note": "依据三定方案"})).await;
+        assert_eq!((d["state"].as_str(), d["proposed_unit"].as_str()), (Some("ruling"), Some("XN-NCYQ")));
+        assert_eq!(act(&cadre, &id, json!({"action": "rule", "note": "由园区负责"})).await.status(), StatusCode::FORBIDDEN);
+        let boss = app.login("supervisor").await;
+        let d = ok(&boss, &id, json!({"action": "rule", "note": "园区管委会牵头办理"})).await;
+        assert_eq!((d["state"].as_str(), d["unit_code"].as_str()), (Some("posted"), Some("XN-NCYQ")));
+
+        // Past the limit (2 working days after posting), no more hand-overs.
+        let id2 = raise(&firm, "排水管网接入").await["id"].as_str().unwrap().to_owned();
+        sqlx::query("update desk_requests set handover_until = $2 where id = $1")
+            .bind(&id2).bind(pingyi::store::now_ms() - 1).execute(app.store.pool()).await.unwrap();
+        let r = act(&cadre, &id2, json!({"action": "hand_over", "unit": "XN-CZ-SJ", "note": "依据"})).await;
+        assert_eq!(r.status(), StatusCode::CONFLICT);
+    }
+
+    async fn a_withdrawal_is_flagged_and_checked_by_someone_who_did_not_handle_it(app) {
+        open_all_day(&app).await;
+        let firm = app.login("enterprise").await;
+        let boss = app.login("supervisor").await;
+        let id = raise(&firm, "园区补贴未兑现").await["id"].as_str().unwrap().to_owned();
+        // The supervisor answered this one, so may not be the one who asks the firm.
+        ok(&boss, &id, json!({"action": "reply", "note": "收到"})).await;
+        let d = ok(&firm, &id, json!({"action": "withdraw", "note": "先撤回"})).await;
+        assert_eq!(d["state"], "withdrawn");
+        assert!(d["withdrawn_at"].is_i64() && d["withdrawal_checked_at"].is_null());
+        let flagged = boss.get_json("/api/v1/desk-requests?unchecked_withdrawals=true", StatusCode::OK).await;
+        assert!(flagged["requests"].as_array().unwrap().iter().any(|r| r["id"] == id.as_str()));
+        let r = act(&boss, &id, json!({"action": "check_withdrawal", "pressed": false, "note": "企业称自愿撤回"})).await;
+        assert_eq!(fields(r).await, ["actor"]);
+        let cadre = app.login("cadre").await;
+        assert_eq!(act(&cadre, &id, json!({"action": "check_withdrawal", "pressed": false, "note": "x"})).await.status(), StatusCode::FORBIDDEN);
+        // An inspector who never touched it asks: the firm was pressed; the request is open again.
+        let inspector = app.login("inspector01").await;
+        let d = act(&inspector, &id, json!({"action": "check_withdrawal", "pressed": true, "note": "企业称经办人要求撤回"})).await;
+        // Inspector 01 is stationed in 城东区, not over the park: the request is not theirs to see.
+        assert_eq!(d.status(), StatusCode::NOT_FOUND);
+        sqlx::query("update user_scopes set org_code = 'XN' where user_id = (select id from users where username = 'inspector01')")
+            .execute(app.store.pool()).await.unwrap();
+        let inspector = app.login("inspector01").await;
+        let d = ok(&inspector, &id, json!({"action": "check_withdrawal", "pressed": true, "note": "企业称经办人要求撤回"})).await;
+        assert_eq!((d["state"].as_str(), d["withdrawal_pressed"].as_bool()), (Some("solving"), Some(true)));
+        assert!(d["closed_at"].is_null());
+        assert_eq!(d["step"], "rework");
+    }
+
+    async fn an_overdue_request_becomes_a_supervision_item_with_one_action(app) {
+        open_all_day(&app).await;
+        let firm = app.login("enterprise").await;
+        let cadre = app.login("cadre").await;
+        let boss = app.login("supervisor").await;
+        let id = raise(&firm, "土地证办理").await["id"].as_str().unwrap().to_owned();
+        ok(&cadre, &id, json!({"action": "reply", "note": "收到"})).await;
+        assert_eq!(act(&boss, &id, json!({"action": "escalate"})).await.status(), StatusCode::CONFLICT, "not overdue yet");
+        sqlx::query("update desk_requests set step_due_at = $2 where id = $1")
+            .bind(&id).bind(pingyi::store::now_ms() - 1).execute(app.store.pool()).await.unwrap();
+        let d = ok(&boss, &id, json!({"action": "escalate", "note": "超期未解决"})).await;
+        let item = d["item_id"].as_str().unwrap();
+        assert!(d["item_number"].as_str().unwrap().contains("督办〔"));
+        let item = boss.get_json(&format!("/api/v1/items/{item}"), StatusCode::OK).await;
+        assert_eq!((item["item"]["source"].as_str(), item["item"]["unit_code"].as_str()), (Some("enterprise_request"), Some("XN-NCYQ")));
+        assert_eq!(act(&boss, &id, json!({"action": "escalate"})).await.status(), StatusCode::CONFLICT, "once");
+    }
+
+    async fn a_firm_sees_only_its_own_projects_requests_and_channel(app) {
+        open_all_day(&app).await;
+        let firm = app.login("enterprise").await;
+        let other = app.login("enterprise2").await;
+        let mine = firm.get_json("/api/v1/projects", StatusCode::OK).await;
+        let codes: Vec<&str> = mine["projects"].as_array().unwrap().iter().map(|p| p["code"].as_str().unwrap()).collect();
+        assert!(codes.contains(&PROJECT) && !codes.contains(&OTHER_PROJECT), "{codes:?}");
+        assert_eq!(mine["total"], 3, "the demo firm has three key projects");
+        let theirs = other.get_json("/api/v1/projects", StatusCode::OK).await;
+        assert!(theirs["projects"].as_array().unwrap().iter().all(|p| p["code"] != PROJECT));
+        let id = raise(&firm, "天然气接入价格").await["id"].as_str().unwrap().to_owned();
+        // The other firm: not its project, request, channel or stream; as if they did not exist.
+        for path in [
+            format!("/api/v1/projects/{PROJECT}"),
+            format!("/api/v1/projects/{PROJECT}/messages"),
+            format!("/api/v1/projects/{PROJECT}/stream"),
+            format!("/api/v1/desk-requests/{id}"),
+        ] {
+            assert_eq!(other.get(&path).await.status(), StatusCode::NOT_FOUND, "{path}");
+        }
+        assert_eq!(other.post_json(&format!("/api/v1/projects/{PROJECT}/messages"), &json!({"body": "hi"})).await.status(), StatusCode::NOT_FOUND);
+        assert_eq!(act(&other, &id, json!({"action": "withdraw", "note": "x"})).await.status(), StatusCode::NOT_FOUND);
+        let list = other.get_json("/api/v1/desk-requests", StatusCode::OK).await;
+        assert!(list["requests"].as_array().unwrap().iter().all(|r| r["id"] != id.as_str()));
+        assert_eq!(other.get_json("/api/v1/enterprises", StatusCode::OK).await.as_array().unwrap().len(), 1);
+        // Staff outside the parks see none of it; the cadre of 南川 sees 南川's projects only.
+        let head = app.login("unithead").await;
+        assert_eq!(head.get_json("/api/v1/projects", StatusCode::OK).await["total"], 0);
+        assert_eq!(head.get(&format!("/api/v1/desk-requests/{id}")).await.status(), StatusCode::NOT_FOUND);
+        let cadre = app.login("cadre").await;
+        let seen = cadre.get_json("/api/v1/projects", StatusCode::OK).await;
+        assert!(seen["projects"].as_array().unwrap().iter().all(|p| p["park_code"] == "XN-NCYQ"));
+        assert_eq!(cadre.get(&format!("/api/v1/projects/{OTHER_PROJECT}")).await.status(), StatusCode::NOT_FOUND);
+        // Only the firm marks a problem; a cadre converts a firm's message instead.
+        let r = cadre.post_json(&format!("/api/v1/projects/{PROJECT}/messages"), &json!({"body": "x", "problem": true, "title": "t"})).await;
+        assert_eq!(fields(r).await, ["problem"]);
+        let plain = firm.post_json(&format!("/api/v1/projects/{PROJECT}/messages"), &json!({"body": "消防验收预约排到两个月以后"})).await;
+        assert_eq!(plain.status(), StatusCode::CREATED);
+        let message = plain.json::<Value>().await.unwrap()["message_id"].as_str().unwrap().to_owned();
+        let r = cadre.post_json(&format!("/api/v1/projects/{PROJECT}/messages"), &json!({"raise_from": message, "title": "消防验收预约"})).await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let converted = r.json::<Value>().await.unwrap()["request"].clone();
+        assert_eq!(converted["state"], "posted");
+        assert_eq!(converted["enterprise_name"], "青海高原光伏科技有限公司");
+    }
+
+    async fn every_change_is_told_by_email_and_webhook_and_a_late_reply_is_warned(app) {
+        open_all_day(&app).await;
+        sqlx::query("update users set email = 'cadre@nanchuan.example' where username = 'cadre'").execute(app.store.pool()).await.unwrap();
+        let admin = app.login("admin").await;
+        let r = admin.post_json("/api/v1/webhooks", &json!({"url": "http://127.0.0.1:9/hook", "events": ["desk.request", "desk.clock"]})).await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let firm = app.login("enterprise").await;
+        let id = raise(&firm, "消防验收预约").await["id"].as_str().unwrap().to_owned();
+        assert_eq!(jobs(&app, "email", "cadre@nanchuan.example").await, 1, "the cadre is told by email");
+        assert_eq!(jobs(&app, "webhook", "desk.request").await, 1, "one signed event per change");
+        // Eight minutes on, the sweep warns the project's manager (提醒), by all three ways.
+        let due: i64 = sqlx::query_scalar("select reply_due_at from desk_requests where id = $1").bind(&id).fetch_one(app.store.pool()).await.unwrap();
+        let changes = pingyi::store::sla::sweep(&app.store, &pingyi::domain::sla::Thresholds::default(), due - 2 * 60_000, 100).await.unwrap();
+        let warned = changes.iter().find(|c| c.subject == format!("request:{id}:reply")).unwrap();
+        assert_eq!(warned.recipients, 1);
+        let cadre = app.login("cadre").await;
+        let inbox = cadre.get_json("/api/v1/inbox", StatusCode::OK).await;
+        assert!(inbox.as_array().unwrap().iter().any(|m| m["kind"] == "desk.clock" && m["title"].as_str().unwrap().starts_with("提醒")), "{inbox}");
+        assert_eq!(jobs(&app, "email", "提醒").await, 1);
+        assert_eq!(jobs(&app, "webhook", "desk.clock").await, 1);
+        // The reply comes after the clock: recorded as late.
+        sqlx::query("update desk_requests set reply_due_at = $2 where id = $1").bind(&id).bind(pingyi::store::now_ms() - 1).execute(app.store.pool()).await.unwrap();
+        let d = ok(&cadre, &id, json!({"action": "reply", "note": "抱歉回复晚了"})).await;
+        assert_eq!(d["replied_on_time"], false);
+        assert_eq!(jobs(&app, "webhook", "desk.request").await, 2);
+    }
+
+    async fn monthly_reports_move_the_figures_and_the_colour(app) {
+        let cadre = app.login("cadre").await;
+        let before = cadre.get_json(&format!("/api/v1/projects/{PROJECT}"), StatusCode::OK).await;
+        let month = pingyi::domain::time::date_of(pingyi::store::now_ms()).format("%Y-%m").to_string();
+        let body = json!({"month": month, "completed_wan": 1200.5, "funds": [{"source": "bank_loan", "amount_wan": 800.0}, {"source": "own_funds", "amount_wan": 200.0}], "note": "主体施工"});
+        let d = cadre.post_json(&format!("/api/v1/projects/{PROJECT}/reports"), &body).await;
+        assert_eq!(d.status(), StatusCode::OK);
+        let d: Value = d.json().await.unwrap();
+        let delta = |k: &str| d[k].as_f64().unwrap() - before[k].as_f64().unwrap();
+        assert!((delta("completed_wan") - 1200.5).abs() < 1e-6 && (delta("arrived_wan") - 1000.0).abs() < 1e-6);
+        assert_eq!(d["reports"][0]["month"], month.as_str());
+        assert_eq!(cadre.post_json(&format!("/api/v1/projects/{PROJECT}/reports"), &body).await.status(), StatusCode::CONFLICT);
+        let bad = json!({"month": "2099-01", "completed_wan": -1.0, "funds": [{"source": "loan", "amount_wan": 1.0}]});
+        let r = cadre.post_json(&format!("/api/v1/projects/{PROJECT}/reports"), &bad).await;
+        assert_eq!(fields(r).await, ["month", "completed_wan", "funds[0].source"]);
+        // Firms and inspectors do not report.
+        let firm = app.login("enterprise").await;
+        assert_eq!(firm.post_json(&format!("/api/v1/projects/{PROJECT}/reports"), &body).await.status(), StatusCode::FORBIDDEN);
+        // A signed project three months past its planned start is red for it.
+        let admin = app.login("admin").await;
+        let late = admin.get_json("/api/v1/projects?stage=signed&colour=red", StatusCode::OK).await;
+        assert!(late["projects"].as_array().unwrap().iter().any(|p| p["slip"] == "start_missed"), "{late}");
+        let all = admin.get_json("/api/v1/projects", StatusCode::OK).await;
+        assert_eq!(all["total"], 36);
+        let committed: f64 = all["projects"].as_array().unwrap().iter().map(|p| p["committed_wan"].as_f64().unwrap()).sum();
+        assert!((committed - 6_331_300.0).abs() < 0.01, "¥63.313bn committed: {committed}");
+    }
+
+    async fn the_stream_sends_the_channel_and_the_requests_as_they_change(app) {
+        open_all_day(&app).await;
+        let firm = app.login("enterprise").await;
+        let cadre = app.login("cadre").await;
+        let mut stream = cadre.http.get(app.url(&format!("/api/v1/projects/{PROJECT}/stream"))).send().await.unwrap();
+        assert_eq!(stream.status(), StatusCode::OK);
+        assert!(stream.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+        let mut seen = String::new();
+        async fn until(stream: &mut reqwest::Response, seen: &mut String, needle: &str) {
+            let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+            while !seen.contains(needle) {
+                let chunk = tokio::time::timeout_at(deadline, stream.chunk()).await.expect("in time").unwrap().expect("open");
+                seen.push_str(&String::from_utf8_lossy(&chunk));
+            }
+        }
+        until(&mut stream, &mut seen, "event: ready").await;
+        let id = raise(&firm, "物流通道拥堵").await["id"].as_str().unwrap().to_owned();
+        until(&mut stream, &mut seen, "物流通道拥堵").await;
+        assert!(seen.contains("event: message") && seen.contains("event: request"), "{seen}");
+        assert!(seen.contains(&id));
+        ok(&cadre, &id, json!({"action": "reply", "note": "马上协调交警"})).await;
+        until(&mut stream, &mut seen, "马上协调交警").await;
+        until(&mut stream, &mut seen, "\"state\":\"replied\"").await;
+    }
+}
