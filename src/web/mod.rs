@@ -166,6 +166,7 @@ pub fn router(state: AppState) -> Router {
         .merge(dashboard::pages())
         .merge(rankings::pages())
         .merge(supervision::page::pages(&state.config))
+        .merge(enterprise::page::pages(&state.config))
         .route_layer(middleware::from_fn_with_state(state.clone(), track_metrics))
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)

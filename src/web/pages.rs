@@ -44,6 +44,8 @@ pub struct Nav {
     pub sees_ratings: bool,
     /// Whether to show the supervision link (inspection and the ledger).
     pub sees_ledger: bool,
+    /// Whether to show the key projects and the desk (staff who read projects, and firms).
+    pub sees_projects: bool,
     /// The CSRF token for the logout and language forms.
     pub csrf: String,
     /// The current path, for "come back here" links.
@@ -62,6 +64,8 @@ impl Nav {
                 is_admin: u.user.role.may(crate::domain::permission::Permission::ManageUsers),
                 sees_ratings: u.user.role.may(crate::domain::permission::Permission::ReadRatings),
                 sees_ledger: u.user.role.may(crate::domain::permission::Permission::ReadLedger),
+                sees_projects: u.user.role.may(crate::domain::permission::Permission::ReadProjects)
+                    || u.user.role == crate::domain::role::Role::Enterprise,
                 csrf: u.csrf().to_owned(),
                 here: here.to_owned(),
             },

@@ -887,3 +887,11 @@ pub async fn convert(
     tx.commit().await.map_err(StoreError::from)?;
     Ok(Some(id))
 }
+
+/// The numbered documents of request `id` (its solution plans): number and timeline entry.
+pub async fn documents(store: &Store, id: &str) -> Result<Vec<(String, Option<String>)>> {
+    Ok(sqlx::query_as("select number, event_id from request_documents where request_id = $1 order by created_at, id")
+        .bind(id)
+        .fetch_all(store.pool())
+        .await?)
+}

@@ -327,6 +327,8 @@ pub struct RequestDetail {
     pub timeline: Vec<crate::store::workflow::Event>,
     /// Actions the caller may take now.
     pub actions: Vec<String>,
+    /// Numbered documents (solution plans): number and the timeline entry they came with.
+    pub documents: Vec<(String, Option<String>)>,
 }
 
 /// The actions `role` may take on `r` now.
@@ -380,7 +382,8 @@ pub async fn detail(state: &AppState, user: &CurrentUser, r: Request) -> Result<
     let timeline = crate::store::workflow::timeline(&state.store, &store_desk::TABLES, &r.id).await?;
     let facts = store_desk::facts(&state.store, &r, &user.actor().name, now_ms()).await?;
     let actions = actions_for(&r, user.user.role, &facts);
-    Ok(RequestDetail { request: r, timeline, actions })
+    let documents = store_desk::documents(&state.store, &r.id).await?;
+    Ok(RequestDetail { request: r, timeline, actions, documents })
 }
 
 /// One desk request with its timeline and the caller's actions.

@@ -106,7 +106,7 @@ pub(super) async fn project_stream(
     let project = visible_project(&state, &user, &code).await?;
     let last_event =
         headers.get("last-event-id").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<i64>().ok());
-    let after = match p.after.or(last_event) {
+    let after = match last_event.or(p.after) {
         Some(a) if a < 0 => return Err(Error::field("after", super::API.t("ent.err.after"))),
         Some(a) => a,
         None => channel::last_seq(state.store.pool(), &project.project.id).await?,
