@@ -190,7 +190,7 @@ pub async fn base(store: &Store) -> Result<(), StoreError> {
     ent::add_user(store, &firms[0], "enterprise", &actor).await?;
     ent::add_user(store, &firms[1], "enterprise2", &actor).await?;
 
-    let mut rng = Rng(2021_36);
+    let mut rng = Rng(202_136);
     let raw: Vec<f64> = (0..PROJECTS.len()).map(|_| 3.0 + rng.unit() * 27.0).collect();
     let scale = COMMITTED_WAN / raw.iter().sum::<f64>();
     let mut amounts: Vec<f64> = raw.iter().map(|r| (r * scale / 10.0).round() * 10.0).collect();
@@ -288,7 +288,7 @@ pub async fn generate(store: &Store, calendar: &CalendarHandle) -> Result<DeskDe
 /// Monthly reports from each project's start to last month, paced so that most projects keep
 /// to their plan, a few trail it, and the funds arrived add up to the source's ¥19.82bn.
 async fn reports(store: &Store, details: &[projects::ProjectDetail]) -> Result<usize, StoreError> {
-    let mut rng = Rng(19_82);
+    let mut rng = Rng(1_982);
     let this_month = today().with_day(1).unwrap_or_else(today);
     // Shares of the committed investment completed and arrived, per project.
     let mut plans = Vec::new();
@@ -491,7 +491,7 @@ async fn traffic(
     calendar: &CalendarHandle,
     details: &[projects::ProjectDetail],
 ) -> Result<(usize, usize), StoreError> {
-    let mut rng = Rng(10_10);
+    let mut rng = Rng(1_010);
     let now = now_ms();
     let cadre = ("cadre", Role::UnitHead, "南川工业园区管委会 项目管家");
     let boss = ("supervisor", Role::Supervisor, "营商环境监督局 督查员");

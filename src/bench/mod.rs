@@ -8,6 +8,7 @@
 
 pub mod cpu;
 pub mod dashboard;
+pub mod desk;
 mod load;
 mod server;
 mod sla;

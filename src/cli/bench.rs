@@ -48,6 +48,28 @@ pub(super) enum BenchWhat {
         #[arg(long)]
         record: Option<PathBuf>,
     },
+    /// Project channel messages and desk problems posted per second against GET /healthz, with
+    /// the server's CPU per request, and the time from a firm's problem to the cadre's notice.
+    Desk {
+        /// sqlite or postgres.
+        #[arg(long, default_value = "sqlite")]
+        engine: String,
+        /// PostgreSQL server URL under which a fresh database is created and dropped.
+        #[arg(long, env = "PINGYI_TEST_POSTGRES_URL", default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+        postgres_url: String,
+        /// Seconds per phase.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Connections in the closed-loop phases (comma-separated; a round of phases each).
+        #[arg(long, default_value = "16", value_delimiter = ',')]
+        connections: Vec<usize>,
+        /// Problems timed from posting to the notice on the cadre's live page.
+        #[arg(long, default_value_t = 30)]
+        samples: usize,
+        /// Record the figures in this Markdown file (its section for the engine is replaced).
+        #[arg(long)]
+        record: Option<PathBuf>,
+    },
     /// Durable rating ingestion (POST /api/v1/ratings) against GET /healthz: throughput, ratio,
     /// latency percentiles, and p99 at a fixed rate.
     Ratings {
@@ -93,6 +115,23 @@ pub(super) async fn bench_command(what: BenchWhat) -> Result<(), CliError> {
         }
         BenchWhat::Deadlines { count, record } => {
             crate::bench::deadlines(count.max(1000), record.as_deref(), &command).map_err(CliError::Failed)?;
+        }
+        BenchWhat::Desk { engine, postgres_url, seconds, connections, samples, record } => {
+            let opts = crate::bench::BenchOptions {
+                engine,
+                postgres_url,
+                duration: std::time::Duration::from_secs(seconds.max(1)),
+                connections: if connections.is_empty() {
+                    vec![16]
+                } else {
+                    connections.iter().map(|c| (*c).max(1)).collect()
+                },
+                rate: 1,
+                inbox: crate::ingest::InboxMode::Auto,
+                record,
+                command,
+            };
+            crate::bench::desk::run(opts, samples.max(1)).await.map_err(CliError::Failed)?;
         }
         BenchWhat::Ratings { engine, postgres_url, seconds, connections, rate, inbox, record } => {
             let opts = crate::bench::BenchOptions {

@@ -249,6 +249,8 @@ pub struct Filter {
     pub overdue_at: Option<i64>,
     /// Only withdrawals not yet checked.
     pub unchecked_withdrawals: bool,
+    /// Only requests changed (or whose clock changed colour) at or after this moment, ms.
+    pub changed_since: Option<i64>,
     /// Page size.
     pub limit: i64,
     /// Rows skipped.
@@ -308,6 +310,13 @@ pub async fn list(store: &Store, viewer: &Viewer<'_>, f: &Filter) -> Result<(Vec
     if f.unchecked_withdrawals {
         wheres.push("r.state = 'withdrawn' and r.withdrawal_checked_at is null".into());
     }
+    if let Some(at) = f.changed_since {
+        binds.push(Bind::Int(at));
+        let p = binds.len();
+        wheres.push(format!(
+            "(r.updated_at >= ${p} or exists (select 1 from sla_clocks k where k.id = r.step_clock_id and k.updated_at >= ${p}))"
+        ));
+    }
     let where_sql = wheres.join(" and ");
     let count_sql = format!("select cast(count(*) as bigint) from desk_requests r where {where_sql}");
     let total: i64 = bind_all(sqlx::query(sqlx::AssertSqlSafe(count_sql)), binds.clone())
@@ -363,9 +372,9 @@ pub async fn open_in(
     who: &Author<'_>,
     now: i64,
 ) -> Result<String> {
-    let settings = super::desk_settings(&mut **tx, &p.park_code).await?;
+    let settings = super::desk_settings(tx, &p.park_code).await?;
     let id = new_id();
-    let (year, serial, number) = workflow::next_number(&mut **tx, "desk_request", "企诉", &p.park_code, now).await?;
+    let (year, serial, number) = workflow::next_number(tx, "desk_request", "企诉", &p.park_code, now).await?;
     let reply_from = settings.reply_start(cal, now);
     let hours = crate::domain::calendar::BusinessHours::default();
     let handover_until = crate::domain::sla::Clock::WorkingDays(settings.handover_days)
@@ -491,7 +500,7 @@ pub async fn apply_at(
 ) -> Result<Request, ApplyError> {
     let cal = calendar.for_node(store, &r.unit_code).await?;
     let mut tx = store.write().await?;
-    let settings = super::desk_settings(&mut *tx, &r.park_code).await?;
+    let settings = super::desk_settings(&mut tx, &r.park_code).await?;
     apply_in(&mut tx, &cal, &settings, r, t, d, who, now).await?;
     tx.commit().await.map_err(StoreError::from)?;
     get(store, &r.id).await?.ok_or(ApplyError::Stale(TABLES.noun))

@@ -317,6 +317,13 @@ pub async fn get(store: &Store, viewer: &Viewer<'_>, code: &str) -> Result<Optio
     .into_iter()
     .map(|(seq, name, due_on, owner, done_on)| Node { seq, name, due_on, owner, done_on })
     .collect();
+    let funds: Vec<(String, String, f64)> = sqlx::query_as(
+        "select f.report_id, f.source, f.arrived_wan from project_report_funds f join project_reports r on r.id = f.report_id
+         where r.project_id = $1 order by f.source",
+    )
+    .bind(&id)
+    .fetch_all(store.pool())
+    .await?;
     let mut reports = Vec::new();
     for r in sqlx::query(
         "select id, month, completed_wan, note, reported_by from project_reports where project_id = $1 order by month desc",
@@ -326,15 +333,14 @@ pub async fn get(store: &Store, viewer: &Viewer<'_>, code: &str) -> Result<Optio
     .await?
     {
         let report: String = r.try_get("id")?;
-        let funds: Vec<(String, f64)> =
-            sqlx::query_as("select source, arrived_wan from project_report_funds where report_id = $1 order by source")
-                .bind(&report)
-                .fetch_all(store.pool())
-                .await?;
         reports.push(Report {
             month: r.try_get("month")?,
             completed_wan: r.try_get("completed_wan")?,
-            funds: funds.into_iter().filter_map(|(s, a)| FundingSource::parse(&s).map(|s| (s, a))).collect(),
+            funds: funds
+                .iter()
+                .filter(|(of, _, _)| *of == report)
+                .filter_map(|(_, s, a)| FundingSource::parse(s).map(|s| (s, *a)))
+                .collect(),
             note: r.try_get("note")?,
             reported_by: r.try_get("reported_by")?,
         });
@@ -767,4 +773,21 @@ pub async fn adjust_last_funds(tx: &mut Tx, id: &str, source: FundingSource, amo
         .await?;
     recolour_in(tx, id, now_ms()).await?;
     Ok(())
+}
+
+/// What the channel and the desk need of project `code`, if `viewer` sees it: its id, park and
+/// unit (one query, for the hot paths: posting, reading the channel, the stream).
+pub async fn reference(store: &Store, viewer: &Viewer<'_>, code: &str) -> Result<Option<super::desk::ProjectRef>> {
+    let mut binds = vec![Bind::Text(code.to_owned())];
+    let clause = viewer.clause(&mut binds);
+    let sql = format!("select p.id, p.park_code, p.unit_code from projects p where p.code = $1 and {clause}");
+    let row = bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), binds).fetch_optional(store.pool()).await?;
+    row.map(|r| {
+        Ok(super::desk::ProjectRef {
+            id: r.try_get("id")?,
+            park_code: r.try_get("park_code")?,
+            unit_code: r.try_get("unit_code")?,
+        })
+    })
+    .transpose()
 }

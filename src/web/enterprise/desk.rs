@@ -64,8 +64,8 @@ pub(super) async fn list_messages(
     ApiPath(code): ApiPath<String>,
     ApiQuery(p): ApiQuery<MessageParams>,
 ) -> Result<axum::Json<Vec<Message>>> {
-    let project = visible_project(&state, &user, &code).await?;
-    let id = &project.project.id;
+    let project = super::projects::reference(&state, &user, &code).await?;
+    let id = &project.id;
     let messages = match p.after {
         Some(after) if after < 0 => return Err(Error::field("after", API.t("ent.err.after"))),
         Some(after) => channel::since(state.store.pool(), id, after, PAGE).await?,
@@ -108,7 +108,7 @@ pub fn author<'a>(user: &'a CurrentUser, actor: &'a crate::store::audit::Actor) 
 
 /// Posts `r` in project `code`'s channel for `user`.
 pub async fn post(state: &AppState, user: &CurrentUser, code: &str, r: &MessageRequest, tr: Tr) -> Result<Posted> {
-    let project = visible_project(state, user, code).await?;
+    let p = super::projects::reference(state, user, code).await?;
     let role = user.user.role;
     if role != Role::Enterprise && !cadre(role) {
         return Err(Error::Forbidden);
@@ -117,7 +117,6 @@ pub async fn post(state: &AppState, user: &CurrentUser, code: &str, r: &MessageR
     let title = r.title.as_deref().map(str::trim).unwrap_or_default();
     let actor = user.actor();
     let who = author(user, &actor);
-    let p = project_ref(&project);
     if let Some(message) = r.raise_from.as_deref() {
         if !cadre(role) {
             return Err(Error::Forbidden);
@@ -213,7 +212,7 @@ pub(super) async fn download_project_file(
 ) -> Result<Response> {
     let (a, project) = workflow::attachment(&state.store, &FILES, &id).await?.ok_or(Error::NotFound)?;
     let code = projects::code_of(&state.store, &project).await?.ok_or(Error::NotFound)?;
-    visible_project(&state, &user, &code).await?;
+    super::projects::reference(&state, &user, &code).await?;
     crate::web::evidence::serve_file(&state, &a).await
 }
 

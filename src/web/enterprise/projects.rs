@@ -119,6 +119,19 @@ pub async fn visible(state: &AppState, user: &CurrentUser, code: &str) -> Result
     projects::get(&state.store, &viewer(user, &firm), code).await?.ok_or(Error::NotFound)
 }
 
+/// What the channel needs of project `code` as `user` sees it (one query), or 404.
+pub async fn reference(
+    state: &AppState,
+    user: &CurrentUser,
+    code: &str,
+) -> Result<crate::store::enterprise::desk::ProjectRef> {
+    let firm = firm_of(state, user).await?;
+    if user.user.role != crate::domain::role::Role::Enterprise {
+        user.may(Permission::ReadProjects)?;
+    }
+    projects::reference(&state.store, &viewer(user, &firm), code).await?.ok_or(Error::NotFound)
+}
+
 /// One project with its firms, funding by source (planned and arrived), stage nodes and monthly
 /// reports.
 #[utoipa::path(get, path = "/projects/{code}", tag = "enterprise", params(("code" = String, Path, description = "Project code")),

@@ -15,7 +15,6 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::stream::{self, Stream, StreamExt};
 
 use super::firm_of;
-use super::projects::visible as visible_project;
 use crate::store::enterprise::{channel, desk};
 use crate::web::AppState;
 use crate::web::auth::CurrentUser;
@@ -45,6 +44,7 @@ struct Watch {
     after: i64,
     versions: HashMap<String, i64>,
     first: bool,
+    looked: Option<i64>,
     until: tokio::time::Instant,
 }
 
@@ -60,7 +60,16 @@ impl Watch {
         }
         let viewer =
             crate::store::enterprise::Viewer::of(self.role, &self.viewer_user, &self.scopes, self.firm.as_deref());
-        let f = desk::Filter { project: Some(self.project.clone()), limit: 200, ..Default::default() };
+        // The first look sends the open requests; later ones what changed since the look before
+        // (with a second's margin: a change committed while the last look ran is not missed).
+        let now = crate::store::now_ms();
+        let f = desk::Filter {
+            project: Some(self.project.clone()),
+            limit: 200,
+            changed_since: self.looked.map(|t| t - 1000),
+            ..Default::default()
+        };
+        self.looked = Some(now);
         let (requests, _) = desk::list(&self.state.store, &viewer, &f).await?;
         for r in requests {
             // A request is news when its version or its clock's colour moved.
@@ -103,18 +112,18 @@ pub(super) async fn project_stream(
     ApiQuery(p): ApiQuery<StreamParams>,
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = std::result::Result<Event, Infallible>>>> {
-    let project = visible_project(&state, &user, &code).await?;
+    let project = super::projects::reference(&state, &user, &code).await?;
     let last_event =
         headers.get("last-event-id").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<i64>().ok());
     let after = match last_event.or(p.after) {
         Some(a) if a < 0 => return Err(Error::field("after", super::API.t("ent.err.after"))),
         Some(a) => a,
-        None => channel::last_seq(state.store.pool(), &project.project.id).await?,
+        None => channel::last_seq(state.store.pool(), &project.id).await?,
     };
     let firm = firm_of(&state, &user).await?;
     let watch = Watch {
         state,
-        project: project.project.id,
+        project: project.id,
         firm,
         viewer_user: user.user.id.clone(),
         scopes: user.user.scopes.clone(),
@@ -122,6 +131,7 @@ pub(super) async fn project_stream(
         after,
         versions: HashMap::new(),
         first: true,
+        looked: None,
         until: tokio::time::Instant::now() + LIFETIME,
     };
     let events = stream::unfold(Some(watch), |watch| async move {
