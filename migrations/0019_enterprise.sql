@@ -76,6 +76,8 @@ create table projects (
     -- computed by the sweep from the dates and reports (domain::enterprise::project)
     colour text not null,
     slip text,
+    -- the channel's last message position (taken with an update, so concurrent posts queue)
+    message_seq bigint not null default 0,
     version bigint not null,
     created_at bigint not null,
     updated_at bigint not null

@@ -222,6 +222,11 @@ pub async fn run(opts: BenchOptions, samples: usize) -> Result<String, String> {
         latencies.len(),
     ));
     println!("{report}");
+    // A refused post is a defect, not a figure: fail, and record nothing.
+    let errors: u64 = phases.iter().map(|p| p.errors).sum();
+    if errors > 0 {
+        return Err(format!("{errors} requests were refused or failed"));
+    }
     if requests > told {
         return Err(format!("{} requests have no notice in the cadre's inbox", requests - told));
     }

@@ -366,6 +366,26 @@ crate::on_both_engines! {
         assert!((committed - 6_331_300.0).abs() < 0.01, "¥63.313bn committed: {committed}");
     }
 
+    async fn concurrent_posts_in_one_channel_each_get_their_own_place(app) {
+        open_all_day(&app).await;
+        let firm = std::sync::Arc::new(app.login("enterprise").await);
+        let mut tasks = Vec::new();
+        for i in 0..16 {
+            let firm = firm.clone();
+            tasks.push(tokio::spawn(async move {
+                let body = json!({"body": format!("第{i}条"), "problem": i % 2 == 0, "title": format!("问题{i}")});
+                firm.post_json(&format!("/api/v1/projects/{PROJECT}/messages"), &body).await.status()
+            }));
+        }
+        for t in tasks {
+            assert_eq!(t.await.unwrap(), StatusCode::CREATED);
+        }
+        let messages = firm.get_json(&format!("/api/v1/projects/{PROJECT}/messages?after=0"), StatusCode::OK).await;
+        let seqs: Vec<i64> = messages.as_array().unwrap().iter().map(|m| m["seq"].as_i64().unwrap()).collect();
+        assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>(), "positions 1, 2, … without a gap or a repeat");
+        assert!(seqs.len() >= 16);
+    }
+
     async fn the_stream_sends_the_channel_and_the_requests_as_they_change(app) {
         open_all_day(&app).await;
         let firm = app.login("enterprise").await;

@@ -61,12 +61,13 @@ pub async fn append(
     files: &[String],
     now: i64,
 ) -> Result<(String, i64), crate::store::workflow::ApplyError> {
-    let seq: i64 = sqlx::query_scalar(
-        "select cast(coalesce(max(seq), 0) + 1 as bigint) from channel_messages where project_id = $1",
-    )
-    .bind(project)
-    .fetch_one(&mut **tx)
-    .await?;
+    // The project's counter row, updated first: concurrent posts in one channel queue on it
+    // instead of taking the same position.
+    let seq: i64 =
+        sqlx::query_scalar("update projects set message_seq = message_seq + 1 where id = $1 returning message_seq")
+            .bind(project)
+            .fetch_one(&mut **tx)
+            .await?;
     let id = new_id();
     sqlx::query(
         "insert into channel_messages (id, project_id, seq, author, author_role, author_name, body, request_id, created_at)
