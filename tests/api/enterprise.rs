@@ -366,6 +366,32 @@ crate::on_both_engines! {
         assert!((committed - 6_331_300.0).abs() < 0.01, "¥63.313bn committed: {committed}");
     }
 
+    async fn a_firms_users_share_its_cases_and_no_other_firm_sees_them(app) {
+        let mine = app.login("enterprise").await;
+        let body = json!({"source": "enterprise", "unit": crate::cases::UNIT, "title": "厂房用电增容报装排队过长", "description": "两周无人受理"});
+        let filed = mine.post_json("/api/v1/cases", &body).await;
+        assert_eq!(filed.status(), StatusCode::CREATED);
+        let case = filed.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+        // Another firm's user does not see it …
+        let other = app.login("enterprise2").await;
+        assert_eq!(other.get(&format!("/api/v1/cases/{case}")).await.status(), StatusCode::FORBIDDEN);
+        // … until bound to the same firm: then its colleague's case is theirs to follow too.
+        let admin = app.login("admin").await;
+        let uscc = pingyi::demo_enterprise::credit_code(0);
+        let r = admin.post_json(&format!("/api/v1/enterprises/{uscc}/users"), &json!({"username": "enterprise2"})).await;
+        assert_eq!(r.status(), StatusCode::NO_CONTENT);
+        assert_eq!(other.get_json(&format!("/api/v1/cases/{case}"), StatusCode::OK).await["id"], case.as_str());
+        let list = other.get_json("/api/v1/cases", StatusCode::OK).await;
+        assert!(list["cases"].as_array().unwrap().iter().any(|c| c["id"] == case.as_str()));
+        // And it sees that firm's projects now, not its old firm's.
+        let projects = other.get_json("/api/v1/projects", StatusCode::OK).await;
+        assert!(projects["projects"].as_array().unwrap().iter().any(|p| p["code"] == PROJECT));
+        assert!(projects["projects"].as_array().unwrap().iter().all(|p| p["code"] != OTHER_PROJECT));
+        // Only an enterprise user can be bound to a firm.
+        let r = admin.post_json(&format!("/api/v1/enterprises/{uscc}/users"), &json!({"username": "unithead"})).await;
+        assert_eq!(fields(r).await, ["username"]);
+    }
+
     async fn concurrent_posts_in_one_channel_each_get_their_own_place(app) {
         open_all_day(&app).await;
         let firm = std::sync::Arc::new(app.login("enterprise").await);

@@ -173,7 +173,8 @@ pub struct Filter {
 /// Who is looking at cases, and so which cases they see (the one rule, used by [`list`] and
 /// [`visible`]): a case whose unit or supervising office lies within one of their scopes; for
 /// staff, also the cases of the unit their window belongs to; for an enterprise user, only the
-/// cases they filed themselves, never the district's (citizens' comments among them).
+/// cases they or their firm's other users filed, never the district's (citizens' comments among
+/// them).
 #[derive(Debug, Clone, Copy)]
 pub struct Viewer<'a> {
     /// The subtrees they are bound to.
@@ -188,8 +189,15 @@ impl Viewer<'_> {
     /// The condition on `cases c` for this viewer, binding what it needs after `binds`.
     fn clause(&self, binds: &mut Vec<Bind>) -> String {
         if self.role == Role::Enterprise {
+            // Its own cases, and those its firm's other users filed.
             binds.push(Bind::Text(self.username.to_owned()));
-            return format!("c.created_by = ${}", binds.len());
+            let me = binds.len();
+            return format!(
+                "(c.created_by = ${me} or c.created_by in (
+                    select u2.username from users u1 join enterprise_users e1 on e1.user_id = u1.id
+                    join enterprise_users e2 on e2.enterprise_id = e1.enterprise_id join users u2 on u2.id = e2.user_id
+                    where u1.username = ${me}))"
+            );
         }
         let scope_list: Vec<String> = self
             .scopes
