@@ -116,12 +116,19 @@ test('the cadre\'s desk and the project list fit a phone', async () => {
   const phone = await launchPhone();
   const page = await phone.newPage();
   await login(page, 'cadre');
-  for (const path of ['/projects', `/projects/${PROJECT}`, '/desk']) {
+  for (const path of ['/projects', `/projects/${PROJECT}`, '/desk', '/investment']) {
     await page.goto(`${BASE}${path}`);
     await noErrors(page);
     await fits(page, path);
   }
+  await page.screenshot({ path: `${SHOTS}investment-phone.png`, fullPage: true });
+  await page.goto(`${BASE}/desk`);
   assert.ok(await page.locator('#requests [data-request]').count() > 0, 'the demo has open requests');
   await page.screenshot({ path: `${SHOTS}desk-queue-phone.png`, fullPage: true });
+  // The dashboard's chains lead to their page: the 链长 and the four rates.
+  await page.goto(`${BASE}/investment`);
+  await Promise.all([page.waitForURL(/\/chains\//), page.locator('a', { hasText: '光伏制造产业链' }).first().click()]);
+  await fits(page, 'the chain page');
+  assert.match(await page.locator('#chain-leader').textContent(), /副市长/);
   await phone.close();
 });

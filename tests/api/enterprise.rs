@@ -392,6 +392,36 @@ crate::on_both_engines! {
         assert_eq!(fields(r).await, ["username"]);
     }
 
+    async fn the_investment_dashboard_and_the_chains_add_up_from_the_projects(app) {
+        open_all_day(&app).await;
+        let boss = app.login("supervisor").await;
+        let d = boss.get_json("/api/v1/investment", StatusCode::OK).await;
+        assert_eq!(d["total"]["projects"], 36);
+        assert!((d["total"]["committed_wan"].as_f64().unwrap() - 6_331_300.0).abs() < 0.01);
+        let sum = |key: &str| d[key].as_array().unwrap().iter().map(|l| l["rates"]["projects"].as_i64().unwrap()).sum::<i64>();
+        assert_eq!((sum("by_chain"), sum("by_park"), sum("by_colour")), (36, 36, 36), "every project counted once in each view");
+        assert_eq!(d["by_park"].as_array().unwrap().len(), 4);
+        let t = &d["total"];
+        let started = t["building"].as_i64().unwrap() + t["producing"].as_i64().unwrap();
+        assert!((t["started_percent"].as_f64().unwrap() - started as f64 / 36.0 * 100.0).abs() < 1e-9);
+        // The desk's requests by clock outcome move with the machine.
+        let firm = app.login("enterprise").await;
+        let cadre = app.login("cadre").await;
+        let id = raise(&firm, "用工招聘困难").await["id"].as_str().unwrap().to_owned();
+        ok(&cadre, &id, json!({"action": "reply", "note": "收到"})).await;
+        let q = boss.get_json("/api/v1/investment", StatusCode::OK).await["requests"].clone();
+        assert_eq!((q["total"].as_i64(), q["replied_in_time"].as_i64(), q["open"].as_i64()), (Some(1), Some(1), Some(1)));
+        // A chain: its 链长, 链主 and rates; a firm sees its own projects' figures only.
+        let chain = d["by_chain"].as_array().unwrap().iter().find(|l| l["name"] == "光伏制造产业链").unwrap()["key"].as_str().unwrap().to_owned();
+        let c = boss.get_json(&format!("/api/v1/chains/{chain}"), StatusCode::OK).await;
+        assert_eq!(c["chain"]["leader"], "副市长 王立新");
+        assert!(c["lead_firms"].as_array().unwrap().iter().any(|f| f["name"] == "青海高原光伏科技有限公司"));
+        assert_eq!(c["rates"]["projects"].as_i64().unwrap() as usize, c["projects"].as_array().unwrap().len());
+        let mine = firm.get_json("/api/v1/investment", StatusCode::OK).await;
+        assert_eq!(mine["total"]["projects"], 3);
+        assert_eq!(boss.get("/api/v1/chains/nope").await.status(), StatusCode::NOT_FOUND);
+    }
+
     async fn concurrent_posts_in_one_channel_each_get_their_own_place(app) {
         open_all_day(&app).await;
         let firm = std::sync::Arc::new(app.login("enterprise").await);

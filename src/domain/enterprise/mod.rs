@@ -4,6 +4,7 @@
 
 pub mod desk;
 pub mod project;
+pub mod rates;
 pub mod uscc;
 
 pub use uscc::Uscc;

@@ -107,6 +107,18 @@ pub enum Slip {
     FundsBehind,
 }
 
+impl Slip {
+    /// The slip of a stored name.
+    pub fn parse(s: &str) -> Option<Slip> {
+        match s {
+            "start_missed" => Some(Slip::StartMissed),
+            "behind_plan" => Some(Slip::BehindPlan),
+            "funds_behind" => Some(Slip::FundsBehind),
+            _ => None,
+        }
+    }
+}
+
 /// What the colour is computed from.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Progress {

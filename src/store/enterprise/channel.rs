@@ -12,6 +12,7 @@ pub const FILES: Files = Files { table: "project_attachments", key: "project_id"
 
 /// A message.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = ChannelMessage)]
 pub struct Message {
     /// Id.
     pub id: String,

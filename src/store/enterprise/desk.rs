@@ -261,32 +261,7 @@ pub struct Filter {
 /// ones last, with how many in all.
 pub async fn list(store: &Store, viewer: &Viewer<'_>, f: &Filter) -> Result<(Vec<Request>, i64)> {
     let mut binds = Vec::new();
-    let scope = match viewer {
-        Viewer::Firm(None) => "1 = 0".to_owned(),
-        Viewer::Firm(Some(firm)) => {
-            binds.push(Bind::Text((*firm).to_owned()));
-            format!("r.enterprise_id = ${}", binds.len())
-        }
-        Viewer::Staff { scopes, .. } => {
-            let projects = viewer.clause(&mut binds);
-            let list: Vec<String> = scopes
-                .iter()
-                .map(|s| {
-                    binds.push(Bind::Text(s.as_str().to_owned()));
-                    format!("${}", binds.len())
-                })
-                .collect();
-            let unit = if list.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    " or exists (select 1 from org_closure a where a.descendant = r.unit_code and a.ancestor in ({}))",
-                    list.join(", ")
-                )
-            };
-            format!("(exists (select 1 from projects p where p.id = r.project_id and {projects}){unit})")
-        }
-    };
+    let scope = scope(viewer, &mut binds);
     let mut wheres = vec![scope];
     if let Some(p) = &f.project {
         binds.push(Bind::Text(p.clone()));
@@ -334,6 +309,120 @@ pub async fn list(store: &Store, viewer: &Viewer<'_>, f: &Filter) -> Result<(Vec
     );
     let rows = bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), binds).fetch_all(store.pool()).await?;
     Ok((rows.iter().map(request_from).collect::<Result<_>>()?, total))
+}
+
+/// The condition on `desk_requests r` for `viewer`: a firm's own requests; for staff, the
+/// requests of the projects they see and those held by a unit in their scope.
+fn scope(viewer: &Viewer<'_>, binds: &mut Vec<Bind>) -> String {
+    match viewer {
+        Viewer::Firm(None) => "1 = 0".to_owned(),
+        Viewer::Firm(Some(firm)) => {
+            binds.push(Bind::Text((*firm).to_owned()));
+            format!("r.enterprise_id = ${}", binds.len())
+        }
+        Viewer::Staff { scopes, .. } => {
+            let projects = viewer.clause(binds);
+            let list: Vec<String> = scopes
+                .iter()
+                .map(|s| {
+                    binds.push(Bind::Text(s.as_str().to_owned()));
+                    format!("${}", binds.len())
+                })
+                .collect();
+            let unit = if list.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " or exists (select 1 from org_closure a where a.descendant = r.unit_code and a.ancestor in ({}))",
+                    list.join(", ")
+                )
+            };
+            format!("(exists (select 1 from projects p where p.id = r.project_id and {projects}){unit})")
+        }
+    }
+}
+
+/// How a viewer's requests ended up against their clocks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct Outcomes {
+    /// Requests in all.
+    pub total: i64,
+    /// First reply within the reply clock.
+    pub replied_in_time: i64,
+    /// First reply after it.
+    pub replied_late: i64,
+    /// Not replied yet (open).
+    pub unreplied: i64,
+    /// Classified as complex.
+    pub complex: i64,
+    /// Solution plan within the solution clock.
+    pub plan_in_time: i64,
+    /// Plan after it.
+    pub plan_late: i64,
+    /// Confirmed by the firm.
+    pub confirmed: i64,
+    /// Rejected by the firm at least once.
+    pub rejected: i64,
+    /// Withdrawn.
+    pub withdrawn: i64,
+    /// Withdrawals the firm said were pressed.
+    pub pressed: i64,
+    /// Open now.
+    pub open: i64,
+    /// Open and past the step's clock now.
+    pub overdue: i64,
+    /// Made supervision items.
+    pub escalated: i64,
+    /// The firms' average rating, 1–5.
+    pub average_rating: Option<f64>,
+}
+
+/// The clock outcomes of the requests `viewer` sees (of project `project`, if named), at `now`.
+pub async fn outcomes(store: &Store, viewer: &Viewer<'_>, project: Option<&str>, now: i64) -> Result<Outcomes> {
+    let mut binds = vec![Bind::Int(now)];
+    let mut wheres = vec![scope(viewer, &mut binds)];
+    if let Some(p) = project {
+        binds.push(Bind::Text(p.to_owned()));
+        wheres.push(format!("r.project_id = ${}", binds.len()));
+    }
+    let n = |cond: &str| format!("cast(coalesce(sum(case when {cond} then 1 else 0 end), 0) as bigint)");
+    let sql = format!(
+        "select cast(count(*) as bigint), {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, avg(cast(r.rating as double precision))
+         from desk_requests r where {}",
+        n("r.replied_on_time = 1"),
+        n("r.replied_on_time = 0"),
+        n("r.replied_at is null and r.closed_at is null"),
+        n("r.complex = 1"),
+        n("r.plan_on_time = 1"),
+        n("r.plan_on_time = 0"),
+        n("r.state = 'confirmed'"),
+        n("r.rejections > 0"),
+        n("r.state = 'withdrawn'"),
+        n("r.withdrawal_pressed = 1"),
+        n("r.closed_at is null"),
+        n("r.closed_at is null and r.step_due_at < $1"),
+        n("r.item_id is not null"),
+        wheres.join(" and "),
+    );
+    let row = bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), binds).fetch_one(store.pool()).await?;
+    let g = |i: usize| row.try_get::<i64, _>(i);
+    Ok(Outcomes {
+        total: g(0)?,
+        replied_in_time: g(1)?,
+        replied_late: g(2)?,
+        unreplied: g(3)?,
+        complex: g(4)?,
+        plan_in_time: g(5)?,
+        plan_late: g(6)?,
+        confirmed: g(7)?,
+        rejected: g(8)?,
+        withdrawn: g(9)?,
+        pressed: g(10)?,
+        open: g(11)?,
+        overdue: g(12)?,
+        escalated: g(13)?,
+        average_rating: row.try_get::<Option<f64>, _>(14)?,
+    })
 }
 
 /// What a project needs to open a request in its channel.

@@ -4,6 +4,7 @@
 //! (`page`).
 
 pub mod desk;
+pub mod investment;
 pub mod page;
 pub mod projects;
 pub mod stream;
@@ -39,6 +40,8 @@ pub fn api(config: &Config) -> OpenApiRouter<AppState> {
         .routes(routes!(list_parks))
         .routes(routes!(put_park))
         .routes(routes!(list_chains, create_chain))
+        .routes(routes!(investment::chain_api))
+        .routes(routes!(investment::investment_api))
         .routes(routes!(list_enterprises, register_enterprise))
         .routes(routes!(add_enterprise_user))
         .routes(routes!(projects::list_projects, projects::create_project))

@@ -37,6 +37,8 @@ pub fn pages(config: &Config) -> Router<AppState> {
         .route("/projects/{code}/post", post(post_form).layer(limit))
         .route("/projects/{code}/report", post(report_form))
         .route("/desk", get(desk_page))
+        .route("/investment", get(super::investment::investment_page))
+        .route("/chains/{id}", get(super::investment::chain_page))
         .route("/desk/{id}", get(request_page))
         .route("/desk/{id}/act", post(act_form))
 }
@@ -115,7 +117,7 @@ struct ProjectRow {
 
 fn project_row(tr: Tr, p: Project) -> ProjectRow {
     ProjectRow {
-        colour: tr.t(&format!("item.colour.{}", p.colour)).to_owned(),
+        colour: tr.t(&format!("ent.colour.{}", p.colour)).to_owned(),
         stage: tr.t(&format!("ent.stage.{}", p.stage.as_str())).to_owned(),
         slip: p.slip.as_deref().map(|s| tr.t(&format!("ent.slip.{s}")).to_owned()).unwrap_or_default(),
         committed: money(tr, p.committed_wan),

@@ -96,13 +96,26 @@ fn colour_rank(c: &Option<String>) -> i64 {
     }
 }
 
+/// One server-sent event of the stream: `message` (a channel message as JSON, its position as
+/// the id), `request` (a desk request as JSON) or `ready` (the last position sent).
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = ProjectStreamEvent)]
+pub struct StreamEvent {
+    /// `message`, `request` or `ready`.
+    pub event: String,
+    /// The JSON of the message or request; the position for `ready`.
+    pub data: String,
+    /// A message's position.
+    pub id: Option<String>,
+}
+
 /// A live stream of a project's channel (`message` events, each with its position as the event
 /// id) and of its desk requests (`request` events whenever one changes state or colour; all of
 /// them when the stream opens), then `ready`. The stream ends after 30 seconds; reconnect with
 /// `Last-Event-ID` (browsers do) to go on where it stopped.
 #[utoipa::path(get, path = "/projects/{code}/stream", tag = "enterprise",
     params(("code" = String, Path, description = "Project code"), StreamParams),
-    responses((status = 200, description = "Server-sent events: message, request, ready", content_type = "text/event-stream", body = String),
+    responses((status = 200, description = "Server-sent events: message, request, ready", content_type = "text/event-stream", body = StreamEvent),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("session" = []), ("bearer" = [])))]
 pub(super) async fn project_stream(

@@ -84,6 +84,11 @@ crate::on_both_engines! {
         // dashboard's funnel stage and an SLA clock's stage.
         assert!(schemas["AppealDecision"]["properties"]["upheld"].is_object());
         assert!(schemas["FunnelStage"]["properties"]["key"].is_object());
+        // And the desk's: a channel message is not an inbox message, nor a request's state a
+        // case's.
+        assert!(schemas["Message"]["properties"]["kind"].is_object() && schemas["ChannelMessage"]["properties"]["seq"].is_object());
+        assert!(words("RequestState").contains(&"ruling".to_owned()));
+        assert!(schemas["ProjectStreamEvent"]["properties"]["event"].is_object());
         for (name, schema) in schemas.as_object().unwrap() {
             if name == "Decision" {
                 assert!(schema["properties"].get("upheld").is_none(), "Decision is the register's row: {schema}");
