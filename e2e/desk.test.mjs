@@ -116,7 +116,7 @@ test('the cadre\'s desk and the project list fit a phone', async () => {
   const phone = await launchPhone();
   const page = await phone.newPage();
   await login(page, 'cadre');
-  for (const path of ['/projects', `/projects/${PROJECT}`, '/desk', '/investment']) {
+  for (const path of ['/projects', `/projects/${PROJECT}`, '/desk', '/investment', '/conduct']) {
     await page.goto(`${BASE}${path}`);
     await noErrors(page);
     await fits(page, path);

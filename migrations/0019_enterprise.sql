@@ -254,3 +254,17 @@ create table request_documents (
     unique (office_code, kind, year, serial)
 );
 create index request_documents_request on request_documents (request_id);
+
+-- 政商交往正面清单 / 负面清单: published, versioned documents; the newest version of each kind is in
+-- force, the older ones stay readable.
+create table conduct_lists (
+    id text primary key,
+    kind text not null check (kind in ('positive', 'negative')),
+    version bigint not null,
+    title text not null,
+    -- one rule per line
+    body text not null,
+    published_by text not null,
+    published_at bigint not null,
+    unique (kind, version)
+);

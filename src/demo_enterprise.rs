@@ -114,6 +114,32 @@ const PROJECTS: [(&str, usize, &str); 36] = [
     ("青稞功能食品项目", 17, "county"),
 ];
 
+/// The positive list: what officials should do in their dealings with firms.
+const POSITIVE: [&str; 8] = [
+    "主动深入企业走访调研，了解企业生产经营情况和困难诉求",
+    "在法定职责范围内为企业解读政策、协调解决合理诉求",
+    "对重点项目实行项目管家制，全程跟踪服务项目落地",
+    "依法依规公开办事流程、办理时限和收费标准，一次性告知办事要件",
+    "按承诺时限兑现招商引资优惠政策和奖补资金",
+    "在企业遇到困难时主动协调金融机构、上下游企业给予支持",
+    "邀请企业参加涉企政策制定前的座谈，听取意见建议",
+    "对企业反映的问题及时回复、跟踪到底、结果反馈",
+];
+
+/// The negative list: what officials must not do.
+const NEGATIVE: [&str; 10] = [
+    "不得吃拿卡要，不得接受企业安排的宴请、礼品礼金和消费卡",
+    "不得在企业报销应由个人或单位支付的费用",
+    "不得利用职权为亲属在企业谋取利益或安排就业",
+    "不得对企业诉求推诿扯皮、敷衍塞责、久拖不办",
+    "不得要求企业撤回未解决的诉求或隐瞒问题",
+    "不得违规增设审批条件、额外要求企业提供证明材料",
+    "不得拖欠企业账款或不兑现已承诺的政策",
+    "不得违规干预企业正常生产经营活动",
+    "不得以检查、调研为名随意打扰企业",
+    "不得向企业摊派或变相摊派费用",
+];
+
 const PERSONS: [&str; 10] = ["张明", "李海燕", "王志刚", "马秀兰", "韩建国", "祁文", "赵磊", "刘娟", "陈晓东", "杨帆"];
 
 /// The credit code of demo firm `n`: registered in 西宁 (630100), checked.
@@ -189,6 +215,11 @@ pub async fn base(store: &Store) -> Result<(), StoreError> {
     }
     ent::add_user(store, &firms[0], "enterprise", &actor).await?;
     ent::add_user(store, &firms[1], "enterprise2", &actor).await?;
+
+    let positive: Vec<String> = POSITIVE.iter().map(|r| (*r).to_owned()).collect();
+    let negative: Vec<String> = NEGATIVE.iter().map(|r| (*r).to_owned()).collect();
+    crate::store::enterprise::conduct::publish(store, "positive", "西宁市政商交往正面清单", &positive, &actor).await?;
+    crate::store::enterprise::conduct::publish(store, "negative", "西宁市政商交往负面清单", &negative, &actor).await?;
 
     let mut rng = Rng(202_136);
     let raw: Vec<f64> = (0..PROJECTS.len()).map(|_| 3.0 + rng.unit() * 27.0).collect();

@@ -422,6 +422,41 @@ crate::on_both_engines! {
         assert_eq!(boss.get("/api/v1/chains/nope").await.status(), StatusCode::NOT_FOUND);
     }
 
+    async fn the_conduct_lists_are_public_and_versioned_and_a_firm_reports_a_breach_as_a_case(app) {
+        let lists = app.anonymous().get_json("/api/v1/conduct-lists", StatusCode::OK).await;
+        let lists = lists.as_array().unwrap();
+        assert_eq!(lists.len(), 2, "the demo publishes both lists");
+        let negative = lists.iter().find(|l| l["kind"] == "negative").unwrap();
+        let rule = negative["rules"][4].as_str().unwrap().to_owned();
+        assert!(rule.contains("撤回"), "{rule}");
+        let page = app.anonymous().get("/conduct").await;
+        assert_eq!(page.status(), StatusCode::OK);
+        assert!(page.text().await.unwrap().contains(&rule));
+        // A new version is in force; the old one stays readable.
+        let boss = app.login("supervisor").await;
+        let r = boss.post_json("/api/v1/conduct-lists", &json!({"kind": "negative", "title": "负面清单（修订）", "rules": [rule.clone(), "不得以任何名义向企业索要赞助"]})).await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        assert_eq!(r.json::<Value>().await.unwrap()["version"], 2);
+        let all = app.anonymous().get_json("/api/v1/conduct-lists", StatusCode::OK).await;
+        assert_eq!(all.as_array().unwrap().iter().filter(|l| l["kind"] == "negative").count(), 2);
+        let r = boss.post_json("/api/v1/conduct-lists", &json!({"kind": "other", "title": "", "rules": []})).await;
+        assert_eq!(fields(r).await, ["kind", "title", "rules"]);
+        assert_eq!(app.login("cadre").await.post_json("/api/v1/conduct-lists", &json!({"kind": "negative", "title": "x", "rules": ["y"]})).await.status(), StatusCode::FORBIDDEN);
+        // A firm reports a breach of a rule in force: a case with source enterprise it follows.
+        let firm = app.login("enterprise").await;
+        let r = firm.post_json("/api/v1/conduct-breaches", &json!({"unit": "XN-CZ-SJ", "rule": "不得以任何名义向企业索要赞助", "description": "2026年11月某科室人员要求赞助活动经费"})).await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let case = r.json::<Value>().await.unwrap()["case_id"].as_str().unwrap().to_owned();
+        let c = firm.get_json(&format!("/api/v1/cases/{case}"), StatusCode::OK).await;
+        assert_eq!(c["source"], "enterprise");
+        assert!(c["title"].as_str().unwrap().starts_with("违反政商交往负面清单"));
+        // A rule that is not (or no longer) in force, or a unit that does not exist: 422.
+        let r = firm.post_json("/api/v1/conduct-breaches", &json!({"unit": "NOPE", "rule": "不得随意打扰企业", "description": "x"})).await;
+        assert_eq!(fields(r).await, ["unit", "rule"]);
+        // Only firms report breaches here.
+        assert_eq!(boss.post_json("/api/v1/conduct-breaches", &json!({"unit": "XN-CZ-SJ", "rule": rule, "description": "x"})).await.status(), StatusCode::FORBIDDEN);
+    }
+
     async fn concurrent_posts_in_one_channel_each_get_their_own_place(app) {
         open_all_day(&app).await;
         let firm = std::sync::Arc::new(app.login("enterprise").await);

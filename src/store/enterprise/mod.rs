@@ -3,6 +3,7 @@
 //! and desk requests are in the submodules; who sees which of them is [`Viewer`], the one rule.
 
 pub mod channel;
+pub mod conduct;
 pub mod desk;
 pub mod projects;
 

@@ -3,6 +3,7 @@
 //! project channel and desk requests (`desk`), the live stream (`stream`) and the pages
 //! (`page`).
 
+pub mod conduct;
 pub mod desk;
 pub mod investment;
 pub mod page;
@@ -42,6 +43,8 @@ pub fn api(config: &Config) -> OpenApiRouter<AppState> {
         .routes(routes!(list_chains, create_chain))
         .routes(routes!(investment::chain_api))
         .routes(routes!(investment::investment_api))
+        .routes(routes!(conduct::list_conduct, conduct::publish_conduct))
+        .routes(routes!(conduct::post_breach))
         .routes(routes!(list_enterprises, register_enterprise))
         .routes(routes!(add_enterprise_user))
         .routes(routes!(projects::list_projects, projects::create_project))

@@ -38,6 +38,8 @@ pub fn pages(config: &Config) -> Router<AppState> {
         .route("/projects/{code}/report", post(report_form))
         .route("/desk", get(desk_page))
         .route("/investment", get(super::investment::investment_page))
+        .route("/conduct", get(super::conduct::conduct_page))
+        .route("/conduct/breach", post(super::conduct::breach_form))
         .route("/chains/{id}", get(super::investment::chain_page))
         .route("/desk/{id}", get(request_page))
         .route("/desk/{id}/act", post(act_form))
