@@ -457,6 +457,52 @@ crate::on_both_engines! {
         assert_eq!(boss.post_json("/api/v1/conduct-breaches", &json!({"unit": "XN-CZ-SJ", "rule": rule, "description": "x"})).await.status(), StatusCode::FORBIDDEN);
     }
 
+    async fn projects_and_monthly_reports_go_out_and_come_back_as_spreadsheets(app) {
+        let admin = app.login("admin").await;
+        let csv = admin.get("/api/v1/projects/export?format=csv").await;
+        assert_eq!(csv.status(), StatusCode::OK);
+        let text = csv.text().await.unwrap();
+        assert!(text.contains("项目编号") && text.contains(PROJECT));
+        assert_eq!(text.lines().count(), 37, "a header and 36 projects");
+        // A park reports two projects' month in one file; a bad row stops all of it.
+        let cadre = app.login("cadre").await;
+        let month = pingyi::domain::time::date_of(pingyi::store::now_ms()).format("%Y-%m").to_string();
+        let good = format!("项目编号,月份,本月完成投资,企业自筹,银行贷款,说明\n{PROJECT},{month},1500,300,700,主体施工\nXN-ZD-002,{month},800,,400,设备进场\n");
+        let bad = format!("{good}{OTHER_PROJECT},{month},10,,,别的园区的项目\nXN-ZD-003,2099-01,x,,,将来\n");
+        let r = cadre.post_body("/api/v1/project-reports/import", "text/csv", bad.into_bytes()).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let v: Value = r.json().await.unwrap();
+        let named: Vec<(i64, String)> = v["error"]["fields"].as_array().unwrap().iter().map(|f| (f["row"].as_i64().unwrap(), f["field"].as_str().unwrap().to_owned())).collect();
+        assert_eq!(named, [(4, "code".to_owned()), (5, "completed_wan".to_owned()), (5, "month".to_owned())], "{v}");
+        let before = cadre.get_json(&format!("/api/v1/projects/{PROJECT}"), StatusCode::OK).await["completed_wan"].as_f64().unwrap();
+        let dry = cadre.post_body("/api/v1/project-reports/import?dry_run=true", "text/csv", good.clone().into_bytes()).await;
+        assert_eq!(dry.json::<Value>().await.unwrap(), json!({"dry_run": true, "created": 2}));
+        assert_eq!(cadre.get_json(&format!("/api/v1/projects/{PROJECT}"), StatusCode::OK).await["completed_wan"].as_f64().unwrap(), before, "a dry run writes nothing");
+        let r = cadre.post_body("/api/v1/project-reports/import", "text/csv", good.clone().into_bytes()).await;
+        assert_eq!(r.json::<Value>().await.unwrap(), json!({"dry_run": false, "created": 2}));
+        let after = cadre.get_json(&format!("/api/v1/projects/{PROJECT}"), StatusCode::OK).await;
+        assert!((after["completed_wan"].as_f64().unwrap() - before - 1500.0).abs() < 1e-6);
+        // The same month again: refused, by row.
+        let r = cadre.post_body("/api/v1/project-reports/import", "text/csv", good.into_bytes()).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let exported = cadre.get("/api/v1/project-reports/export?format=xlsx").await;
+        assert_eq!(exported.status(), StatusCode::OK);
+        assert!(exported.bytes().await.unwrap().starts_with(b"PK"), "an XLSX file");
+        // Projects come in the same way (admins and supervisors), the credit code checked.
+        let uscc = pingyi::demo_enterprise::credit_code(2);
+        let file = format!("项目编号,项目名称,园区,产业链,级别,企业自筹,银行贷款,签约日期,计划开工,计划竣工,责任单位,责任人,联系市领导,企业统一社会信用代码\n            XN-ZD-037,锂电隔膜项目,XN-NCYQ,锂电产业链,市级,20000,30000,2026-10-01,2027-03-01,2028-06-30,XN-NCYQ,张明,副市长 陈志刚,{uscc}\n            XN-ZD-038,坏行,XN-NCYQ,没有这条链,市级,1,,2026-10-01,2027-03-01,2026-01-01,XN-NCYQ,张明,某,91630100MA7000000X\n");
+        let r = admin.post_body("/api/v1/projects/import", "text/csv", file.clone().into_bytes()).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let v: Value = r.json().await.unwrap();
+        assert!(v["error"]["fields"].as_array().unwrap().iter().all(|f| f["row"] == 3), "{v}");
+        let one: String = file.lines().take(2).collect::<Vec<_>>().join("\n");
+        let r = admin.post_body("/api/v1/projects/import", "text/csv", one.into_bytes()).await;
+        assert_eq!(r.json::<Value>().await.unwrap(), json!({"dry_run": false, "created": 1}));
+        let p = admin.get_json("/api/v1/projects/XN-ZD-037", StatusCode::OK).await;
+        assert_eq!((p["committed_wan"].as_f64(), p["chain_name"].as_str()), (Some(50_000.0), Some("锂电产业链")));
+        assert_eq!(cadre.post_body("/api/v1/projects/import", "text/csv", b"code\nx\n".to_vec()).await.status(), StatusCode::FORBIDDEN);
+    }
+
     async fn concurrent_posts_in_one_channel_each_get_their_own_place(app) {
         open_all_day(&app).await;
         let firm = std::sync::Arc::new(app.login("enterprise").await);

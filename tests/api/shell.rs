@@ -206,11 +206,15 @@ crate::on_both_engines! {
             ("/api/v1/conduct-lists", "get"),
             ("/api/v1/conduct-lists", "post"),
             ("/api/v1/conduct-breaches", "post"),
+            ("/api/v1/projects/export", "get"),
+            ("/api/v1/projects/import", "post"),
+            ("/api/v1/project-reports/export", "get"),
+            ("/api/v1/project-reports/import", "post"),
         ] {
             assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} is not documented");
         }
         let documented: usize = paths.values().map(|p| p.as_object().unwrap().len()).sum();
-        assert_eq!(documented, 125, "a route was added: list it above too");
+        assert_eq!(documented, 129, "a route was added: list it above too");
         assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
     }
 }

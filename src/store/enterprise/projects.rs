@@ -791,3 +791,39 @@ pub async fn reference(store: &Store, viewer: &Viewer<'_>, code: &str) -> Result
     })
     .transpose()
 }
+
+/// Registers `news` (each with its file row) in one transaction, all or none; with `dry_run`,
+/// checks every row against the store and writes nothing. On a refusal, the row and why.
+pub async fn import(
+    store: &Store,
+    news: &[(usize, NewProject)],
+    actor: &Actor,
+    dry_run: bool,
+) -> std::result::Result<(), (usize, ProjectError)> {
+    let mut tx = store.write().await.map_err(|e| (0, e.into()))?;
+    for (row, new) in news {
+        create_in(&mut tx, new, actor).await.map_err(|e| (*row, e))?;
+    }
+    if !dry_run {
+        tx.commit().await.map_err(|e| (0, e.into()))?;
+    }
+    Ok(())
+}
+
+/// Records `reports` (each with its file row and project id) in one transaction, all or none;
+/// with `dry_run`, checks them and writes nothing. On a refusal, the row and why.
+pub async fn import_reports(
+    store: &Store,
+    reports: &[(usize, String, NewReport)],
+    actor: &Actor,
+    dry_run: bool,
+) -> std::result::Result<(), (usize, ProjectError)> {
+    let mut tx = store.write().await.map_err(|e| (0, e.into()))?;
+    for (row, project, r) in reports {
+        report_in(&mut tx, project, r, actor).await.map_err(|e| (*row, e))?;
+    }
+    if !dry_run {
+        tx.commit().await.map_err(|e| (0, e.into()))?;
+    }
+    Ok(())
+}

@@ -9,6 +9,7 @@ pub mod investment;
 pub mod page;
 pub mod projects;
 pub mod stream;
+pub mod transfer;
 
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
@@ -36,8 +37,15 @@ pub fn api(config: &Config) -> OpenApiRouter<AppState> {
     let uploads = OpenApiRouter::new()
         .routes(routes!(desk::upload_project_file))
         .layer(DefaultBodyLimit::max(config.max_attachment_bytes.saturating_add(64 * 1024)));
+    let imports = OpenApiRouter::new()
+        .routes(routes!(transfer::import_projects))
+        .routes(routes!(transfer::import_reports))
+        .layer(DefaultBodyLimit::max(config.max_import_bytes));
     OpenApiRouter::new()
         .merge(uploads)
+        .merge(imports)
+        .routes(routes!(transfer::export_projects))
+        .routes(routes!(transfer::export_reports))
         .routes(routes!(list_parks))
         .routes(routes!(put_park))
         .routes(routes!(list_chains, create_chain))
