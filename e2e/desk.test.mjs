@@ -6,6 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { BASE, SHOTS, launch, launchPhone, login, apiSession } from './browser.mjs';
+import { contrastProblems } from './a11y.mjs';
 
 const PROJECT = 'XN-ZD-001';
 let firmPhone, cadreDesk;
@@ -120,6 +121,7 @@ test('the cadre\'s desk and the project list fit a phone', async () => {
     await page.goto(`${BASE}${path}`);
     await noErrors(page);
     await fits(page, path);
+    assert.deepEqual((await page.evaluate(contrastProblems)).problems, [], `${path}: text below WCAG AA contrast`);
   }
   await page.screenshot({ path: `${SHOTS}investment-phone.png`, fullPage: true });
   await page.goto(`${BASE}/desk`);

@@ -354,22 +354,29 @@ async fn reports(store: &Store, details: &[projects::ProjectDetail]) -> Result<u
         if months.is_empty() {
             continue;
         }
-        let n = months.len() as f64;
+        // Work and money come unevenly month to month (winters are slow on the plateau).
+        let weights: Vec<f64> =
+            months.iter().map(|m| if matches!(m.month(), 12 | 1 | 2) { 0.4 } else { 0.8 + rng.unit() * 0.5 }).collect();
+        let sum_w: f64 = weights.iter().sum();
         let committed = d.project.committed_wan;
-        let per_month_done = (committed * done / n * 100.0).round() / 100.0;
-        let per_month_arrived = (committed * arrived * k / n * 100.0).round() / 100.0;
         let planned: f64 = d.funding.iter().map(|f| f.planned_wan).sum::<f64>().max(1.0);
-        for month in &months {
+        for (month, w) in months.iter().zip(&weights) {
+            let share = w / sum_w;
+            let done_month = (committed * done * share * 100.0).round() / 100.0;
+            let arrived_month = committed * arrived * k * share;
             let funds: Vec<(FundingSource, f64)> = d
                 .funding
                 .iter()
-                .map(|f| (f.source, (per_month_arrived * f.planned_wan / planned * 100.0).round() / 100.0))
+                .map(|f| (f.source, (arrived_month * f.planned_wan / planned * 100.0).round() / 100.0))
                 .filter(|(_, a)| *a > 0.0)
                 .collect();
             arrived_total += funds.iter().map(|(_, a)| a).sum::<f64>();
-            let note = format!("{}完成投资{:.0}万元，到位资金按计划拨付。", month.format("%Y年%m月"), per_month_done);
-            let report =
-                NewReport { month: month.format("%Y-%m").to_string(), completed_wan: per_month_done, funds, note };
+            let note = if matches!(month.month(), 12 | 1 | 2) {
+                format!("{}冬季施工放缓，完成投资{:.0}万元。", month.format("%Y年%m月"), done_month)
+            } else {
+                format!("{}完成投资{:.0}万元，资金按计划到位。", month.format("%Y年%m月"), done_month)
+            };
+            let report = NewReport { month: month.format("%Y-%m").to_string(), completed_wan: done_month, funds, note };
             projects::report_in(&mut tx, &d.project.id, &report, &actor).await.map_err(|e| match e {
                 projects::ProjectError::Store(s) => s,
                 _ => StoreError::Misuse("demo report refused"),
