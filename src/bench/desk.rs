@@ -68,6 +68,7 @@ async fn notice_latency(
     let mut stream = http
         .get(format!("http://127.0.0.1:{port}/api/v1/projects/{PROJECT}/stream"))
         .header("cookie", &cadre.cookie)
+        .header("accept", "text/event-stream")
         .send()
         .await
         .map_err(|e| e.to_string())?;
@@ -100,11 +101,12 @@ async fn notice_latency(
         if r.status().as_u16() != 201 {
             return Err(format!("problem {i}: {}", r.status()));
         }
-        // A stream ends after half a minute, as browsers reconnect: so does this.
+        // A stream ends after 25 seconds, as browsers reconnect: so does this.
         if !read_until(&mut stream, &title).await? {
             stream = http
                 .get(format!("http://127.0.0.1:{port}/api/v1/projects/{PROJECT}/stream?after=0"))
                 .header("cookie", &cadre.cookie)
+                .header("accept", "text/event-stream")
                 .send()
                 .await
                 .map_err(|e| e.to_string())?;

@@ -527,7 +527,11 @@ crate::on_both_engines! {
         open_all_day(&app).await;
         let firm = app.login("enterprise").await;
         let cadre = app.login("cadre").await;
-        let mut stream = cadre.http.get(app.url(&format!("/api/v1/projects/{PROJECT}/stream"))).send().await.unwrap();
+        // Without asking for an event stream, a client gets the snapshot and the response ends.
+        let once = cadre.get(&format!("/api/v1/projects/{PROJECT}/stream")).await.text().await.unwrap();
+        assert!(once.contains("event: ready"), "{once}");
+        let mut stream = cadre.http.get(app.url(&format!("/api/v1/projects/{PROJECT}/stream")))
+            .header("accept", "text/event-stream").send().await.unwrap();
         assert_eq!(stream.status(), StatusCode::OK);
         assert!(stream.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
         let mut seen = String::new();
