@@ -353,6 +353,16 @@ crate::on_both_engines! {
         let bad = json!({"month": "2099-01", "completed_wan": -1.0, "funds": [{"source": "loan", "amount_wan": 1.0}]});
         let r = cadre.post_json(&format!("/api/v1/projects/{PROJECT}/reports"), &bad).await;
         assert_eq!(fields(r).await, ["month", "completed_wan", "funds[0].source"]);
+        // The page marks a stage node done and moves the stage on; the API shows both.
+        let node = before["nodes"].as_array().unwrap().iter().find(|n| n["done_on"].is_null()).unwrap()["seq"].as_i64().unwrap().to_string();
+        let r = cadre.post_form(&format!("/projects/{PROJECT}/progress"), &[("node", node.as_str())]).await;
+        assert!(r.status().is_success() || r.status().is_redirection(), "{}", r.status());
+        let after = cadre.get_json(&format!("/api/v1/projects/{PROJECT}"), StatusCode::OK).await;
+        assert!(after["nodes"].as_array().unwrap().iter().any(|n| n["seq"].as_i64().unwrap().to_string() == node && n["done_on"].is_string()));
+        let r = cadre.post_form(&format!("/projects/{PROJECT}/progress"), &[("stage", "producing")]).await;
+        assert!(r.status().is_success() || r.status().is_redirection());
+        let after = cadre.get_json(&format!("/api/v1/projects/{PROJECT}"), StatusCode::OK).await;
+        assert_eq!((after["stage"].as_str(), after["colour"].as_str()), (Some("producing"), Some("green")));
         // Firms and inspectors do not report.
         let firm = app.login("enterprise").await;
         assert_eq!(firm.post_json(&format!("/api/v1/projects/{PROJECT}/reports"), &body).await.status(), StatusCode::FORBIDDEN);

@@ -36,6 +36,7 @@ pub fn pages(config: &Config) -> Router<AppState> {
         .route("/projects/{code}", get(project_page))
         .route("/projects/{code}/post", post(post_form).layer(limit))
         .route("/projects/{code}/report", post(report_form))
+        .route("/projects/{code}/progress", post(progress_form))
         .route("/desk", get(desk_page))
         .route("/investment", get(super::investment::investment_page))
         .route("/conduct", get(super::conduct::conduct_page))
@@ -434,6 +435,52 @@ async fn report_form(
         Err(e) => {
             let (status, errors) = kept(e)?;
             let k = Kept { errors, report: typed, ..Default::default() };
+            Ok((status, Page(render_project(&state, tr, &user, &code, k).await?)).into_response())
+        }
+    }
+}
+
+/// Marks a stage node done, or moves the stage on (park cadres, the manager, supervisors).
+async fn progress_form(
+    State(state): State<AppState>,
+    Lang(locale): Lang,
+    PageUser(user): PageUser,
+    ApiPath(code): ApiPath<String>,
+    axum::Form(f): axum::Form<HashMap<String, String>>,
+) -> Result<Response, PageError> {
+    let tr = Tr { locale };
+    let get = |k: &str| f.get(k).map(|v| v.trim().to_owned()).unwrap_or_default();
+    let result = async {
+        let p = project_api::visible(&state, &user, &code).await?;
+        user.may(Permission::ReportProjects)?;
+        let on = crate::domain::time::date_of(crate::store::now_ms());
+        let node: Option<i64> = get("node").parse().ok();
+        let stage = crate::domain::enterprise::project::ProjectStage::parse(&get("stage"))
+            .filter(|s| *s != crate::domain::enterprise::project::ProjectStage::Signed);
+        let nodes: Vec<(i64, chrono::NaiveDate)> = node
+            .filter(|n| p.nodes.iter().any(|x| x.seq == *n && x.done_on.is_none()))
+            .map(|n| (n, on))
+            .into_iter()
+            .collect();
+        if nodes.is_empty() && stage.is_none() {
+            return Err(Error::field("node", tr.t("ent.err.nothing")));
+        }
+        crate::store::enterprise::projects::progress(
+            &state.store,
+            &p.project.id,
+            stage.map(|s| (s, on)),
+            &nodes,
+            &user.actor(),
+        )
+        .await
+        .map_err(|e| project_api::refused(e, tr))
+    }
+    .await;
+    match result {
+        Ok(()) => Ok(Redirect::to(&format!("/projects/{code}#nodes")).into_response()),
+        Err(e) => {
+            let (status, errors) = kept(e)?;
+            let k = Kept { errors, ..Default::default() };
             Ok((status, Page(render_project(&state, tr, &user, &code, k).await?)).into_response())
         }
     }
