@@ -184,6 +184,7 @@ struct HomePage {
     tr: Tr,
     nav: Nav,
     scopes: Vec<ScopeCard>,
+    desk: Option<crate::web::enterprise::HomeCard>,
 }
 
 async fn home(
@@ -191,8 +192,12 @@ async fn home(
     Lang(locale): Lang,
     PageUser(user): PageUser,
 ) -> Result<Response, PageError> {
+    let desk = crate::web::enterprise::home_card(&state, &user).await?;
     let mut scopes = Vec::new();
-    for node in org::get_many(&state.store, &user.user.scopes).await? {
+    // A firm's user has projects, not a district: the desk card is its home.
+    let shown: &[OrgCode] =
+        if user.user.role == crate::domain::role::Role::Enterprise { &[] } else { &user.user.scopes };
+    for node in org::get_many(&state.store, shown).await? {
         let code = OrgCode::parse(&node.code).map_err(|e| Error::Internal(e.0))?;
         let counts = org::count_by_kind(&state.store, &code).await?;
         let n = |k| counts.get(&k).copied().unwrap_or(0);
@@ -206,7 +211,7 @@ async fn home(
             windows: n(OrgKind::Window),
         });
     }
-    let page = HomePage { tr: Tr { locale }, nav: Nav::new(Some(&user), "/"), scopes };
+    let page = HomePage { tr: Tr { locale }, nav: Nav::new(Some(&user), "/"), scopes, desk };
     Ok(Page(page).into_response())
 }
 

@@ -290,6 +290,11 @@ crate::on_both_engines! {
         let list = other.get_json("/api/v1/desk-requests", StatusCode::OK).await;
         assert!(list["requests"].as_array().unwrap().iter().all(|r| r["id"] != id.as_str()));
         assert_eq!(other.get_json("/api/v1/enterprises", StatusCode::OK).await.as_array().unwrap().len(), 1);
+        // A firm's home is its desk, not a district's counts.
+        let home = firm.get("/").await.text().await.unwrap();
+        assert!(home.contains("id=\"home-desk\"") && home.contains("青海高原光伏科技有限公司") && !home.contains("/org/XN-CD"), "{home}");
+        assert!(!app.login("unithead").await.get("/").await.text().await.unwrap().contains("home-desk"));
+        assert!(app.login("cadre").await.get("/").await.text().await.unwrap().contains("home-desk"));
         // Staff outside the parks see none of it; the cadre of 南川 sees 南川's projects only.
         let head = app.login("unithead").await;
         assert_eq!(head.get_json("/api/v1/projects", StatusCode::OK).await["total"], 0);

@@ -75,6 +75,41 @@ pub async fn firm_of(state: &AppState, user: &CurrentUser) -> Result<Option<Stri
     Ok(ent::firm_of(&state.store, &user.user.id).await?)
 }
 
+/// The key projects and the desk as the home page shows them.
+#[derive(Debug, Clone)]
+pub struct HomeCard {
+    /// The firm's name, for a firm's user.
+    pub firm: Option<String>,
+    /// Projects the user sees.
+    pub projects: i64,
+    /// Requests open.
+    pub open: i64,
+    /// Open and past their clock.
+    pub overdue: i64,
+}
+
+/// The home page's card for users who see key projects (staff who read them, firms); `None`
+/// for everyone else, and for a staff user with no project in view.
+pub async fn home_card(state: &AppState, user: &CurrentUser) -> Result<Option<HomeCard>> {
+    let role = user.user.role;
+    if !role.may(Permission::ReadProjects) && role != crate::domain::role::Role::Enterprise {
+        return Ok(None);
+    }
+    let firm = firm_of(state, user).await?;
+    let v = viewer(user, &firm);
+    let f = crate::store::enterprise::projects::Filter { limit: 1, ..Default::default() };
+    let (_, projects) = crate::store::enterprise::projects::list(&state.store, &v, &f).await?;
+    if projects == 0 && role != crate::domain::role::Role::Enterprise {
+        return Ok(None);
+    }
+    let q = crate::store::enterprise::desk::outcomes(&state.store, &v, None, crate::store::now_ms()).await?;
+    let name = match &firm {
+        Some(id) => ent::enterprise(&state.store, id).await?.map(|e| e.name),
+        None => None,
+    };
+    Ok(Some(HomeCard { firm: name, projects, open: q.open, overdue: q.overdue }))
+}
+
 /// The viewer `user` is, given their firm.
 pub fn viewer<'a>(user: &'a CurrentUser, firm: &'a Option<String>) -> Viewer<'a> {
     Viewer::of(user.user.role, &user.user.id, &user.user.scopes, firm.as_deref())
